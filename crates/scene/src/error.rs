@@ -1,0 +1,38 @@
+//! Errors of the scene crate.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong generating, writing or reading scenes and datasets.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An I/O operation on a file failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A user-supplied value is out of range or malformed.
+    #[error("{field}: {message}")]
+    InvalidValue {
+        /// The flag, config key or field.
+        field: String,
+        /// What is wrong, including the value.
+        message: String,
+    },
+    /// A file's contents are malformed.
+    #[error("{path}{}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line number, where the format has lines.
+        line: Option<usize>,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// Result type of this crate.
+pub type Result<T> = std::result::Result<T, Error>;
