@@ -53,11 +53,15 @@
 //! None.
 
 mod camera;
+mod colormap;
 mod error;
 mod frame;
 mod object;
+mod polycube;
+mod preset;
 mod ray;
 mod room;
+mod sampling;
 mod scene;
 mod shading;
 mod shape;
@@ -65,11 +69,15 @@ mod shape;
 mod testutil;
 
 pub use camera::{Camera, pixel_direction, pixel_directions};
+pub use colormap::{depth_to_rgb, normal_to_rgb, viridis};
 pub use error::{Error, Result};
 pub use frame::Frame;
 pub use object::{Object, Placement};
+pub use polycube::{Cell, Polycube, cube_rotations};
+pub use preset::Preset;
 pub use ray::{Hit, Ray};
 pub use room::Room;
+pub use sampling::{CameraSampling, LightSampling, MAX_LIGHTS, random_rotation};
 pub use scene::Scene;
 pub use shading::{PointLight, ShadingConstants};
 pub use shape::{Cone, Cuboid, Cylinder, Intersect, Shape, Sphere, Torus};
