@@ -70,17 +70,42 @@ impl Camera {
 /// This is the definition `render_peer.py` uses, so both renderers agree pixel for pixel.
 #[inline]
 pub fn pixel_direction(fov_y_deg: f32, size_px: usize, row: usize, col: usize) -> Vec3 {
-    let t = (fov_y_deg.to_radians() * 0.5).tan();
-    let s = size_px as f32;
-    let x = ((col as f32 + 0.5) / s * 2.0 - 1.0) * t;
-    let y = (1.0 - (row as f32 + 0.5) / s * 2.0) * t;
-    Vec3::new(x, y, -1.0).normalize()
+    PixelGrid::new(fov_y_deg, size_px).direction(row, col)
+}
+
+/// The pixel-centre ray directions of one image size and field of view, with the tangent of the
+/// half-angle computed once.
+#[derive(Clone, Copy, Debug)]
+pub struct PixelGrid {
+    tan_half_fov: f32,
+    size_px: usize,
+}
+
+impl PixelGrid {
+    /// The grid of a `size_px`² image with vertical field of view `fov_y_deg`.
+    pub fn new(fov_y_deg: f32, size_px: usize) -> Self {
+        Self {
+            tan_half_fov: (fov_y_deg.to_radians() * 0.5).tan(),
+            size_px,
+        }
+    }
+
+    /// Unit camera-frame direction through the centre of pixel (`row`, `col`).
+    #[inline]
+    pub fn direction(&self, row: usize, col: usize) -> Vec3 {
+        let s = self.size_px as f32;
+        let t = self.tan_half_fov;
+        let x = ((col as f32 + 0.5) / s * 2.0 - 1.0) * t;
+        let y = (1.0 - (row as f32 + 0.5) / s * 2.0) * t;
+        Vec3::new(x, y, -1.0).normalize()
+    }
 }
 
 /// All pixel-centre directions of a `size_px`² image, row-major, camera frame.
 pub fn pixel_directions(fov_y_deg: f32, size_px: usize) -> Vec<Vec3> {
+    let grid = PixelGrid::new(fov_y_deg, size_px);
     (0..size_px * size_px)
-        .map(|i| pixel_direction(fov_y_deg, size_px, i / size_px, i % size_px))
+        .map(|i| grid.direction(i / size_px, i % size_px))
         .collect()
 }
 
@@ -116,7 +141,10 @@ mod tests {
         let bottom = pixel_direction(26.0, n, n - 1, n / 2);
         // Vertical angle between the outermost pixel centres is the fov less one pixel.
         let angle = top.angle_between(bottom).to_degrees();
-        let expect = 2.0 * ((13f32.to_radians()).tan() * (1.0 - 1.0 / n as f32)).atan().to_degrees();
+        let expect = 2.0
+            * ((13f32.to_radians()).tan() * (1.0 - 1.0 / n as f32))
+                .atan()
+                .to_degrees();
         assert_relative_eq!(angle, expect, epsilon = 1e-3);
         assert!(top.y > 0.0 && bottom.y < 0.0);
     }
@@ -136,7 +164,11 @@ mod tests {
     fn orbit_keeps_distance_to_look_at_point() {
         let c = cam();
         let o = c.orbit_y(0.6);
-        assert_relative_eq!((o.eye - o.at).length(), (c.eye - c.at).length(), epsilon = 1e-6);
+        assert_relative_eq!(
+            (o.eye - o.at).length(),
+            (c.eye - c.at).length(),
+            epsilon = 1e-6
+        );
         assert_relative_eq!(o.eye.y, c.eye.y, epsilon = 1e-6);
     }
 }

@@ -24,7 +24,13 @@ pub fn viridis(t: f32) -> Vec3 {
 /// Depth map `[n]` with validity `mask` `[n]` to RGB `[n·3]`: viridis over the valid range, dark
 /// = near (the paper's convention), black where invalid.
 pub fn depth_to_rgb(depth: &[f32], mask: &[u8]) -> Vec<f32> {
-    let valid = || depth.iter().zip(mask).filter(|(_, m)| **m != 0).map(|(d, _)| *d);
+    let valid = || {
+        depth
+            .iter()
+            .zip(mask)
+            .filter(|(_, m)| **m != 0)
+            .map(|(d, _)| *d)
+    };
     let lo = valid().fold(f32::INFINITY, f32::min);
     let hi = valid().fold(f32::NEG_INFINITY, f32::max);
     let span = (hi - lo).max(1e-6);

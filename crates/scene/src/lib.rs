@@ -52,13 +52,18 @@
 //! # Feature flags
 //! None.
 
+pub mod bench;
 mod camera;
 mod colormap;
+pub mod dataset;
 mod error;
 mod frame;
+mod generator;
+mod obj;
 mod object;
 mod polycube;
 mod preset;
+mod preview;
 mod ray;
 mod room;
 mod sampling;
@@ -68,18 +73,23 @@ mod shape;
 #[cfg(test)]
 mod testutil;
 
-pub use camera::{Camera, pixel_direction, pixel_directions};
+pub use camera::{Camera, PixelGrid, pixel_direction, pixel_directions};
 pub use colormap::{depth_to_rgb, normal_to_rgb, viridis};
 pub use error::{Error, Result};
 pub use frame::Frame;
+pub use generator::{Generator, GeneratorConfig, IqttOptions, Question, Record, Sample};
+pub use obj::{ObjectCategories, load_objects_dir, parse_obj, read_obj};
 pub use object::{Object, Placement};
 pub use polycube::{Cell, Polycube, cube_rotations};
 pub use preset::Preset;
+pub use preview::{RgbImage, write_previews};
 pub use ray::{Hit, Ray};
 pub use room::Room;
 pub use sampling::{CameraSampling, LightSampling, MAX_LIGHTS, random_rotation};
 pub use scene::Scene;
 pub use shading::{PointLight, ShadingConstants};
-pub use shape::{Cone, Cuboid, Cylinder, Intersect, Shape, Sphere, Torus};
+pub use shape::{
+    Category, Cone, Cuboid, Cylinder, Intersect, Profile, Shape, Sphere, Torus, TriangleMesh,
+};
 
 pub use glam;

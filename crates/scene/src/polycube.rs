@@ -42,7 +42,8 @@ pub fn cube_rotations() -> Vec<[[i32; 3]; 3]> {
 }
 
 fn det3(m: &[[i32; 3]; 3]) -> i32 {
-    m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
+    m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1])
+        - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
         + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0])
 }
 
@@ -182,7 +183,14 @@ mod tests {
     #[test]
     fn chiral_snake_differs_from_its_mirror() {
         // An L in 3D with three orthogonal arms is chiral.
-        let cells = [[0, 0, 0], [1, 0, 0], [2, 0, 0], [2, 1, 0], [2, 2, 0], [2, 2, 1]];
+        let cells = [
+            [0, 0, 0],
+            [1, 0, 0],
+            [2, 0, 0],
+            [2, 1, 0],
+            [2, 2, 0],
+            [2, 2, 1],
+        ];
         let p = Polycube::new(&cells);
         assert!(!p.is_achiral());
         // A planar L is achiral (its mirror is a rotation of itself).

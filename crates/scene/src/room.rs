@@ -63,11 +63,17 @@ mod tests {
         let h = room.intersect(&r, 0.0, f32::INFINITY).unwrap();
         assert_eq!(h.normal, Vec3::Y);
         assert!((h.t - 0.5).abs() < 1e-6);
-        let r = Ray::new(Vec3::new(0.5, 0.5, 0.5), Vec3::new(-1.0, -0.2, 0.0).normalize());
+        let r = Ray::new(
+            Vec3::new(0.5, 0.5, 0.5),
+            Vec3::new(-1.0, -0.2, 0.0).normalize(),
+        );
         let h = room.intersect(&r, 0.0, f32::INFINITY).unwrap();
         assert_eq!(h.normal, Vec3::X);
         // Leaving the room through the open side misses.
-        let r = Ray::new(Vec3::new(0.5, 0.5, 0.5), Vec3::new(1.0, 0.1, 0.0).normalize());
+        let r = Ray::new(
+            Vec3::new(0.5, 0.5, 0.5),
+            Vec3::new(1.0, 0.1, 0.0).normalize(),
+        );
         assert!(room.intersect(&r, 0.0, f32::INFINITY).is_none());
         // Past the wall's far edge misses too.
         let r = Ray::new(Vec3::new(0.5, 1.5, 0.5), Vec3::new(-1.0, 0.0, 0.0));

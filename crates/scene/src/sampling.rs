@@ -56,7 +56,8 @@ fn patch_direction(rng: &mut impl Rng, polar_deg: [f32; 2], azimuth_deg: [f32; 2
     };
     let sin_theta = (1.0 - cos_theta * cos_theta).max(0.0).sqrt();
     let phi = if azimuth_deg[1] > azimuth_deg[0] {
-        rng.random_range(azimuth_deg[0]..azimuth_deg[1]).to_radians()
+        rng.random_range(azimuth_deg[0]..azimuth_deg[1])
+            .to_radians()
     } else {
         azimuth_deg[0].to_radians()
     };
@@ -191,7 +192,9 @@ impl LightSampling {
                 message,
             })
         };
-        if !(1 <= self.count_min && self.count_min <= self.count_max && self.count_max <= MAX_LIGHTS)
+        if !(1 <= self.count_min
+            && self.count_min <= self.count_max
+            && self.count_max <= MAX_LIGHTS)
         {
             return bad(
                 "count",

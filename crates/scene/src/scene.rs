@@ -3,7 +3,7 @@
 
 use glam::Vec3;
 
-use crate::camera::{Camera, pixel_direction};
+use crate::camera::{Camera, PixelGrid};
 use crate::frame::Frame;
 use crate::object::Object;
 use crate::ray::{Hit, Ray};
@@ -60,10 +60,11 @@ impl Scene {
         let mut frame = Frame::empty(size_px);
         let world_to_cam = self.camera.world_to_camera_rotation();
         let cam_to_world = world_to_cam.transpose();
+        let grid = PixelGrid::new(self.camera.fov_y_deg, size_px);
         for row in 0..size_px {
             for col in 0..size_px {
                 let i = row * size_px + col;
-                let d_cam = pixel_direction(self.camera.fov_y_deg, size_px, row, col);
+                let d_cam = grid.direction(row, col);
                 let ray = Ray::new(self.camera.eye, cam_to_world * d_cam);
                 let color = match self.intersect(&ray) {
                     Some(hit) => {

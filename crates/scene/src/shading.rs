@@ -162,8 +162,14 @@ mod tests {
         let g = Vec3::new(0.3, -0.7, 1.1);
         let f = |p: Vec3, n: Vec3| c.radiance(p, n, &ls).dot(g) as f64;
         let cases = [
-            (Vec3::new(0.1, -0.05, -0.9), Vec3::new(0.2, 0.3, 0.9).normalize()),
-            (Vec3::new(-0.2, 0.1, -1.1), Vec3::new(-0.5, 0.1, 0.8).normalize()),
+            (
+                Vec3::new(0.1, -0.05, -0.9),
+                Vec3::new(0.2, 0.3, 0.9).normalize(),
+            ),
+            (
+                Vec3::new(-0.2, 0.1, -1.1),
+                Vec3::new(-0.5, 0.1, 0.8).normalize(),
+            ),
             (Vec3::new(0.0, 0.0, -0.7), Vec3::Z),
         ];
         let h = 1e-3f32;

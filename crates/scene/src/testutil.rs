@@ -43,7 +43,10 @@ pub fn check_shape_invariants(shape: &impl Intersect, inside: impl Fn(Vec3) -> b
                 assert!((h.normal.length() - 1.0).abs() < 1e-4, "normal not unit");
                 let p = ray.at(h.t);
                 assert!(!inside(p + h.normal * eps), "normal points inward at {p}");
-                assert!(inside(p - h.normal * eps), "normal points outward-in at {p}");
+                assert!(
+                    inside(p - h.normal * eps),
+                    "normal points outward-in at {p}"
+                );
                 for k in 1..steps {
                     let t = h.t * k as f32 / steps as f32;
                     if t < h.t - eps {

@@ -62,7 +62,10 @@ impl Intersect for Cone {
             if t > t_min && t < t_best {
                 let p = ray.at(t);
                 if p.x * p.x + p.z * p.z <= self.radius * self.radius {
-                    best = Some(Hit { t, normal: -Vec3::Y });
+                    best = Some(Hit {
+                        t,
+                        normal: -Vec3::Y,
+                    });
                 }
             }
         }
@@ -91,14 +94,22 @@ mod tests {
         };
         // Horizontal ray at y = 0: the section has radius 0.5.
         let h = c
-            .intersect(&Ray::new(Vec3::new(3.0, 0.0, 0.0), -Vec3::X), 0.0, f32::INFINITY)
+            .intersect(
+                &Ray::new(Vec3::new(3.0, 0.0, 0.0), -Vec3::X),
+                0.0,
+                f32::INFINITY,
+            )
             .unwrap();
         assert!((h.t - 2.5).abs() < 1e-5);
         // Slope: radius drops 1 per 2 of height, so the normal is (2, 1, 0)/√5.
         let expect = Vec3::new(2.0, 1.0, 0.0).normalize();
         assert!((h.normal - expect).length() < 1e-5);
         let h = c
-            .intersect(&Ray::new(Vec3::new(0.2, -3.0, 0.0), Vec3::Y), 0.0, f32::INFINITY)
+            .intersect(
+                &Ray::new(Vec3::new(0.2, -3.0, 0.0), Vec3::Y),
+                0.0,
+                f32::INFINITY,
+            )
             .unwrap();
         assert!((h.t - 2.0).abs() < 1e-6);
         assert_eq!(h.normal, -Vec3::Y);

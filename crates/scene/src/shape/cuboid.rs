@@ -83,12 +83,20 @@ mod tests {
             half_extents: Vec3::new(0.5, 1.0, 2.0),
         };
         let h = b
-            .intersect(&Ray::new(Vec3::new(5.0, 0.1, 0.2), -Vec3::X), 0.0, f32::INFINITY)
+            .intersect(
+                &Ray::new(Vec3::new(5.0, 0.1, 0.2), -Vec3::X),
+                0.0,
+                f32::INFINITY,
+            )
             .unwrap();
         assert!((h.t - 4.5).abs() < 1e-6);
         assert_eq!(h.normal, Vec3::X);
         let h = b
-            .intersect(&Ray::new(Vec3::new(0.1, -3.0, 0.2), Vec3::Y), 0.0, f32::INFINITY)
+            .intersect(
+                &Ray::new(Vec3::new(0.1, -3.0, 0.2), Vec3::Y),
+                0.0,
+                f32::INFINITY,
+            )
             .unwrap();
         assert!((h.t - 2.0).abs() < 1e-6);
         assert_eq!(h.normal, -Vec3::Y);

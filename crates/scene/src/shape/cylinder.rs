@@ -84,12 +84,20 @@ mod tests {
             half_height: 1.0,
         };
         let h = c
-            .intersect(&Ray::new(Vec3::new(3.0, 0.2, 0.0), -Vec3::X), 0.0, f32::INFINITY)
+            .intersect(
+                &Ray::new(Vec3::new(3.0, 0.2, 0.0), -Vec3::X),
+                0.0,
+                f32::INFINITY,
+            )
             .unwrap();
         assert!((h.t - 2.5).abs() < 1e-6);
         assert!((h.normal - Vec3::X).length() < 1e-6);
         let h = c
-            .intersect(&Ray::new(Vec3::new(0.1, 4.0, 0.1), -Vec3::Y), 0.0, f32::INFINITY)
+            .intersect(
+                &Ray::new(Vec3::new(0.1, 4.0, 0.1), -Vec3::Y),
+                0.0,
+                f32::INFINITY,
+            )
             .unwrap();
         assert!((h.t - 3.0).abs() < 1e-6);
         assert_eq!(h.normal, Vec3::Y);
@@ -106,10 +114,6 @@ mod tests {
             radius: 0.4,
             half_height: 0.6,
         };
-        check_shape_invariants(
-            &c,
-            |p| p.x * p.x + p.z * p.z < 0.16 && p.y.abs() < 0.6,
-            3,
-        );
+        check_shape_invariants(&c, |p| p.x * p.x + p.z * p.z < 0.16 && p.y.abs() < 0.6, 3);
     }
 }

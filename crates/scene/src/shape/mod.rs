@@ -3,15 +3,26 @@
 //! A shape is placed in the world by a [`Placement`](crate::Placement); [`Object`](crate::Object)
 //! maps rays into the local frame and hits back out, so every intersector here is written once.
 
+mod builder;
+mod bvh;
+mod category;
 mod cone;
 mod cuboid;
 mod cylinder;
+mod mesh;
+mod polycube_mesh;
+mod revolve;
 mod sphere;
+mod teapot;
 mod torus;
+mod tube;
 
+pub use category::Category;
 pub use cone::Cone;
 pub use cuboid::Cuboid;
 pub use cylinder::Cylinder;
+pub use mesh::TriangleMesh;
+pub use revolve::Profile;
 pub use sphere::Sphere;
 pub use torus::Torus;
 
@@ -46,6 +57,8 @@ pub enum Shape {
     Cone(Cone),
     /// Torus around the y axis.
     Torus(Torus),
+    /// Triangle mesh, shared between the objects that use it.
+    Mesh(std::sync::Arc<TriangleMesh>),
 }
 
 impl Intersect for Shape {
@@ -57,6 +70,7 @@ impl Intersect for Shape {
             Shape::Cylinder(s) => s.intersect(ray, t_min, t_max),
             Shape::Cone(s) => s.intersect(ray, t_min, t_max),
             Shape::Torus(s) => s.intersect(ray, t_min, t_max),
+            Shape::Mesh(s) => s.intersect(ray, t_min, t_max),
         }
     }
 
@@ -67,6 +81,7 @@ impl Intersect for Shape {
             Shape::Cylinder(s) => s.bounding_radius(),
             Shape::Cone(s) => s.bounding_radius(),
             Shape::Torus(s) => s.bounding_radius(),
+            Shape::Mesh(s) => s.bounding_radius(),
         }
     }
 
@@ -77,6 +92,7 @@ impl Intersect for Shape {
             Shape::Cylinder(s) => s.min_y(),
             Shape::Cone(s) => s.min_y(),
             Shape::Torus(s) => s.min_y(),
+            Shape::Mesh(s) => s.min_y(),
         }
     }
 }

@@ -48,7 +48,11 @@ mod tests {
     fn central_ray_hits_at_distance_minus_radius() {
         let s = Sphere { radius: 0.5 };
         let h = s
-            .intersect(&Ray::new(Vec3::new(0.0, 0.0, 3.0), -Vec3::Z), 0.0, f32::INFINITY)
+            .intersect(
+                &Ray::new(Vec3::new(0.0, 0.0, 3.0), -Vec3::Z),
+                0.0,
+                f32::INFINITY,
+            )
             .unwrap();
         assert!((h.t - 2.5).abs() < 1e-6);
         assert!((h.normal - Vec3::Z).length() < 1e-6);

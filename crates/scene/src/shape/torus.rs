@@ -163,7 +163,11 @@ mod tests {
             minor_radius: 0.25,
         };
         let h = t
-            .intersect(&Ray::new(Vec3::new(3.0, 0.0, 0.0), -Vec3::X), 0.0, f32::INFINITY)
+            .intersect(
+                &Ray::new(Vec3::new(3.0, 0.0, 0.0), -Vec3::X),
+                0.0,
+                f32::INFINITY,
+            )
             .unwrap();
         assert!((h.t - 1.75).abs() < 1e-5, "t = {}", h.t);
         assert!((h.normal - Vec3::X).length() < 1e-5);
