@@ -44,7 +44,7 @@ impl Default for IqttOptions {
             cubes_max: 15,
             pool_size: 1000,
             mirror_distractor: false,
-            object_radius: 0.16,
+            object_radius: 0.2,
         }
     }
 }
@@ -105,7 +105,7 @@ impl GeneratorConfig {
     /// # Errors
     /// [`Error::InvalidValue`] naming the field and value.
     pub fn validate(&self) -> Result<()> {
-        if self.size_px < 8 || self.size_px % 2 != 0 {
+        if self.size_px < 8 || !self.size_px.is_multiple_of(2) {
             return Err(Error::InvalidValue {
                 field: "size".into(),
                 message: format!(
@@ -175,7 +175,7 @@ pub enum Record {
     /// A single view (every preset but `iqtt`).
     View(Sample),
     /// A 3D-IQTT question.
-    Question(Question),
+    Question(Box<Question>),
 }
 
 /// The objects a generator draws from, built once.
@@ -262,7 +262,7 @@ impl Generator {
     /// Record `index`: a view, or a question for `iqtt`.
     pub fn record(&self, index: u64) -> Record {
         match self.config.preset {
-            Preset::Iqtt => Record::Question(self.question(index)),
+            Preset::Iqtt => Record::Question(Box::new(self.question(index))),
             _ => Record::View(self.sample(index)),
         }
     }

@@ -92,10 +92,10 @@ impl CameraSampling {
                 message,
             })
         };
-        if !(self.radius > 0.0) {
+        if self.radius.is_nan() || self.radius <= 0.0 {
             return bad("radius", format!("must be positive, got {}", self.radius));
         }
-        if !(self.fov_y_deg > 0.0 && self.fov_y_deg < 180.0) {
+        if self.fov_y_deg.is_nan() || self.fov_y_deg <= 0.0 || self.fov_y_deg >= 180.0 {
             return bad(
                 "fov_y_deg",
                 format!("must be in (0, 180), got {}", self.fov_y_deg),
@@ -204,10 +204,10 @@ impl LightSampling {
                 ),
             );
         }
-        if !(self.radius > 0.0) {
+        if self.radius.is_nan() || self.radius <= 0.0 {
             return bad("radius", format!("must be positive, got {}", self.radius));
         }
-        if !(self.total_intensity > 0.0) {
+        if self.total_intensity.is_nan() || self.total_intensity <= 0.0 {
             return bad(
                 "total_intensity",
                 format!("must be positive, got {}", self.total_intensity),

@@ -235,14 +235,14 @@ impl Shard<'_> {
                     return Err(self.error(format!("answer {a} of question {q} is not 0, 1 or 2")));
                 }
                 let four: Vec<Sample> = views.by_ref().take(4).collect();
-                Ok(Record::Question(Question {
+                Ok(Record::Question(Box::new(Question {
                     views: four.try_into().expect("four views per question"),
                     answer: a as u8,
                     shape_ids: shape_id[4 * q..4 * q + 4].try_into().expect("four ids"),
                     rotations: std::array::from_fn(|k| {
                         Quat::from_slice(&rotation[16 * q + 4 * k..16 * q + 4 * k + 4])
                     }),
-                }))
+                })))
             })
             .collect()
     }

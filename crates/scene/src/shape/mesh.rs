@@ -230,7 +230,7 @@ fn is_degenerate(vertices: &[Vec3], t: &[u32; 3]) -> bool {
         .max((c - b).length_squared())
         .max((a - c).length_squared());
     let n = (b - a).cross(c - a).length();
-    !(n > DEGENERATE * longest)
+    n.is_nan() || n <= DEGENERATE * longest
 }
 
 impl Intersect for TriangleMesh {
@@ -250,7 +250,7 @@ impl Intersect for TriangleMesh {
                     let inv_det = 1.0 / det;
                     let s = origin - tri.v0;
                     let u = s.dot(p) * inv_det;
-                    if !(u >= -EDGE_SLACK && u <= 1.0 + EDGE_SLACK) {
+                    if !(-EDGE_SLACK..=1.0 + EDGE_SLACK).contains(&u) {
                         continue;
                     }
                     let q = s.cross(tri.e1);

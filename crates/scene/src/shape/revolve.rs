@@ -92,7 +92,7 @@ impl Profile {
             field: "profile".to_string(),
             message,
         };
-        if !(thickness > 0.0) {
+        if thickness.is_nan() || thickness <= 0.0 {
             return Err(invalid(format!(
                 "wall thickness {thickness} is not positive"
             )));

@@ -1,0 +1,92 @@
+//! Forward + backward time of each network at the CPU preset (64², width 32, batch 6, z 128).
+//!
+//! `cargo bench -p pix2scene-model --bench networks` prints one line per network with the median
+//! over a few iterations. Plain timing (no bench framework) to keep the dependency list short.
+
+use std::time::Instant;
+
+use burn::tensor::{Device, Distribution, Tensor};
+use pix2scene_model::{CriticConfig, DecoderConfig, EncoderConfig, gradient_penalty};
+
+fn median_ms(iterations: usize, mut f: impl FnMut()) -> f64 {
+    f(); // warm-up
+    let mut times: Vec<f64> = (0..iterations)
+        .map(|_| {
+            let start = Instant::now();
+            f();
+            start.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2]
+}
+
+fn main() {
+    let (r, w, z_dim, batch) = (64, 32, 128, 6);
+    let iterations = std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(7);
+    let device = Device::flex().autodiff();
+    let encoder = EncoderConfig::new(r)
+        .with_width(w)
+        .with_z_dim(z_dim)
+        .init(&device);
+    let decoder = DecoderConfig::new(r)
+        .with_width(w)
+        .with_z_dim(z_dim)
+        .init(&device);
+    let critic = CriticConfig::new(r)
+        .with_width(w)
+        .with_z_dim(z_dim)
+        .init(&device);
+    let image = || Tensor::<4>::random([batch, 3, r, r], Distribution::Default, &device);
+    let code = || Tensor::<2>::random([batch, z_dim], Distribution::Normal(0.0, 1.0), &device);
+    let camera = Tensor::<2>::random([batch, 3], Distribution::Default, &device);
+    println!("{r}², width {w}, z {z_dim}, batch {batch}; median of {iterations}, ms");
+
+    let t = median_ms(iterations, || {
+        let _ = encoder.forward(image(), camera.clone()).sum().backward();
+    });
+    println!("encoder forward+backward   {t:8.1}");
+    let t = median_ms(iterations, || {
+        let _ = decoder.forward(code(), camera.clone()).sum().backward();
+    });
+    println!("decoder forward+backward   {t:8.1}");
+    let t = median_ms(iterations, || {
+        let _ = critic
+            .forward(image(), code(), camera.clone())
+            .sum()
+            .backward();
+    });
+    println!("critic forward+backward    {t:8.1}");
+    let t = median_ms(iterations, || {
+        let alpha = Tensor::<1>::random([batch], Distribution::Default, &device);
+        let gp = gradient_penalty(
+            &critic,
+            image(),
+            image(),
+            code(),
+            code(),
+            camera.clone(),
+            alpha,
+        );
+        let _ = gp.backward();
+    });
+    println!("gradient penalty fwd+bwd   {t:8.1}");
+    let t = median_ms(iterations, || {
+        let alpha = Tensor::<1>::random([batch], Distribution::Default, &device);
+        let (real, fake) = (image(), image());
+        let (z_real, z_fake) = (code(), code());
+        let loss = critic
+            .forward(fake.clone(), z_fake.clone(), camera.clone())
+            .mean()
+            - critic
+                .forward(real.clone(), z_real.clone(), camera.clone())
+                .mean()
+            + gradient_penalty(&critic, real, fake, z_real, z_fake, camera.clone(), alpha)
+                .mul_scalar(10.0);
+        let _ = loss.backward();
+    });
+    println!("critic step loss fwd+bwd   {t:8.1}  (2 critic passes + penalty, no optimizer)");
+}

@@ -1,0 +1,288 @@
+//! Camera-conditional batch normalization (paper section 3.3.3, after Dumoulin et al. 2016 and
+//! Perez et al. 2017).
+
+use burn::config::Config;
+use burn::module::{Flag, Module, Param, RunningState};
+use burn::nn::{Initializer, Linear, LinearConfig};
+use burn::tensor::module::{batch_norm, batch_norm_train};
+use burn::tensor::{Device, Tensor, assert_shape};
+
+use crate::error::Error;
+
+/// Configuration for a [`CondNorm`]; build it with [`CondNormConfig::init`].
+#[derive(Config, Debug)]
+pub struct CondNormConfig {
+    /// Number of feature channels normalized.
+    pub channels: usize,
+    /// Length of the conditioning vector (3: the camera position).
+    #[config(default = 3)]
+    pub cond_dim: usize,
+    /// Added to the variance before the square root.
+    #[config(default = 1e-5)]
+    pub epsilon: f64,
+    /// Weight of the newest batch in the running statistics (PyTorch's default, 0.1).
+    #[config(default = 0.1)]
+    pub momentum: f64,
+}
+
+/// Batch normalization without affine parameters, followed by a per-sample scale and shift
+/// predicted from a conditioning vector (the camera position) by a linear layer.
+///
+/// `y = γ(c) · (x − μ) / √(σ² + ε) + β(c)`, with `[γ(c), β(c)] = A c + b`. At initialisation
+/// `A = 0`, `b = [1…1, 0…0]`, so the layer starts as a plain batch normalization, as in the
+/// PyTorch peer (`peers/train_peer.py`, class `CBN`).
+///
+/// Statistics: in training mode (the default, and after [`Module::train`]) the batch's own mean
+/// and biased variance normalize it — also for tensors without autodiff, matching PyTorch's
+/// `train()` mode, which the authors' code and the peer use throughout — and the running mean and
+/// unbiased running variance are updated with [`CondNormConfig::momentum`]. After
+/// [`Module::valid`] the running statistics are used instead.
+#[derive(Module, Debug)]
+pub struct CondNorm {
+    /// Predicts `[γ, β]` (`[batch, 2·channels]`) from the conditioning vector.
+    pub affine: Linear,
+    /// Whether batch statistics are used (and the running ones updated).
+    pub training: Param<Flag>,
+    /// Running mean per channel, `[channels]`.
+    pub running_mean: RunningState<Tensor<1>>,
+    /// Running unbiased variance per channel, `[channels]`.
+    pub running_var: RunningState<Tensor<1>>,
+    /// Number of channels.
+    pub channels: usize,
+    /// Added to the variance before the square root.
+    pub epsilon: f64,
+    /// Weight of the newest batch in the running statistics.
+    pub momentum: f64,
+}
+
+impl CondNormConfig {
+    /// Checks the configuration.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming `channels` or `cond_dim` when it is 0.
+    pub fn validate(&self) -> crate::Result<()> {
+        for (field, value) in [("channels", self.channels), ("cond_dim", self.cond_dim)] {
+            if value == 0 {
+                return Err(Error::Config {
+                    config: "conditional norm",
+                    field,
+                    value,
+                    expected: "at least 1",
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Builds the layer: scale 1 and shift 0 for every conditioning vector.
+    ///
+    /// # Panics
+    /// If [`CondNormConfig::validate`] fails (the message names the field).
+    pub fn init(&self, device: &Device) -> CondNorm {
+        if let Err(err) = self.validate() {
+            panic!("{err}");
+        }
+        let c = self.channels;
+        let mut affine = LinearConfig::new(self.cond_dim, 2 * c)
+            .with_initializer(Initializer::Zeros)
+            .init(device);
+        let bias = Tensor::cat(
+            vec![Tensor::ones([c], device), Tensor::zeros([c], device)],
+            0,
+        );
+        affine.bias = Some(Param::from_tensor(bias));
+        CondNorm {
+            affine,
+            training: Param::from_bool(true),
+            running_mean: RunningState::new(Tensor::zeros([c], device)),
+            running_var: RunningState::new(Tensor::ones([c], device)),
+            channels: c,
+            epsilon: self.epsilon,
+            momentum: self.momentum,
+        }
+    }
+}
+
+impl CondNorm {
+    /// Normalizes `x` and applies the scale and shift predicted from `cond`.
+    ///
+    /// # Shapes
+    /// - `x`: `[batch, channels, height, width]`
+    /// - `cond`: `[batch, cond_dim]`, here the camera position (world frame, scene units; see
+    ///   the `# Conventions` of `pix2scene-scene`)
+    /// - returns `[batch, channels, height, width]`
+    ///
+    /// # Panics
+    /// If the shapes do not match the above.
+    pub fn forward(&self, x: Tensor<4>, cond: Tensor<2>) -> Tensor<4> {
+        let [batch, channels, height, width] = x.dims();
+        assert_shape!(x, [_, self.channels, _, _]);
+        assert_shape!(cond, [batch, _]);
+        let device = x.device();
+        let ones = Tensor::ones([channels], &device);
+        let zeros = Tensor::zeros([channels], &device);
+        let normalized = if self.training.is_enabled() {
+            let out = batch_norm_train(x, ones, zeros, self.epsilon);
+            let n = (batch * height * width) as f64;
+            let unbiased = if n > 1.0 { n / (n - 1.0) } else { 1.0 };
+            let m = self.momentum;
+            let mean = self
+                .running_mean
+                .value_sync()
+                .to_device(&device)
+                .mul_scalar(1.0 - m)
+                .add(out.mean.detach().mul_scalar(m));
+            let var = self
+                .running_var
+                .value_sync()
+                .to_device(&device)
+                .mul_scalar(1.0 - m)
+                .add(out.variance.detach().mul_scalar(m * unbiased));
+            self.running_mean.update(mean.detach());
+            self.running_var.update(var.detach());
+            out.output
+        } else {
+            let mean = self.running_mean.value().to_device(&device);
+            let var = self.running_var.value().to_device(&device);
+            batch_norm(x, ones, zeros, mean, var, self.epsilon)
+        };
+        let scale_shift = self.affine.forward(cond);
+        let scale = scale_shift
+            .clone()
+            .narrow(1, 0, channels)
+            .reshape([batch, channels, 1, 1]);
+        let shift = scale_shift
+            .narrow(1, channels, channels)
+            .reshape([batch, channels, 1, 1]);
+        normalized * scale + shift
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::{Rng, device, max_abs_diff, to_vec};
+
+    /// Independent reference: per-channel batch statistics and the affine map in f64.
+    fn reference(
+        x: &[f64],
+        [b, c, h, w]: [usize; 4],
+        cam: &[f64],
+        weight: &[f64], // [3, 2c] row-major
+        bias: &[f64],
+        eps: f64,
+    ) -> Vec<f64> {
+        let n = (b * h * w) as f64;
+        let mut out = vec![0.0; x.len()];
+        for ch in 0..c {
+            let idx = |bi: usize, p: usize| ((bi * c + ch) * h * w) + p;
+            let mut mean = 0.0;
+            for bi in 0..b {
+                for p in 0..h * w {
+                    mean += x[idx(bi, p)];
+                }
+            }
+            mean /= n;
+            let mut var = 0.0;
+            for bi in 0..b {
+                for p in 0..h * w {
+                    var += (x[idx(bi, p)] - mean).powi(2);
+                }
+            }
+            var /= n;
+            for bi in 0..b {
+                let lin = |o: usize| {
+                    bias[o]
+                        + (0..3)
+                            .map(|k| cam[bi * 3 + k] * weight[k * 2 * c + o])
+                            .sum::<f64>()
+                };
+                let (gamma, beta) = (lin(ch), lin(c + ch));
+                for p in 0..h * w {
+                    out[idx(bi, p)] = gamma * (x[idx(bi, p)] - mean) / (var + eps).sqrt() + beta;
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn conditional_norm_matches_reference_and_depends_on_camera() {
+        let (device, mut rng) = (device(), Rng::new(3));
+        let mut norm = CondNormConfig::new(5).init(&device);
+        // Perturb the zero-initialised camera weights so that the camera matters.
+        let weight = rng.tensor([3, 10], -1.0, 1.0, &device);
+        norm.affine.weight = Param::from_tensor(weight.clone());
+        let dims = [4, 5, 3, 2];
+        let x = rng.tensor(dims, -3.0, 4.0, &device);
+        let cam_a = rng.tensor([4, 3], 0.0, 1.0, &device);
+        let cam_b = cam_a.clone().add_scalar(0.25);
+
+        let out_a = norm.forward(x.clone(), cam_a.clone());
+        let out_b = norm.forward(x.clone(), cam_b);
+        assert!(max_abs_diff(&to_vec(out_a.clone()), &to_vec(out_b)) > 1e-2);
+
+        let bias = to_vec(norm.affine.bias.as_ref().unwrap().val());
+        let want = reference(
+            &to_vec(x),
+            dims,
+            &to_vec(cam_a),
+            &to_vec(weight),
+            &bias,
+            1e-5,
+        );
+        assert!(max_abs_diff(&to_vec(out_a), &want) < 1e-4);
+    }
+
+    #[test]
+    fn fresh_layer_is_plain_batch_norm() {
+        let (device, mut rng) = (device(), Rng::new(4));
+        let norm = CondNormConfig::new(3).init(&device);
+        let x = rng.tensor([2, 3, 4, 4], -2.0, 5.0, &device);
+        let cam = rng.tensor([2, 3], 0.0, 1.0, &device);
+        let got = to_vec(norm.forward(x.clone(), cam.clone()));
+        let weight = vec![0.0; 18];
+        let bias = [1.0, 1.0, 1.0, 0.0, 0.0, 0.0];
+        let want = reference(&to_vec(x), [2, 3, 4, 4], &to_vec(cam), &weight, &bias, 1e-5);
+        assert!(max_abs_diff(&got, &want) < 1e-4);
+    }
+
+    #[test]
+    fn eval_mode_uses_running_statistics() {
+        let (device, mut rng) = (device(), Rng::new(5));
+        let norm = CondNormConfig::new(2).init(&device);
+        let x = rng.tensor([3, 2, 2, 2], 0.0, 4.0, &device);
+        let cam = Tensor::<2>::zeros([3, 3], &device);
+        let _ = norm.forward(x.clone(), cam.clone());
+        // After one step from (mean 0, var 1): 0.1·batch + 0.9·initial, variance unbiased.
+        let xs = to_vec(x.clone());
+        let eval = norm.valid();
+        let got = to_vec(eval.forward(x, cam));
+        let n = 12.0;
+        for ch in 0..2 {
+            let vals: Vec<f64> = (0..3)
+                .flat_map(|b| (0..4).map(move |p| (b * 2 + ch) * 4 + p))
+                .map(|i| xs[i])
+                .collect();
+            let mean = vals.iter().sum::<f64>() / n;
+            let var = vals.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0);
+            let (rm, rv) = (0.1 * mean, 0.1 * var + 0.9);
+            for b in 0..3 {
+                for p in 0..4 {
+                    let i = (b * 2 + ch) * 4 + p;
+                    let want = (xs[i] - rm) / (rv + 1e-5).sqrt();
+                    assert!((got[i] - want).abs() < 1e-4, "{} vs {want}", got[i]);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn zero_channels_is_rejected_by_name() {
+        let err = CondNormConfig::new(0).validate().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "conditional norm config: field `channels` is 0, expected at least 1"
+        );
+    }
+}

@@ -1,0 +1,304 @@
+//! The decoder `G(z, c) → depth` (paper Appendix A, Table 5).
+
+use burn::config::Config;
+use burn::module::Module;
+use burn::nn::conv::{ConvTranspose2d, ConvTranspose2dConfig};
+use burn::tensor::activation::{leaky_relu, softplus};
+use burn::tensor::{Device, Tensor, assert_shape};
+
+use crate::cond_norm::{CondNorm, CondNormConfig};
+
+use crate::stages::{stage_widths, validate};
+use crate::{CAMERA_DIM, LEAKY_SLOPE};
+
+/// Smallest depth the decoder can output, in scene units: `depth = MIN_DEPTH + softplus(h)`.
+pub const MIN_DEPTH: f64 = 0.2;
+
+/// Configuration for a [`Decoder`]; build it with [`DecoderConfig::init`].
+#[derive(Config, Debug)]
+pub struct DecoderConfig {
+    /// Output resolution in pixels, `4·2^L` with `L ≥ 1` (8, 16, 32, 64, 128, …).
+    pub resolution: usize,
+    /// Base channel width: the stage at resolution `R/2^(i+1)` has `width·2^i` channels (the
+    /// paper uses about 85 at 128²).
+    #[config(default = 32)]
+    pub width: usize,
+    /// Length of the latent code `z`.
+    #[config(default = 128)]
+    pub z_dim: usize,
+    /// Number of classes for class-conditional generation; 0 for an unconditional decoder.
+    #[config(default = 0)]
+    pub num_classes: usize,
+}
+
+/// Generates a depth map (one surfel per pixel) from a latent code seen from a given camera.
+///
+/// Layers: `[z, camera(, one-hot class)]` as a `1×1` map → transposed convolution 4×4 (no
+/// bias) to `width·2^(L−1)` channels at 4×4 → [`CondNorm`] → LeakyReLU(0.2); then `L` transposed
+/// convolutions 4×4, stride 2, padding 1, halving the width, each but the last followed by
+/// [`CondNorm`] and LeakyReLU; the last goes to 1 channel (with bias). Output
+/// `depth = 0.2 + softplus(h)`.
+///
+/// Paper Table 5 (DCGAN-like generator with LeakyReLU, conditional normalization "in the
+/// alternate layers"). Departures, all shared with the PyTorch peer (`peers/train_peer.py`, class
+/// `Decoder`) so that speed comparisons are like for like: width is a parameter, every
+/// normalized layer is camera-conditioned, the camera also enters the input vector, and the
+/// output is a strictly positive depth (scene units) through a softplus rather than an
+/// unconstrained `nCh`-channel map.
+#[derive(Module, Debug)]
+pub struct Decoder {
+    /// Transposed convolution from the `1×1` input vector to 4×4.
+    pub project: ConvTranspose2d,
+    /// Conditional normalization after [`Decoder::project`].
+    pub project_norm: CondNorm,
+    /// The `L` stride-2 transposed convolutions, from 4×4 to the output resolution.
+    pub ups: Vec<ConvTranspose2d>,
+    /// Conditional normalizations after `ups[i]` for `i < L − 1`.
+    pub norms: Vec<CondNorm>,
+    /// Output resolution in pixels.
+    pub resolution: usize,
+    /// Length of the latent code.
+    pub z_dim: usize,
+    /// Number of classes (0: unconditional).
+    pub num_classes: usize,
+}
+
+impl DecoderConfig {
+    /// Checks the configuration.
+    ///
+    /// # Errors
+    /// [`Error::Config`](crate::Error::Config) naming the field when `resolution` is not
+    /// `4·2^L` with `L ≥ 1`, or `width` or `z_dim` is 0.
+    pub fn validate(&self) -> crate::Result<()> {
+        validate("decoder", self.resolution, self.width, self.z_dim).map(|_| ())
+    }
+
+    /// Builds the decoder with PyTorch-style (Kaiming-uniform) initial weights.
+    ///
+    /// # Panics
+    /// If [`DecoderConfig::validate`] fails; the message names the field.
+    pub fn init(&self, device: &Device) -> Decoder {
+        let stages = match validate("decoder", self.resolution, self.width, self.z_dim) {
+            Ok(stages) => stages,
+            Err(err) => panic!("{err}"),
+        };
+        let mut widths = stage_widths(self.width, stages);
+        widths.reverse();
+        let c_in = self.z_dim + CAMERA_DIM + self.num_classes;
+        let project = ConvTranspose2dConfig::new([c_in, widths[0]], [4, 4])
+            .with_bias(false)
+            .init(device);
+        let cond_norm = |w| {
+            CondNormConfig::new(w)
+                .with_cond_dim(CAMERA_DIM)
+                .init(device)
+        };
+        let project_norm = cond_norm(widths[0]);
+        let mut ups = Vec::with_capacity(stages);
+        let mut norms = Vec::with_capacity(stages - 1);
+        for (i, &w) in widths.iter().enumerate() {
+            let last = i + 1 == stages;
+            let c_out = if last { 1 } else { widths[i + 1] };
+            ups.push(
+                ConvTranspose2dConfig::new([w, c_out], [4, 4])
+                    .with_stride([2, 2])
+                    .with_padding([1, 1])
+                    .with_bias(last)
+                    .init(device),
+            );
+            if !last {
+                norms.push(cond_norm(c_out));
+            }
+        }
+        Decoder {
+            project,
+            project_norm,
+            ups,
+            norms,
+            resolution: self.resolution,
+            z_dim: self.z_dim,
+            num_classes: self.num_classes,
+        }
+    }
+}
+
+impl Decoder {
+    /// Decodes latent codes into depth maps seen from the given cameras (unconditional decoder).
+    ///
+    /// # Shapes
+    /// - `z`: `[batch, z_dim]`
+    /// - `camera`: `[batch, 3]`, camera position, world frame, scene units (see the
+    ///   `# Conventions` of `pix2scene-scene`)
+    /// - returns `[batch, resolution, resolution]`, depth along each pixel ray (distance from the
+    ///   camera centre, not z) in scene units, always `> 0.2` ([`MIN_DEPTH`])
+    ///
+    /// # Panics
+    /// If the shapes do not match the above, or the decoder is class-conditional
+    /// (`num_classes > 0`; use [`Decoder::forward_with_class`]).
+    pub fn forward(&self, z: Tensor<2>, camera: Tensor<2>) -> Tensor<3> {
+        assert!(
+            self.num_classes == 0,
+            "decoder has num_classes = {}: call forward_with_class",
+            self.num_classes
+        );
+        self.decode(vec![z.clone(), camera.clone()], z, camera)
+    }
+
+    /// Decodes latent codes into depth maps for the given classes (class-conditional decoder).
+    ///
+    /// # Shapes
+    /// - `z`: `[batch, z_dim]`
+    /// - `camera`: `[batch, 3]`, camera position, world frame, scene units
+    /// - `class`: `[batch, num_classes]`, one-hot class vectors (any weights are accepted)
+    /// - returns `[batch, resolution, resolution]`, depth in scene units, `> 0.2`
+    ///
+    /// # Panics
+    /// If the shapes do not match the above (in particular if `num_classes` is 0).
+    pub fn forward_with_class(
+        &self,
+        z: Tensor<2>,
+        camera: Tensor<2>,
+        class: Tensor<2>,
+    ) -> Tensor<3> {
+        let [batch, _] = z.dims();
+        assert!(
+            self.num_classes > 0,
+            "decoder has num_classes = 0: call forward"
+        );
+        assert_shape!(class, [batch, self.num_classes]);
+        self.decode(vec![z.clone(), camera.clone(), class], z, camera)
+    }
+
+    /// Shared body: `inputs` are concatenated into the `1×1` input map.
+    fn decode(&self, inputs: Vec<Tensor<2>>, z: Tensor<2>, camera: Tensor<2>) -> Tensor<3> {
+        let [batch, _] = z.dims();
+        assert_shape!(z, [_, self.z_dim]);
+        assert_shape!(camera, [batch, CAMERA_DIM]);
+        let input = Tensor::cat(inputs, 1);
+        let [_, c_in] = input.dims();
+        let h = self.project.forward(input.reshape([batch, c_in, 1, 1]));
+        let mut h = leaky_relu(self.project_norm.forward(h, camera.clone()), LEAKY_SLOPE);
+        for (i, up) in self.ups.iter().enumerate() {
+            h = up.forward(h);
+            if let Some(norm) = self.norms.get(i) {
+                h = leaky_relu(norm.forward(h, camera.clone()), LEAKY_SLOPE);
+            }
+        }
+        let r = self.resolution;
+        softplus(h.reshape([batch, r, r]), 1.0).add_scalar(MIN_DEPTH)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::{Rng, device, max_abs_diff, to_vec};
+
+    /// Hand count: project `(z+3+k)·w_top·16`, norms `8w` each (Linear 3 → 2w), ups
+    /// `w·c_out·16` (+1 bias on the last).
+    fn expected_params(resolution: usize, width: usize, z: usize, classes: usize) -> usize {
+        let stages = (resolution / 4).trailing_zeros() as usize;
+        let widths: Vec<usize> = (0..stages).rev().map(|i| width << i).collect();
+        let mut total = (z + 3 + classes) * widths[0] * 16 + 8 * widths[0];
+        for (i, &w) in widths.iter().enumerate() {
+            match widths.get(i + 1) {
+                Some(&c_out) => total += w * c_out * 16 + 8 * c_out,
+                None => total += w * 16 + 1,
+            }
+        }
+        total
+    }
+
+    fn running_stats(dec: &Decoder) -> usize {
+        2 * (dec.project_norm.channels + dec.norms.iter().map(|n| n.channels).sum::<usize>())
+    }
+
+    #[test]
+    fn decoder_parameter_count_matches_formula() {
+        let device = device();
+        for (r, w, z, k) in [(8, 4, 5, 0), (16, 4, 6, 0), (32, 3, 7, 2)] {
+            let dec = DecoderConfig::new(r)
+                .with_width(w)
+                .with_z_dim(z)
+                .with_num_classes(k)
+                .init(&device);
+            assert_eq!(
+                dec.num_params() - running_stats(&dec),
+                expected_params(r, w, z, k)
+            );
+        }
+        // (16, 4, 6, 0): 9·8·16 + 64 + 8·4·16 + 32 + 4·16 + 1 = 1152 + 64 + 512 + 32 + 65.
+        assert_eq!(expected_params(16, 4, 6, 0), 1825);
+    }
+
+    #[test]
+    fn decoder_depth_is_positive_with_the_right_shape() {
+        let (device, mut rng) = (device(), Rng::new(21));
+        for r in [8, 16, 32] {
+            let dec = DecoderConfig::new(r)
+                .with_width(4)
+                .with_z_dim(5)
+                .init(&device);
+            let z = rng.tensor([3, 5], -3.0, 3.0, &device);
+            let cam = rng.tensor([3, 3], 0.0, 1.0, &device);
+            let depth = dec.forward(z, cam);
+            assert_eq!(depth.dims(), [3, r, r]);
+            let values = to_vec(depth);
+            assert!(values.iter().all(|d| d.is_finite() && *d > MIN_DEPTH));
+            // Not collapsed to a constant.
+            let (lo, hi) = values
+                .iter()
+                .fold((f64::MAX, f64::MIN), |(l, h), v| (l.min(*v), h.max(*v)));
+            assert!(hi - lo > 1e-3);
+        }
+    }
+
+    #[test]
+    fn decoder_conditions_on_camera_and_class() {
+        let (device, mut rng) = (device(), Rng::new(22));
+        let dec = DecoderConfig::new(16)
+            .with_width(4)
+            .with_z_dim(5)
+            .with_num_classes(3)
+            .init(&device);
+        let z = rng.tensor([2, 5], -1.0, 1.0, &device);
+        let cam = rng.tensor([2, 3], 0.0, 1.0, &device);
+        let class_a = Tensor::<2>::from_floats([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], &device);
+        let class_b = Tensor::<2>::from_floats([[0.0, 0.0, 1.0], [0.0, 0.0, 1.0]], &device);
+        let a = to_vec(dec.forward_with_class(z.clone(), cam.clone(), class_a.clone()));
+        let b = to_vec(dec.forward_with_class(z.clone(), cam.clone(), class_b));
+        let c = to_vec(dec.forward_with_class(z, cam.add_scalar(0.2), class_a));
+        assert!(max_abs_diff(&a, &b) > 1e-4, "class ignored");
+        assert!(max_abs_diff(&a, &c) > 1e-4, "camera ignored");
+    }
+
+    #[test]
+    #[should_panic(expected = "call forward_with_class")]
+    fn conditional_decoder_requires_a_class() {
+        let device = device();
+        let dec = DecoderConfig::new(8)
+            .with_width(2)
+            .with_z_dim(2)
+            .with_num_classes(2)
+            .init(&device);
+        let _ = dec.forward(
+            Tensor::zeros([1, 2], &device),
+            Tensor::zeros([1, 3], &device),
+        );
+    }
+
+    #[test]
+    fn bad_decoder_config_is_rejected_by_name() {
+        let err = DecoderConfig::new(4).validate().unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("decoder config: field `resolution` is 4"),
+            "{err}"
+        );
+        let err = DecoderConfig::new(16).with_z_dim(0).validate().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "decoder config: field `z_dim` is 0, expected at least 1"
+        );
+    }
+}

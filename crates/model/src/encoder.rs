@@ -1,0 +1,215 @@
+//! The encoder `E(x, c) → z` (paper Appendix A, Table 4).
+
+use burn::config::Config;
+use burn::module::Module;
+use burn::nn::PaddingConfig2d;
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::tensor::activation::leaky_relu;
+use burn::tensor::{Device, Tensor, assert_shape};
+
+use crate::cond_norm::{CondNorm, CondNormConfig};
+
+use crate::stages::{stage_widths, validate};
+use crate::{CAMERA_DIM, IMAGE_CHANNELS, LEAKY_SLOPE};
+
+/// Configuration for an [`Encoder`]; build it with [`EncoderConfig::init`].
+#[derive(Config, Debug)]
+pub struct EncoderConfig {
+    /// Input resolution in pixels, `4·2^L` with `L ≥ 1` (8, 16, 32, 64, 128, …).
+    pub resolution: usize,
+    /// Base channel width: stage `i` has `width·2^i` channels (the paper uses 85 at 128²).
+    #[config(default = 32)]
+    pub width: usize,
+    /// Length of the latent code `z`.
+    #[config(default = 128)]
+    pub z_dim: usize,
+}
+
+/// Maps an image seen from a known camera to a latent code.
+///
+/// Layers: `L` convolutions 4×4, stride 2, padding 1, no bias, widths `width·2^i`, each
+/// followed by camera-conditional batch normalization ([`CondNorm`]; all but the last) and
+/// LeakyReLU(0.2); then a 4×4 valid convolution (with bias) from 4×4 to `z_dim`.
+///
+/// Paper Table 4 (128², width 85, "BatchNorm: Yes" on all but the last stride-2 layer). Departures:
+/// the width is a parameter, the normalization is conditioned on the camera (paper section
+/// 3.3.3: "conditional normalization … in the encoder, decoder"), and the last layer outputs
+/// `z_dim` values rather than Table 4's `1×1×1` — exactly as the PyTorch peer
+/// (`peers/train_peer.py`, class `Encoder`).
+#[derive(Module, Debug)]
+pub struct Encoder {
+    /// The stride-2 convolutions, from the image side.
+    pub convs: Vec<Conv2d>,
+    /// Conditional normalizations after `convs[i]` for `i < L − 1`.
+    pub norms: Vec<CondNorm>,
+    /// The final 4×4 valid convolution to `z_dim` channels.
+    pub head: Conv2d,
+    /// Input resolution in pixels.
+    pub resolution: usize,
+    /// Length of the latent code.
+    pub z_dim: usize,
+}
+
+impl EncoderConfig {
+    /// Checks the configuration.
+    ///
+    /// # Errors
+    /// [`Error::Config`](crate::Error::Config) naming the field when `resolution` is not
+    /// `4·2^L` with `L ≥ 1`, or `width` or `z_dim` is 0.
+    pub fn validate(&self) -> crate::Result<()> {
+        validate("encoder", self.resolution, self.width, self.z_dim).map(|_| ())
+    }
+
+    /// Builds the encoder with PyTorch-style (Kaiming-uniform) initial weights.
+    ///
+    /// # Panics
+    /// If [`EncoderConfig::validate`] fails; the message names the field.
+    pub fn init(&self, device: &Device) -> Encoder {
+        let stages = match validate("encoder", self.resolution, self.width, self.z_dim) {
+            Ok(stages) => stages,
+            Err(err) => panic!("{err}"),
+        };
+        let widths = stage_widths(self.width, stages);
+        let mut c_in = IMAGE_CHANNELS;
+        let mut convs = Vec::with_capacity(stages);
+        for &w in &widths {
+            convs.push(
+                Conv2dConfig::new([c_in, w], [4, 4])
+                    .with_stride([2, 2])
+                    .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+                    .with_bias(false)
+                    .init(device),
+            );
+            c_in = w;
+        }
+        let norms = widths[..stages - 1]
+            .iter()
+            .map(|&w| {
+                CondNormConfig::new(w)
+                    .with_cond_dim(CAMERA_DIM)
+                    .init(device)
+            })
+            .collect();
+        let head = Conv2dConfig::new([c_in, self.z_dim], [4, 4]).init(device);
+        Encoder {
+            convs,
+            norms,
+            head,
+            resolution: self.resolution,
+            z_dim: self.z_dim,
+        }
+    }
+}
+
+impl Encoder {
+    /// Encodes images into latent codes.
+    ///
+    /// # Shapes
+    /// - `x`: `[batch, 3, resolution, resolution]`, RGB in `[0, 1]`
+    /// - `camera`: `[batch, 3]`, camera position, world frame, scene units (see the
+    ///   `# Conventions` of `pix2scene-scene`)
+    /// - returns `[batch, z_dim]`
+    ///
+    /// # Panics
+    /// If the shapes do not match the above.
+    pub fn forward(&self, x: Tensor<4>, camera: Tensor<2>) -> Tensor<2> {
+        let [batch, _, _, _] = x.dims();
+        assert_shape!(x, [_, IMAGE_CHANNELS, self.resolution, self.resolution]);
+        assert_shape!(camera, [batch, CAMERA_DIM]);
+        let mut h = x;
+        for (i, conv) in self.convs.iter().enumerate() {
+            h = conv.forward(h);
+            if let Some(norm) = self.norms.get(i) {
+                h = norm.forward(h, camera.clone());
+            }
+            h = leaky_relu(h, LEAKY_SLOPE);
+        }
+        self.head.forward(h).reshape([batch, self.z_dim])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::{Rng, device};
+
+    /// Hand count: convs `Σ c_in·w·16` (no bias), norms `Σ_{i<L-1} (3·2w + 2w)`, head
+    /// `c_L·z·16 + z`.
+    fn expected_params(resolution: usize, width: usize, z: usize) -> usize {
+        let stages = (resolution / 4).trailing_zeros() as usize;
+        let mut c_in = 3;
+        let mut total = 0;
+        for i in 0..stages {
+            let w = width << i;
+            total += c_in * w * 16;
+            if i + 1 < stages {
+                total += 8 * w;
+            }
+            c_in = w;
+        }
+        total + c_in * z * 16 + z
+    }
+
+    #[test]
+    fn encoder_parameter_count_matches_formula() {
+        let device = device();
+        for (r, w, z) in [(8, 4, 5), (16, 4, 6), (32, 3, 7)] {
+            let enc = EncoderConfig::new(r)
+                .with_width(w)
+                .with_z_dim(z)
+                .init(&device);
+            // num_params also counts the running mean and variance (2w per norm).
+            let running: usize = enc.norms.iter().map(|n| 2 * n.channels).sum();
+            assert_eq!(
+                enc.num_params() - running,
+                expected_params(r, w, z),
+                "R={r} w={w}"
+            );
+        }
+        // (16, 4, 6): 3·4·16 + 8·4 + 4·8·16 + 8·6·16 + 6 = 192 + 32 + 512 + 774 = 1510.
+        assert_eq!(expected_params(16, 4, 6), 1510);
+    }
+
+    #[test]
+    fn encoder_output_shape_and_camera_dependence() {
+        let (device, mut rng) = (device(), Rng::new(11));
+        let mut enc = EncoderConfig::new(16)
+            .with_width(4)
+            .with_z_dim(6)
+            .init(&device);
+        let x = rng.tensor([3, 3, 16, 16], 0.0, 1.0, &device);
+        let cam = rng.tensor([3, 3], 0.0, 1.0, &device);
+        let z = enc.forward(x.clone(), cam.clone());
+        assert_eq!(z.dims(), [3, 6]);
+        // With the zero-initialised camera weights the camera cannot matter …
+        let z_moved = enc.forward(x.clone(), cam.clone().add_scalar(0.3));
+        assert_eq!(z.to_data(), z_moved.to_data());
+        // … and after perturbing them it does.
+        enc.norms[0].affine.weight =
+            burn::module::Param::from_tensor(rng.tensor([3, 8], -1.0, 1.0, &device));
+        let a = crate::testutil::to_vec(enc.forward(x.clone(), cam.clone()));
+        let b = crate::testutil::to_vec(enc.forward(x, cam.add_scalar(0.3)));
+        assert!(crate::testutil::max_abs_diff(&a, &b) > 1e-4);
+    }
+
+    #[test]
+    fn bad_encoder_config_is_rejected_by_name() {
+        let err = EncoderConfig::new(24).validate().unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("encoder config: field `resolution` is 24"),
+            "{err}"
+        );
+        let err = EncoderConfig::new(32).with_width(0).validate().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "encoder config: field `width` is 0, expected at least 1"
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "encoder config: field `resolution` is 20")]
+    fn init_panics_naming_the_field() {
+        let _ = EncoderConfig::new(20).init(&device());
+    }
+}
