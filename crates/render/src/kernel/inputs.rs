@@ -1,0 +1,128 @@
+//! The inputs of the fused kernel as plain slices, and the layout of its packed output.
+
+use pix2scene_scene::{PointLight, ShadingConstants, glam::Vec3};
+
+/// Channels of the packed output `[batch, PACKED_CHANNELS, height, width]`: image RGB (0..3),
+/// surfel position xyz (3..6), unit normal xyz (6..9).
+pub const PACKED_CHANNELS: usize = 9;
+/// First packed channel of the image.
+pub const IMAGE_CHANNEL: usize = 0;
+/// First packed channel of the surfel positions.
+pub const POINTS_CHANNEL: usize = 3;
+/// First packed channel of the normals.
+pub const NORMALS_CHANNEL: usize = 6;
+
+/// Rows per parallel task. Bands of whole rows keep each task's 3×3 stencil local; the backward
+/// pass recomputes one halo row above and below each band.
+pub(crate) const BAND_ROWS: usize = 16;
+
+/// Settings of the fused kernel that are fixed for a renderer.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct KernelParams {
+    /// Vertical field of view, degrees.
+    pub fov_y_deg: f32,
+    /// Constants of paper Eq. 1.
+    pub shading: ShadingConstants,
+}
+
+/// One batch of kernel inputs, borrowed from contiguous `f32` tensors.
+pub(crate) struct KernelInputs<'a> {
+    /// `[batch, size, size]`, depth along the pixel rays.
+    pub depth: &'a [f32],
+    /// Batch size.
+    pub batch: usize,
+    /// Image side, pixels.
+    pub size: usize,
+    /// `[size * size]` ray directions, row-major.
+    pub dirs: Vec<Vec3>,
+    /// Lights of each sample, camera frame.
+    pub lights: Vec<Vec<PointLight>>,
+    /// Eq. 1 constants.
+    pub shading: ShadingConstants,
+}
+
+impl<'a> KernelInputs<'a> {
+    /// Gathers the inputs.
+    ///
+    /// # Shapes
+    /// - `depth`: `[batch, size, size]`
+    /// - `light_pos`, `light_color`: `[batch, lights, 3]`
+    ///
+    /// # Panics
+    /// If the slice lengths disagree with `batch`, `size` and the light count.
+    pub fn new(
+        depth: &'a [f32],
+        light_pos: &[f32],
+        light_color: &[f32],
+        [batch, size]: [usize; 2],
+        params: &KernelParams,
+    ) -> Self {
+        assert_eq!(depth.len(), batch * size * size, "depth length");
+        assert_eq!(light_pos.len(), light_color.len(), "light tensors differ");
+        assert_eq!(
+            light_pos.len() % (3 * batch.max(1)),
+            0,
+            "light tensor length"
+        );
+        let per_sample = light_pos.len() / batch.max(1);
+        let lights = (0..batch)
+            .map(|b| {
+                let pos = &light_pos[b * per_sample..(b + 1) * per_sample];
+                let col = &light_color[b * per_sample..(b + 1) * per_sample];
+                pos.chunks_exact(3)
+                    .zip(col.chunks_exact(3))
+                    .map(|(p, c)| PointLight {
+                        position: Vec3::from_slice(p),
+                        color: Vec3::from_slice(c),
+                    })
+                    .collect()
+            })
+            .collect();
+        Self {
+            depth,
+            batch,
+            size,
+            dirs: pix2scene_scene::pixel_directions(params.fov_y_deg, size),
+            lights,
+            shading: params.shading,
+        }
+    }
+
+    /// Surfel position of pixel (`row`, `col`) of sample `b`.
+    #[inline(always)]
+    pub fn point(&self, b: usize, row: usize, col: usize) -> Vec3 {
+        let i = row * self.size + col;
+        self.dirs[i] * self.depth[b * self.size * self.size + i]
+    }
+
+    /// The centre point and the 8 neighbour differences of pixel (`row`, `col`), with the
+    /// (reflect-padded) coordinates of each neighbour.
+    #[inline(always)]
+    pub fn stencil(&self, b: usize, row: usize, col: usize) -> (Vec3, [Vec3; 8], [[usize; 2]; 8]) {
+        let p = self.point(b, row, col);
+        let rows = [reflect(row, -1, self.size), row, reflect(row, 1, self.size)];
+        let cols = [reflect(col, -1, self.size), col, reflect(col, 1, self.size)];
+        let mut d = [Vec3::ZERO; 8];
+        let mut at = [[0; 2]; 8];
+        for (k, (dy, dx)) in crate::normals::NEIGHBOR_OFFSETS.into_iter().enumerate() {
+            let (r, c) = (rows[(dy + 1) as usize], cols[(dx + 1) as usize]);
+            d[k] = self.point(b, r, c) - p;
+            at[k] = [r, c];
+        }
+        (p, d, at)
+    }
+}
+
+/// Index `i + delta` (delta ∈ {−1, 1}) reflected into `0..n` without repeating the edge
+/// (`−1 → 1`, `n → n − 2`), as PyTorch's and burn's reflect padding.
+#[inline(always)]
+pub(crate) fn reflect(i: usize, delta: isize, n: usize) -> usize {
+    let j = i as isize + delta;
+    if j < 0 {
+        1
+    } else if j as usize >= n {
+        n - 2
+    } else {
+        j as usize
+    }
+}

@@ -1,0 +1,21 @@
+//! The fused CPU kernel of the renderer and its hand-written backward.
+//!
+//! One sweep over the pixels computes each surfel's position, its Eq. 3 normal from the 3×3
+//! stencil, and its Eq. 1 colour through [`pix2scene_scene::ShadingConstants::radiance`]; the
+//! backward sweep recomputes the stencil and pulls the output gradient back through
+//! [`pix2scene_scene::ShadingConstants::radiance_vjp`] and the plane fit's own vector–Jacobian
+//! product. Rows are split into bands run in parallel on rayon's current pool.
+//!
+//! The kernel is a backend extension of burn's `Flex` backend ([`SurfelKernelBackend`]) whose
+//! `Autodiff<Flex>` implementation registers the backward. Its single output packs image,
+//! points and normals (`[batch, PACKED_CHANNELS, height, width]`), so the three outputs of
+//! [`crate::SurfelRenderer::forward`] are views of one differentiable tensor.
+
+mod backward;
+mod forward;
+mod inputs;
+mod op;
+mod plane_fit;
+
+pub use inputs::{IMAGE_CHANNEL, KernelParams, NORMALS_CHANNEL, PACKED_CHANNELS, POINTS_CHANNEL};
+pub use op::{SurfelKernelBackend, render_packed};

@@ -1,0 +1,122 @@
+//! The fused CPU kernel and the tensor-op reference compute the same function: forward outputs
+//! and depth gradients (through image, points and normals) agree to 1e-5.
+
+mod common;
+
+use burn::tensor::{Device, Tensor, TensorData};
+use common::*;
+use pix2scene_render::{RenderImpl, RendererConfig};
+
+const SIZE: usize = 24;
+const BATCH: usize = 3;
+
+struct Run {
+    image: Vec<f32>,
+    points: Vec<f32>,
+    normals: Vec<f32>,
+    grad: Vec<f32>,
+}
+
+fn run(depth: &[f32], setup: &[([f32; 3], [f32; 3])], imp: RenderImpl) -> Run {
+    let device = Device::flex().autodiff();
+    let renderer = RendererConfig::new(SIZE)
+        .with_implementation(imp)
+        .init(&device);
+    let d = Tensor::<3>::from_data(
+        TensorData::new(depth.to_vec(), [BATCH, SIZE, SIZE]),
+        &device,
+    )
+    .require_grad();
+    let (pos, col) = light_tensors(setup, BATCH, &device);
+    let out = renderer.forward(d.clone(), pos, col);
+    let n = BATCH * SIZE * SIZE * 3;
+    let w = |seed| Tensor::<1>::from_data(TensorData::new(weights(n, seed), [n]), &device);
+    let loss = (out.image.clone().reshape([n]) * w(1)).sum()
+        + (out.points.clone().reshape([n]) * w(2)).sum()
+        + (out.normals.clone().reshape([n]) * w(3)).sum();
+    let grads = loss.backward();
+    Run {
+        image: values(out.image),
+        points: values(out.points),
+        normals: values(out.normals),
+        grad: values(d.grad(&grads).unwrap()),
+    }
+}
+
+fn assert_close(a: &[f32], b: &[f32], what: &str) {
+    assert_eq!(a.len(), b.len());
+    // Scaled by the largest magnitude of the array (at least 1): the gradients pass through the
+    // normalization of neighbour differences ~1/size long, where f32 rounding of either
+    // implementation is amplified by the same factor as the gradient itself.
+    let scale = b.iter().fold(1.0f32, |m, v| m.max(v.abs()));
+    let mut worst = 0.0f32;
+    for (i, (x, y)) in a.iter().zip(b).enumerate() {
+        let err = (x - y).abs() / scale;
+        assert!(
+            err <= 1e-5,
+            "{what}[{i}]: fused {x} vs reference {y} (scale {scale})"
+        );
+        worst = worst.max(err);
+    }
+    eprintln!(
+        "{what}: max |fused - reference| / max(1, max |reference|) = {worst:e} (scale {scale})"
+    );
+}
+
+#[test]
+fn fused_kernel_matches_reference_forward_and_backward() {
+    for (s, setup) in light_setups().iter().enumerate() {
+        let depth: Vec<f32> = (0..BATCH as u64)
+            .flat_map(|b| {
+                if b % 2 == 0 {
+                    smooth_depth(SIZE, b + 10 * s as u64)
+                } else {
+                    discontinuous_depth(SIZE, b)
+                }
+            })
+            .collect();
+        let fused = run(&depth, setup, RenderImpl::Fused);
+        let reference = run(&depth, setup, RenderImpl::Reference);
+        assert_close(&fused.image, &reference.image, &format!("lights {s} image"));
+        assert_close(
+            &fused.points,
+            &reference.points,
+            &format!("lights {s} points"),
+        );
+        assert_close(
+            &fused.normals,
+            &reference.normals,
+            &format!("lights {s} normals"),
+        );
+        assert_close(
+            &fused.grad,
+            &reference.grad,
+            &format!("lights {s} depth gradient"),
+        );
+    }
+}
+
+#[test]
+fn auto_picks_fused_on_flex_and_reference_for_tracked_lights() {
+    let device = Device::flex().autodiff();
+    let renderer = RendererConfig::new(4).init(&device);
+    let d = Tensor::<3>::full([1, 4, 4], 1.0, &device);
+    let (pos, col) = light_tensors(&light_setups()[0], 1, &device);
+    assert_eq!(
+        renderer.implementation_for(&d, &pos, &col),
+        RenderImpl::Fused
+    );
+    let tracked = pos.clone().require_grad();
+    assert_eq!(
+        renderer.implementation_for(&d, &tracked, &col),
+        RenderImpl::Reference
+    );
+    // Gradients do reach tracked lights through the reference.
+    let out = renderer.forward(d, tracked.clone(), col);
+    let grads = out.image.sum().backward();
+    assert!(
+        values(tracked.grad(&grads).unwrap())
+            .iter()
+            .any(|g| g.abs() > 0.0)
+    );
+}
