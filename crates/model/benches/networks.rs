@@ -1,14 +1,16 @@
 //! Forward + backward time of each network at the CPU preset (64², width 32, batch 6, z 128).
 //!
-//! `cargo bench -p pix2scene-model --bench networks` prints one line per network with the median
-//! over a few iterations. Plain timing (no bench framework) to keep the dependency list short.
+//! `cargo bench -p pix2scene-model --bench networks [iterations]` prints one line per network
+//! with the median and the minimum over the iterations (the minimum is the steadier figure on a
+//! shared machine). Plain timing (no bench framework) to keep the dependency list short.
 
 use std::time::Instant;
 
 use burn::tensor::{Device, Distribution, Tensor};
 use pix2scene_model::{CriticConfig, DecoderConfig, EncoderConfig, gradient_penalty};
 
-fn median_ms(iterations: usize, mut f: impl FnMut()) -> f64 {
+/// Median and minimum wall time of `f`, ms.
+fn time_ms(iterations: usize, mut f: impl FnMut()) -> (f64, f64) {
     f(); // warm-up
     let mut times: Vec<f64> = (0..iterations)
         .map(|_| {
@@ -18,7 +20,7 @@ fn median_ms(iterations: usize, mut f: impl FnMut()) -> f64 {
         })
         .collect();
     times.sort_by(f64::total_cmp);
-    times[times.len() / 2]
+    (times[times.len() / 2], times[0])
 }
 
 fn main() {
@@ -43,24 +45,24 @@ fn main() {
     let image = || Tensor::<4>::random([batch, 3, r, r], Distribution::Default, &device);
     let code = || Tensor::<2>::random([batch, z_dim], Distribution::Normal(0.0, 1.0), &device);
     let camera = Tensor::<2>::random([batch, 3], Distribution::Default, &device);
-    println!("{r}², width {w}, z {z_dim}, batch {batch}; median of {iterations}, ms");
+    println!("{r}², width {w}, z {z_dim}, batch {batch}; median and min of {iterations}, ms");
 
-    let t = median_ms(iterations, || {
+    let (t, m) = time_ms(iterations, || {
         let _ = encoder.forward(image(), camera.clone()).sum().backward();
     });
-    println!("encoder forward+backward   {t:8.1}");
-    let t = median_ms(iterations, || {
+    println!("encoder forward+backward   {t:8.1} {m:8.1}");
+    let (t, m) = time_ms(iterations, || {
         let _ = decoder.forward(code(), camera.clone()).sum().backward();
     });
-    println!("decoder forward+backward   {t:8.1}");
-    let t = median_ms(iterations, || {
+    println!("decoder forward+backward   {t:8.1} {m:8.1}");
+    let (t, m) = time_ms(iterations, || {
         let _ = critic
             .forward(image(), code(), camera.clone())
             .sum()
             .backward();
     });
-    println!("critic forward+backward    {t:8.1}");
-    let t = median_ms(iterations, || {
+    println!("critic forward+backward    {t:8.1} {m:8.1}");
+    let (t, m) = time_ms(iterations, || {
         let alpha = Tensor::<1>::random([batch], Distribution::Default, &device);
         let gp = gradient_penalty(
             &critic,
@@ -73,8 +75,8 @@ fn main() {
         );
         let _ = gp.backward();
     });
-    println!("gradient penalty fwd+bwd   {t:8.1}");
-    let t = median_ms(iterations, || {
+    println!("gradient penalty fwd+bwd   {t:8.1} {m:8.1}");
+    let (t, m) = time_ms(iterations, || {
         let alpha = Tensor::<1>::random([batch], Distribution::Default, &device);
         let (real, fake) = (image(), image());
         let (z_real, z_fake) = (code(), code());
@@ -88,5 +90,7 @@ fn main() {
                 .mul_scalar(10.0);
         let _ = loss.backward();
     });
-    println!("critic step loss fwd+bwd   {t:8.1}  (2 critic passes + penalty, no optimizer)");
+    println!(
+        "critic step loss fwd+bwd   {t:8.1} {m:8.1}  (2 critic passes + penalty, no optimizer)"
+    );
 }

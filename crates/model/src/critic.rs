@@ -4,10 +4,10 @@ use burn::config::Config;
 use burn::module::Module;
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
-use burn::tensor::module::{conv_transpose2d, conv2d};
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
 use burn::tensor::{Device, Tensor, assert_shape};
 
+use crate::conv::{conv_transpose2d, conv2d, conv2d_layer};
 use crate::stages::{stage_widths, validate};
 use crate::{CAMERA_DIM, IMAGE_CHANNELS, LEAKY_SLOPE};
 
@@ -240,11 +240,9 @@ impl Critic {
         let [batch, _, _, _] = x.dims();
         let mut h = Self::joint_input(x, camera);
         for conv in &self.convs {
-            h = burn::tensor::activation::leaky_relu(conv.forward(h), LEAKY_SLOPE);
+            h = burn::tensor::activation::leaky_relu(conv2d_layer(conv, h), LEAKY_SLOPE);
         }
-        self.head
-            .forward(Self::join_latent(h, z, class))
-            .reshape([batch])
+        conv2d_layer(&self.head, Self::join_latent(h, z, class)).reshape([batch])
     }
 
     /// LeakyReLU slope masks (1 where the pre-activation is positive, else 0.2) of every

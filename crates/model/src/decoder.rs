@@ -8,6 +8,7 @@ use burn::tensor::{Device, Tensor, assert_shape};
 
 use crate::cond_norm::{CondNorm, CondNormConfig};
 
+use crate::conv::conv_transpose2d_layer;
 use crate::stages::{stage_widths, validate};
 use crate::{CAMERA_DIM, LEAKY_SLOPE};
 
@@ -176,10 +177,10 @@ impl Decoder {
         assert_shape!(camera, [batch, CAMERA_DIM]);
         let input = Tensor::cat(inputs, 1);
         let [_, c_in] = input.dims();
-        let h = self.project.forward(input.reshape([batch, c_in, 1, 1]));
+        let h = conv_transpose2d_layer(&self.project, input.reshape([batch, c_in, 1, 1]));
         let mut h = leaky_relu(self.project_norm.forward(h, camera.clone()), LEAKY_SLOPE);
         for (i, up) in self.ups.iter().enumerate() {
-            h = up.forward(h);
+            h = conv_transpose2d_layer(up, h);
             if let Some(norm) = self.norms.get(i) {
                 h = leaky_relu(norm.forward(h, camera.clone()), LEAKY_SLOPE);
             }

@@ -9,6 +9,7 @@ use burn::tensor::{Device, Tensor, assert_shape};
 
 use crate::cond_norm::{CondNorm, CondNormConfig};
 
+use crate::conv::conv2d_layer;
 use crate::stages::{stage_widths, validate};
 use crate::{CAMERA_DIM, IMAGE_CHANNELS, LEAKY_SLOPE};
 
@@ -118,13 +119,13 @@ impl Encoder {
         assert_shape!(camera, [batch, CAMERA_DIM]);
         let mut h = x;
         for (i, conv) in self.convs.iter().enumerate() {
-            h = conv.forward(h);
+            h = conv2d_layer(conv, h);
             if let Some(norm) = self.norms.get(i) {
                 h = norm.forward(h, camera.clone());
             }
             h = leaky_relu(h, LEAKY_SLOPE);
         }
-        self.head.forward(h).reshape([batch, self.z_dim])
+        conv2d_layer(&self.head, h).reshape([batch, self.z_dim])
     }
 }
 

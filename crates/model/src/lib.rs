@@ -8,6 +8,10 @@
 //! camera positions in the world frame, scene units; depth is the distance along each pixel ray
 //! in scene units (see the `# Conventions` of `pix2scene-scene`).
 //!
+//! On burn's `Flex` CPU backend every convolution runs through a batched im2col + GEMM kernel
+//! with hand-written input and weight gradients (`kernel/`); other backends use burn's own
+//! convolutions, which are also the reference the kernel is tested against.
+//!
 //! # Example
 //! ```
 //! use burn::tensor::{Device, Tensor};
@@ -35,11 +39,13 @@
 //! None; the crate uses burn's `flex` CPU backend with `autodiff` from the workspace.
 
 mod cond_norm;
+mod conv;
 mod critic;
 mod decoder;
 mod encoder;
 mod error;
 mod gradient_penalty;
+mod kernel;
 mod stages;
 #[cfg(test)]
 mod testutil;

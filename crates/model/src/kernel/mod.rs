@@ -1,0 +1,17 @@
+//! Fast CPU convolutions for burn's `Flex` backend: im2col + one GEMM per product over the whole
+//! batch (the `gemm` crate, split over rayon's current pool), with hand-written input and
+//! weight gradients.
+//!
+//! burn 0.22.1's Flex convolution computes weight gradients as a dilated convolution of the
+//! swapped input by the swapped output gradient (a large im2col with 16 output pixels) and
+//! converts every input to NHWC on one thread; these kernels instead share one patch matrix
+//! layout between the convolution, its transpose and both of their gradients
+//! ([`batched`]). [`crate::conv`] chooses them for `f32` tensors on a `Flex` device and keeps
+//! burn's own convolutions as the reference they are tested against.
+
+mod batched;
+mod geometry;
+mod matmul;
+mod op;
+
+pub(crate) use op::{PatchConvBackend, Taps};

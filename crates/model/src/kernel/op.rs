@@ -1,0 +1,218 @@
+//! The patch convolutions as burn operations: a backend extension of `Flex`, with hand-written
+//! backwards (input and weight gradients) registered for `Autodiff<Flex>`.
+
+use burn::backend::autodiff::{
+    Autodiff,
+    checkpoint::{base::Checkpointer, strategy::CheckpointStrategy},
+    grads::Gradients,
+    ops::{Backward, Ops, OpsKind},
+};
+use burn::backend::flex::FlexTensor;
+use burn::backend::{Flex, TensorMetadata, backend_extension, tensor::FloatTensor};
+use burn::tensor::{DType, TensorData};
+
+use super::batched::{gather, patches, scatter, stack, unstack, weight_grad};
+use super::geometry::Geometry;
+
+/// Stride and (symmetric) zero padding of a square-kernel convolution, both axes alike.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Taps {
+    /// Stride.
+    pub stride: usize,
+    /// Zero padding on every side of the big map.
+    pub padding: usize,
+}
+
+/// Backends that run the patch convolutions. Implemented for `Flex` and `Autodiff<Flex>`.
+#[backend_extension(Flex, Autodiff)]
+pub trait PatchConvBackend: burn::backend::Backend {
+    /// Convolution without bias: `x` `[batch, c_in, h, w]`, `weight` `[c_out, c_in, k, k]` →
+    /// `[batch, c_out, h', w']`.
+    fn patch_conv2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        taps: Taps,
+    ) -> FloatTensor<Self>;
+
+    /// Transposed convolution without bias or output padding: `x` `[batch, c_in, h, w]`,
+    /// `weight` `[c_in, c_out, k, k]` → `[batch, c_out, h', w']`.
+    fn patch_conv_transpose2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        taps: Taps,
+    ) -> FloatTensor<Self>;
+}
+
+/// A contiguous `f32` view of a Flex tensor (copies only when it is strided or shared).
+fn contiguous(t: FlexTensor) -> FlexTensor {
+    assert_eq!(t.dtype(), DType::F32, "patch convolution needs f32 tensors");
+    if t.as_slice::<f32>().is_some() {
+        t
+    } else {
+        t.to_contiguous()
+    }
+}
+
+fn slice(t: &FlexTensor) -> &[f32] {
+    t.as_slice().expect("contiguous f32")
+}
+
+fn tensor(values: Vec<f32>, shape: [usize; 4]) -> FlexTensor {
+    FlexTensor::from_data(TensorData::new(values, shape))
+}
+
+/// Geometry of the convolution of a `[batch, c, h, w]` input by a `[n, c, k, k]` weight.
+fn conv_geometry(x: [usize; 4], weight: [usize; 4], taps: Taps) -> Geometry {
+    let ([_, c, h, w], [_, wc, k, k2]) = (x, weight);
+    assert!(wc == c && k == k2, "conv weight {weight:?} for input {x:?}");
+    Geometry::of_conv(c, [h, w], k, taps.stride, taps.padding)
+}
+
+/// Geometry of the transposed convolution of a `[batch, n, h, w]` input by a `[n, c, k, k]`
+/// weight.
+fn transpose_geometry(x: [usize; 4], weight: [usize; 4], taps: Taps) -> Geometry {
+    let ([_, n, h, w], [wn, c, k, k2]) = (x, weight);
+    assert!(
+        wn == n && k == k2,
+        "transpose weight {weight:?} for input {x:?}"
+    );
+    Geometry::of_transpose(c, [h, w], k, taps.stride, taps.padding)
+}
+
+fn dims(t: &FlexTensor) -> [usize; 4] {
+    t.shape().dims::<4>()
+}
+
+/// The convolution's output and the stacked patch matrix of its input (for the weight
+/// gradient).
+fn conv_forward(x: &FlexTensor, weight: &FlexTensor, taps: Taps) -> (FlexTensor, Vec<f32>) {
+    let g = conv_geometry(dims(x), dims(weight), taps);
+    let [batch, n] = [dims(x)[0], dims(weight)[0]];
+    let p = patches(&g, slice(x));
+    let out = unstack(&gather(&g, &p, slice(weight), n), n, g.small_pixels());
+    (tensor(out, [batch, n, g.small[0], g.small[1]]), p)
+}
+
+/// The transposed convolution's output and its stacked input (for the weight gradient).
+fn transpose_forward(x: &FlexTensor, weight: &FlexTensor, taps: Taps) -> (FlexTensor, Vec<f32>) {
+    let g = transpose_geometry(dims(x), dims(weight), taps);
+    let [batch, n] = [dims(x)[0], dims(weight)[0]];
+    let stacked = stack(slice(x), n, g.small_pixels());
+    let out = scatter(&g, &stacked, slice(weight), n);
+    (
+        tensor(out, [batch, g.channels, g.big[0], g.big[1]]),
+        stacked,
+    )
+}
+
+impl PatchConvBackend for Flex {
+    fn patch_conv2d(x: FlexTensor, weight: FlexTensor, taps: Taps) -> FlexTensor {
+        conv_forward(&contiguous(x), &contiguous(weight), taps).0
+    }
+
+    fn patch_conv_transpose2d(x: FlexTensor, weight: FlexTensor, taps: Taps) -> FlexTensor {
+        transpose_forward(&contiguous(x), &contiguous(weight), taps).0
+    }
+}
+
+/// Backward step of [`PatchConvBackend::patch_conv2d`].
+#[derive(Debug)]
+struct ConvBackward;
+
+impl Backward<Flex, 2> for ConvBackward {
+    /// Input shape, contiguous weight, the taps, and the stacked patch matrix of the input.
+    type State = ([usize; 4], FlexTensor, Taps, Vec<f32>);
+
+    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [node_x, node_w] = ops.parents;
+        let grad = contiguous(grads.consume::<Flex>(&ops.node));
+        let (x_shape, weight, taps, p) = ops.state;
+        let g = conv_geometry(x_shape, dims(&weight), taps);
+        let n = dims(&weight)[0];
+        let grad = stack(slice(&grad), n, g.small_pixels());
+        if let Some(node) = node_x {
+            let dx = scatter(&g, &grad, slice(&weight), n);
+            grads.register::<Flex>(node.id, tensor(dx, x_shape));
+        }
+        if let Some(node) = node_w {
+            let dw = weight_grad(&g, &p, &grad, n);
+            grads.register::<Flex>(node.id, tensor(dw, dims(&weight)));
+        }
+    }
+}
+
+/// Backward step of [`PatchConvBackend::patch_conv_transpose2d`].
+#[derive(Debug)]
+struct TransposeBackward;
+
+impl Backward<Flex, 2> for TransposeBackward {
+    /// Input shape, contiguous weight, the taps, and the stacked input.
+    type State = ([usize; 4], FlexTensor, Taps, Vec<f32>);
+
+    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [node_x, node_w] = ops.parents;
+        let grad = contiguous(grads.consume::<Flex>(&ops.node));
+        let (x_shape, weight, taps, x_stacked) = ops.state;
+        let g = transpose_geometry(x_shape, dims(&weight), taps);
+        let n = dims(&weight)[0];
+        let p = patches(&g, slice(&grad));
+        if let Some(node) = node_x {
+            let dx = unstack(&gather(&g, &p, slice(&weight), n), n, g.small_pixels());
+            grads.register::<Flex>(node.id, tensor(dx, x_shape));
+        }
+        if let Some(node) = node_w {
+            let dw = weight_grad(&g, &p, &x_stacked, n);
+            grads.register::<Flex>(node.id, tensor(dw, dims(&weight)));
+        }
+    }
+}
+
+impl<C: CheckpointStrategy> PatchConvBackend for Autodiff<Flex, C> {
+    fn patch_conv2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        taps: Taps,
+    ) -> FloatTensor<Self> {
+        match ConvBackward
+            .prepare::<C>([x.node(), weight.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let x = contiguous(x.into_primitive());
+                let w = contiguous(weight.into_primitive());
+                let (out, p) = conv_forward(&x, &w, taps);
+                prep.finish((dims(&x), w, taps, p), out)
+            }
+            OpsKind::UnTracked(prep) => {
+                let x = contiguous(x.into_primitive());
+                let w = contiguous(weight.into_primitive());
+                prep.finish(conv_forward(&x, &w, taps).0)
+            }
+        }
+    }
+
+    fn patch_conv_transpose2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        taps: Taps,
+    ) -> FloatTensor<Self> {
+        match TransposeBackward
+            .prepare::<C>([x.node(), weight.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let x = contiguous(x.into_primitive());
+                let w = contiguous(weight.into_primitive());
+                let (out, stacked) = transpose_forward(&x, &w, taps);
+                prep.finish((dims(&x), w, taps, stacked), out)
+            }
+            OpsKind::UnTracked(prep) => {
+                let x = contiguous(x.into_primitive());
+                let w = contiguous(weight.into_primitive());
+                prep.finish(transpose_forward(&x, &w, taps).0)
+            }
+        }
+    }
+}
