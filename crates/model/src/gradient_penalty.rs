@@ -139,8 +139,8 @@ mod tests {
         let ad = device.clone().autodiff();
         let (n, zd, batch) = (16, 3, 2);
         let mut critic = CriticConfig::new(n).with_width(2).with_z_dim(zd).init(&ad);
-        // Seeded weights, three times the default init's scale, so that the penalty is far
-        // from its minimum whatever burn's global generator did.
+        // Seeded weights and biases, three times the default init's scale, so that the penalty
+        // is far from its minimum whatever burn's global generator did.
         for conv in critic
             .convs
             .iter_mut()
@@ -150,6 +150,10 @@ mod tests {
             let bound = 3.0 / ((dims[1] * dims[2] * dims[3]) as f64).sqrt();
             let w = rng.tensor(dims, -bound, bound, &device);
             conv.weight = Param::from_tensor(w.autodiff());
+            if let Some(bias) = &conv.bias {
+                let b = rng.tensor(bias.dims(), -bound, bound, &device);
+                conv.bias = Some(Param::from_tensor(b.autodiff()));
+            }
         }
         let x_real = rng.tensor([batch, 3, n, n], 0.0, 1.0, &device);
         let x_fake = rng.tensor([batch, 3, n, n], 0.0, 1.0, &device);
