@@ -94,7 +94,7 @@ impl GeneratorConfig {
             config.camera.look_at = Vec3::ZERO;
             config.camera.full_sphere = true;
             config.lights.random_colors = true;
-            config.lights.total_intensity = 0.9;
+            config.lights.total_intensity = 0.7;
             config.shading.ambient = Vec3::splat(0.08);
         }
         config

@@ -3,10 +3,14 @@
 //! This is the one place the shading equation is written. The ray tracer calls
 //! [`ShadingConstants::radiance`] on exact hits; the surfel renderer of `pix2scene-render`
 //! calls the same function in its fused CPU kernel, and [`ShadingConstants::radiance_vjp`] in its
-//! backward pass, so a ground-truth depth map rendered by the surfel renderer reproduces the
-//! ray-traced image wherever the estimated normal equals the true one.
+//! backward pass (their lane-generic forms [`ShadingConstants::radiance_lanes`] and
+//! [`ShadingConstants::radiance_vjp_lanes`], on rows of pixels at once), so a ground-truth
+//! depth map rendered by the surfel renderer reproduces the ray-traced image wherever the
+//! estimated normal equals the true one.
 
 use glam::Vec3;
+
+use crate::lanes::{Lane, Vec3s};
 use serde::{Deserialize, Serialize};
 
 /// A point light: position and RGB colour.
@@ -62,17 +66,28 @@ impl ShadingConstants {
     /// `p`, `n` and the light positions must be in the same frame.
     #[inline]
     pub fn radiance(&self, p: Vec3, n: Vec3, lights: &[PointLight]) -> Vec3 {
-        let mut sum = self.ambient;
+        self.radiance_lanes(p.into(), n.into(), lights).into()
+    }
+
+    /// [`radiance`](Self::radiance) for every lane of `p` and `n` at once (one surface point
+    /// per lane, all lit by the same `lights`). `radiance` is this function with `f32` lanes.
+    #[inline(always)]
+    pub fn radiance_lanes<T: Lane>(
+        &self,
+        p: Vec3s<T>,
+        n: Vec3s<T>,
+        lights: &[PointLight],
+    ) -> Vec3s<T> {
+        let mut sum = Vec3s::splat(self.ambient);
+        let (k_l, k_q) = (T::splat(self.k_l), T::splat(self.k_q));
         for light in lights {
-            let d = light.position - p;
+            let d = Vec3s::splat(light.position) - p;
             let dist = d.length();
             let cos = n.dot(d) / dist;
-            if cos > 0.0 {
-                let att = 1.0 / (self.k_l * dist + self.k_q * dist * dist);
-                sum += light.color * (cos * att);
-            }
+            let att = T::splat(1.0) / (k_l * dist + k_q * dist * dist);
+            sum += Vec3s::splat(light.color) * T::where_positive(cos, cos * att);
         }
-        self.albedo * sum
+        Vec3s::splat(self.albedo).mul_elem(sum)
     }
 
     /// Vector–Jacobian product of [`radiance`](Self::radiance): given `g = ∂L/∂I` for the
@@ -82,26 +97,39 @@ impl ShadingConstants {
     /// same sub-gradient as `relu` in burn and PyTorch.
     #[inline]
     pub fn radiance_vjp(&self, p: Vec3, n: Vec3, lights: &[PointLight], g: Vec3) -> (Vec3, Vec3) {
-        let mut gp = Vec3::ZERO;
-        let mut gn = Vec3::ZERO;
-        let ga = g * self.albedo;
+        let (gp, gn) = self.radiance_vjp_lanes(p.into(), n.into(), lights, g.into());
+        (gp.into(), gn.into())
+    }
+
+    /// [`radiance_vjp`](Self::radiance_vjp) for every lane at once, as
+    /// [`radiance_lanes`](Self::radiance_lanes) is to [`radiance`](Self::radiance).
+    #[inline(always)]
+    pub fn radiance_vjp_lanes<T: Lane>(
+        &self,
+        p: Vec3s<T>,
+        n: Vec3s<T>,
+        lights: &[PointLight],
+        g: Vec3s<T>,
+    ) -> (Vec3s<T>, Vec3s<T>) {
+        let mut gp = Vec3s::zero();
+        let mut gn = Vec3s::zero();
+        let ga = g.mul_elem(Vec3s::splat(self.albedo));
+        let (k_l, k_q) = (T::splat(self.k_l), T::splat(self.k_q));
         for light in lights {
-            let d = light.position - p;
+            let d = Vec3s::splat(light.position) - p;
             let dist = d.length();
             let ndotd = n.dot(d);
-            if ndotd <= 0.0 {
-                continue;
-            }
-            let inv_dist = 1.0 / dist;
+            let inv_dist = T::splat(1.0) / dist;
             let cos = ndotd * inv_dist;
-            let den = self.k_l * dist + self.k_q * dist * dist;
-            let att = 1.0 / den;
-            // s = Σ_c ga_c · color_c is the weight of this light's scalar term cos · att.
-            let s = ga.dot(light.color);
+            let den = k_l * dist + k_q * dist * dist;
+            let att = T::splat(1.0) / den;
+            // s = Σ_c ga_c · color_c is the weight of this light's scalar term cos · att; it is
+            // 0 where the clamp is active.
+            let s = T::where_positive(ndotd, ga.dot(Vec3s::splat(light.color)));
             // ∂(cos·att)/∂d = att · ∂cos/∂d + cos · ∂att/∂d
             let u = d * inv_dist;
             let dcos_dd = (n - u * cos) * inv_dist;
-            let datt_ddist = -(self.k_l + 2.0 * self.k_q * dist) * att * att;
+            let datt_ddist = -(k_l + T::splat(2.0) * k_q * dist) * att * att;
             let dterm_dd = dcos_dd * att + u * (cos * datt_ddist);
             // d = light − p, so ∂/∂p = −∂/∂d.
             gp -= dterm_dd * s;
@@ -182,6 +210,32 @@ mod tests {
                 assert_relative_eq!(gp[k] as f64, dp, epsilon = 2e-3, max_relative = 1e-2);
                 assert_relative_eq!(gn[k] as f64, dn, epsilon = 2e-3, max_relative = 1e-2);
             }
+        }
+    }
+
+    #[test]
+    fn lanes_match_scalar_per_lane() {
+        use crate::lanes::Lanes;
+        let c = ShadingConstants::default();
+        let ls = lights();
+        let ps: [Vec3; 4] = std::array::from_fn(|i| Vec3::new(0.1 * i as f32, -0.05, -0.9));
+        // Lane 3 faces away from every light: the clamp is active there.
+        let ns: [Vec3; 4] = std::array::from_fn(|i| {
+            Vec3::new(0.2, 0.3 - 0.4 * i as f32, 0.9 - 0.6 * i as f32).normalize()
+        });
+        let g = Vec3::new(0.3, -0.7, 1.1);
+        let lanes = |v: [Vec3; 4]| Vec3s {
+            x: Lanes(v.map(|v| v.x)),
+            y: Lanes(v.map(|v| v.y)),
+            z: Lanes(v.map(|v| v.z)),
+        };
+        let lane = |v: Vec3s<Lanes<4>>, i: usize| Vec3::new(v.x.0[i], v.y.0[i], v.z.0[i]);
+        let rgb = c.radiance_lanes(lanes(ps), lanes(ns), &ls);
+        let (gp, gn) = c.radiance_vjp_lanes(lanes(ps), lanes(ns), &ls, lanes([g; 4]));
+        for i in 0..4 {
+            assert_eq!(lane(rgb, i), c.radiance(ps[i], ns[i], &ls));
+            let (want_p, want_n) = c.radiance_vjp(ps[i], ns[i], &ls, g);
+            assert_eq!((lane(gp, i), lane(gn, i)), (want_p, want_n));
         }
     }
 }

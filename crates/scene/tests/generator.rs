@@ -141,10 +141,7 @@ fn iqtt_questions_show_the_reference_rotated_among_different_distractors() {
         assert_ne!(q.rotations[correct], q.rotations[0]);
         for v in &q.views {
             assert!(v.frame.mask.contains(&1), "object in view");
-            assert!(
-                v.frame.mask.contains(&0),
-                "dark background in view"
-            );
+            assert!(v.frame.mask.contains(&0), "dark background in view");
         }
     }
     assert!(

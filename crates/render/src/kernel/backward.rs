@@ -1,22 +1,27 @@
 //! The hand-written backward pass of the fused kernel: ∂L/∂(packed output) → ∂L/∂depth.
 
-use pix2scene_scene::glam::Vec3;
+use pix2scene_scene::{Lane, Lanes, Vec3s};
 use rayon::prelude::*;
 
 use super::inputs::{
     BAND_ROWS, IMAGE_CHANNEL, KernelInputs, NORMALS_CHANNEL, PACKED_CHANNELS, POINTS_CHANNEL,
 };
 use super::plane_fit::PlaneFit;
+use super::point_grid::PointGrid;
+use super::simd::{LANES, Px, Sweep, load3, run};
+use crate::normals::NEIGHBOR_OFFSETS;
 
 /// Vector–Jacobian product of [`super::forward::forward`].
 ///
-/// Each band of rows gets its own accumulator of `∂L/∂p`: every pixel of the band and of the
-/// halo rows just above and below it recomputes its plane fit, pulls its output gradient
-/// through [`pix2scene_scene::ShadingConstants::radiance_vjp`] and
-/// [`PlaneFit::vjp`], and scatters the result onto its own point and its 8 neighbours (a
-/// neighbour across the image border is the reflected pixel, which receives the gradient).
-/// Contributions landing outside the band are left to the band that owns them, so bands run
-/// in parallel without sharing writes. Finally `∂L/∂depth = (∂L/∂p) · ray direction`.
+/// Each band of rows gets its own accumulator of `∂L/∂p`, laid out like its reflect-padded
+/// [`PointGrid`]: every lane group of the band and of the halo rows just above and below it
+/// recomputes its plane fits, pulls its output gradient through
+/// [`pix2scene_scene::ShadingConstants::radiance_vjp_lanes`] and [`PlaneFit::vjp`], and adds
+/// the result onto its own points and its 8 neighbours (contiguous lane adds; a neighbour
+/// across the image border lands in the padding). The padding is then folded onto the
+/// reflected pixels it stands for, contributions outside the band are left to the band that
+/// owns them (so bands run in parallel without sharing writes), and finally
+/// `∂L/∂depth = (∂L/∂p) · ray direction`.
 ///
 /// # Shapes
 /// - `grad`: `[batch, PACKED_CHANNELS, size, size]`
@@ -41,42 +46,135 @@ pub(crate) fn backward(inp: &KernelInputs, grad: &[f32]) -> Vec<f32> {
         })
         .collect();
     tasks.into_par_iter().for_each(|(b, r0, band_out)| {
-        let r1 = r0 + band_out.len() / s;
-        let lights = &inp.lights[b];
         let g = &grad[b * PACKED_CHANNELS * hw..(b + 1) * PACKED_CHANNELS * hw];
-        let channel = |ch: usize, i: usize| {
-            Vec3::new(g[ch * hw + i], g[(ch + 1) * hw + i], g[(ch + 2) * hw + i])
-        };
-        let mut acc = vec![Vec3::ZERO; band_out.len()];
-        for r in r0.saturating_sub(1)..(r1 + 1).min(s) {
-            let in_band = (r0..r1).contains(&r);
-            for c in 0..s {
-                let i = r * s + c;
-                let (p, d, at) = inp.stencil(b, r, c);
-                let fit = PlaneFit::new(&d);
-                let (gp, gn) =
-                    inp.shading
-                        .radiance_vjp(p, fit.n, lights, channel(IMAGE_CHANNEL, i));
-                let gd = fit.vjp(gn + channel(NORMALS_CHANNEL, i));
-                let mut own = Vec3::ZERO;
-                for k in 0..8 {
-                    let [nr, nc] = at[k];
-                    if (r0..r1).contains(&nr) {
-                        acc[(nr - r0) * s + nc] += gd[k];
-                    }
-                    own -= gd[k];
-                }
-                if in_band {
-                    acc[(r - r0) * s + c] += own + gp + channel(POINTS_CHANNEL, i);
-                }
-            }
-        }
-        for (o, (a, dir)) in band_out
-            .iter_mut()
-            .zip(acc.iter().zip(&inp.dirs[r0 * s..r1 * s]))
-        {
-            *o = a.dot(*dir);
-        }
+        run(BackwardBand {
+            inp,
+            b,
+            r0,
+            g,
+            band_out,
+        });
     });
     out
+}
+
+/// `∂L/∂p` in the padded layout of a [`PointGrid`], one plane per coordinate.
+struct Accumulator {
+    x: Vec<f32>,
+    y: Vec<f32>,
+    z: Vec<f32>,
+}
+
+impl Accumulator {
+    /// Adds `v` to the lane group at flat index `i`.
+    #[inline(always)]
+    fn add(&mut self, i: usize, v: Vec3s<Px>) {
+        for (plane, v) in [(&mut self.x, v.x), (&mut self.y, v.y), (&mut self.z, v.z)] {
+            let dst: &mut [f32; LANES] = (&mut plane[i..i + LANES])
+                .try_into()
+                .expect("slice of LANES");
+            *dst = (Lanes(*dst) + v).0;
+        }
+    }
+
+    /// Adds the `n` entries from flat index `from` onto those from `to`, and clears them.
+    fn fold(&mut self, from: usize, to: usize, n: usize) {
+        for plane in [&mut self.x, &mut self.y, &mut self.z] {
+            for j in 0..n {
+                plane[to + j] += std::mem::take(&mut plane[from + j]);
+            }
+        }
+    }
+
+    /// The accumulated vector at flat index `i`.
+    #[inline(always)]
+    fn get(&self, i: usize) -> [f32; 3] {
+        [self.x[i], self.y[i], self.z[i]]
+    }
+}
+
+/// `∂L/∂depth` of rows `r0..` of sample `b`, written into `band_out`, from `g`, the sample's
+/// gradient of the packed output.
+struct BackwardBand<'a, 'o> {
+    inp: &'a KernelInputs<'a>,
+    b: usize,
+    r0: usize,
+    g: &'a [f32],
+    band_out: &'o mut [f32],
+}
+
+impl Sweep for BackwardBand<'_, '_> {
+    #[inline(always)]
+    fn sweep(self) {
+        let Self {
+            inp,
+            b,
+            r0,
+            g,
+            band_out,
+        } = self;
+        let s = inp.size;
+        let hw = s * s;
+        let r1 = r0 + band_out.len() / s;
+        let lights = &inp.lights[b];
+        // Rows whose stencils reach into the band.
+        let (e0, e1) = (r0.saturating_sub(1), (r1 + 1).min(s));
+        let grid = PointGrid::new(inp, b, e0, e1);
+        let len = grid.rows() * grid.width();
+        let mut acc = Accumulator {
+            x: vec![0.0; len],
+            y: vec![0.0; len],
+            z: vec![0.0; len],
+        };
+        for r in e0..e1 {
+            for c in (0..s).step_by(LANES) {
+                let valid = (s - c).min(LANES);
+                let i = r * s + c;
+                let (p, d) = grid.stencil(r, c);
+                let fit = PlaneFit::new(&d);
+                let (gp, gn) = inp.shading.radiance_vjp_lanes(
+                    p,
+                    fit.n,
+                    lights,
+                    load3(g, IMAGE_CHANNEL * hw + i, hw, valid),
+                );
+                let mut gd = fit.vjp(gn + load3(g, NORMALS_CHANNEL * hw + i, hw, valid));
+                let mut own = gp + load3(g, POINTS_CHANNEL * hw + i, hw, valid);
+                if valid < LANES {
+                    // Lanes past the right edge stand for no pixel: nothing flows from them.
+                    let mut keep = Px::splat(0.0);
+                    keep.0[..valid].fill(1.0);
+                    let mask = |v: Vec3s<Px>| v.map(|c| Px::where_positive(keep, c));
+                    for gd in &mut gd {
+                        *gd = mask(*gd);
+                    }
+                    own = mask(own);
+                }
+                for (k, off) in NEIGHBOR_OFFSETS.into_iter().enumerate() {
+                    acc.add(grid.index(r, c, off), gd[k]);
+                    own -= gd[k];
+                }
+                acc.add(grid.index(r, c, (0, 0)), own);
+            }
+        }
+        // Fold the padding onto the pixels it reflects (−1 → 1, size → size − 2): rows, then the
+        // columns of the band's rows; then project onto the rays.
+        for (pad, to) in [(-1, 1), (s as isize, s as isize - 2)] {
+            let to = to as usize;
+            if (r0..r1).contains(&to) {
+                let from = grid.index(to, 0, (pad - to as isize, -1));
+                acc.fold(from, grid.index(to, 0, (0, -1)), grid.width());
+            }
+        }
+        for r in r0..r1 {
+            for (pad, to) in [(-1, 1), (s as isize, s - 2)] {
+                acc.fold(grid.index(r, 0, (0, pad)), grid.index(r, to, (0, 0)), 1);
+            }
+            for c in 0..s {
+                let [x, y, z] = acc.get(grid.index(r, c, (0, 0)));
+                let dir = inp.dirs[r * s + c];
+                band_out[(r - r0) * s + c] = x * dir.x + y * dir.y + z * dir.z;
+            }
+        }
+    }
 }

@@ -6,9 +6,12 @@ use super::inputs::{
     BAND_ROWS, IMAGE_CHANNEL, KernelInputs, NORMALS_CHANNEL, PACKED_CHANNELS, POINTS_CHANNEL,
 };
 use super::plane_fit::PlaneFit;
+use super::point_grid::PointGrid;
+use super::simd::{LANES, Sweep, run, store3};
 
-/// Renders a batch: for each pixel, back-projection, the Eq. 3 plane fit from its reflect-padded
-/// 3×3 stencil, and Eq. 1 through [`pix2scene_scene::ShadingConstants::radiance`].
+/// Renders a batch: for each group of [`LANES`] pixels of a row, back-projection, the Eq. 3
+/// plane fit from their reflect-padded 3×3 stencils, and Eq. 1 through
+/// [`pix2scene_scene::ShadingConstants::radiance_lanes`].
 ///
 /// Returns the packed output `[batch, PACKED_CHANNELS, size, size]` (see
 /// [`super::PACKED_CHANNELS`]). Parallel over bands of rows of each sample (rayon's current
@@ -29,22 +32,49 @@ pub(crate) fn forward(inp: &KernelInputs) -> Vec<f32> {
             tasks.push((b, band * BAND_ROWS, views));
         }
     }
-    tasks.into_par_iter().for_each(|(b, r0, views)| {
-        let rows = views[0].len() / s;
+    tasks
+        .into_par_iter()
+        .for_each(|(b, r0, views)| run(ForwardBand { inp, b, r0, views }));
+    out
+}
+
+/// Rows `r0..` of sample `b`, rendered into `views`, the band's part of each packed channel.
+struct ForwardBand<'a, 'o> {
+    inp: &'a KernelInputs<'a>,
+    b: usize,
+    r0: usize,
+    views: [&'o mut [f32]; PACKED_CHANNELS],
+}
+
+impl Sweep for ForwardBand<'_, '_> {
+    #[inline(always)]
+    fn sweep(self) {
+        let Self {
+            inp,
+            b,
+            r0,
+            mut views,
+        } = self;
+        let s = inp.size;
+        let r1 = r0 + views[0].len() / s;
         let lights = &inp.lights[b];
-        for r in r0..r0 + rows {
-            for c in 0..s {
-                let (p, d, _) = inp.stencil(b, r, c);
+        let grid = PointGrid::new(inp, b, r0, r1);
+        for r in r0..r1 {
+            for c in (0..s).step_by(LANES) {
+                let valid = (s - c).min(LANES);
+                let (p, d) = grid.stencil(r, c);
                 let fit = PlaneFit::new(&d);
-                let rgb = inp.shading.radiance(p, fit.n, lights);
+                let rgb = inp.shading.radiance_lanes(p, fit.n, lights);
                 let o = (r - r0) * s + c;
-                for k in 0..3 {
-                    views[IMAGE_CHANNEL + k][o] = rgb[k];
-                    views[POINTS_CHANNEL + k][o] = p[k];
-                    views[NORMALS_CHANNEL + k][o] = fit.n[k];
-                }
+                store3(&mut views[IMAGE_CHANNEL..IMAGE_CHANNEL + 3], o, valid, rgb);
+                store3(&mut views[POINTS_CHANNEL..POINTS_CHANNEL + 3], o, valid, p);
+                store3(
+                    &mut views[NORMALS_CHANNEL..NORMALS_CHANNEL + 3],
+                    o,
+                    valid,
+                    fit.n,
+                );
             }
         }
-    });
-    out
+    }
 }

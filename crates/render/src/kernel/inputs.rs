@@ -87,42 +87,4 @@ impl<'a> KernelInputs<'a> {
             shading: params.shading,
         }
     }
-
-    /// Surfel position of pixel (`row`, `col`) of sample `b`.
-    #[inline(always)]
-    pub fn point(&self, b: usize, row: usize, col: usize) -> Vec3 {
-        let i = row * self.size + col;
-        self.dirs[i] * self.depth[b * self.size * self.size + i]
-    }
-
-    /// The centre point and the 8 neighbour differences of pixel (`row`, `col`), with the
-    /// (reflect-padded) coordinates of each neighbour.
-    #[inline(always)]
-    pub fn stencil(&self, b: usize, row: usize, col: usize) -> (Vec3, [Vec3; 8], [[usize; 2]; 8]) {
-        let p = self.point(b, row, col);
-        let rows = [reflect(row, -1, self.size), row, reflect(row, 1, self.size)];
-        let cols = [reflect(col, -1, self.size), col, reflect(col, 1, self.size)];
-        let mut d = [Vec3::ZERO; 8];
-        let mut at = [[0; 2]; 8];
-        for (k, (dy, dx)) in crate::normals::NEIGHBOR_OFFSETS.into_iter().enumerate() {
-            let (r, c) = (rows[(dy + 1) as usize], cols[(dx + 1) as usize]);
-            d[k] = self.point(b, r, c) - p;
-            at[k] = [r, c];
-        }
-        (p, d, at)
-    }
-}
-
-/// Index `i + delta` (delta ∈ {−1, 1}) reflected into `0..n` without repeating the edge
-/// (`−1 → 1`, `n → n − 2`), as PyTorch's and burn's reflect padding.
-#[inline(always)]
-pub(crate) fn reflect(i: usize, delta: isize, n: usize) -> usize {
-    let j = i as isize + delta;
-    if j < 0 {
-        1
-    } else if j as usize >= n {
-        n - 2
-    } else {
-        j as usize
-    }
 }

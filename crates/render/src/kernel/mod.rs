@@ -1,10 +1,13 @@
 //! The fused CPU kernel of the renderer and its hand-written backward.
 //!
 //! One sweep over the pixels computes each surfel's position, its Eq. 3 normal from the 3×3
-//! stencil, and its Eq. 1 colour through [`pix2scene_scene::ShadingConstants::radiance`]; the
-//! backward sweep recomputes the stencil and pulls the output gradient back through
-//! [`pix2scene_scene::ShadingConstants::radiance_vjp`] and the plane fit's own vector–Jacobian
-//! product. Rows are split into bands run in parallel on rayon's current pool.
+//! stencil, and its Eq. 1 colour through [`pix2scene_scene::ShadingConstants::radiance_lanes`]
+//! (the ray tracer's shading code, instantiated for lanes of pixels); the backward sweep
+//! recomputes the stencil and pulls the output gradient back through
+//! [`pix2scene_scene::ShadingConstants::radiance_vjp_lanes`] and the plane fit's own
+//! vector–Jacobian product. Both sweeps run on groups of consecutive pixels of a row in SIMD
+//! lanes (see `simd.rs`), compiled for AVX2 where the CPU has it. Rows are split into bands run
+//! in parallel on rayon's current pool.
 //!
 //! The kernel is a backend extension of burn's `Flex` backend ([`SurfelKernelBackend`]) whose
 //! `Autodiff<Flex>` implementation registers the backward. Its single output packs image,
@@ -16,6 +19,8 @@ mod forward;
 mod inputs;
 mod op;
 mod plane_fit;
+mod point_grid;
+mod simd;
 
 pub use inputs::{IMAGE_CHANNEL, KernelParams, NORMALS_CHANNEL, PACKED_CHANNELS, POINTS_CHANNEL};
 pub use op::{SurfelKernelBackend, render_packed};

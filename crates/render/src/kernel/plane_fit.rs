@@ -1,49 +1,56 @@
-//! Paper Eq. 3 for one pixel, and its vector–Jacobian product.
+//! Paper Eq. 3 for one pixel per lane, and its vector–Jacobian product.
 //!
 //! The same arithmetic as [`crate::normals::plane_fit_normals`] (and `render_peer.py`
-//! `normals_from_points`), written for one pixel so the fused kernel can run it in registers.
+//! `normals_from_points`), written for one pixel per [`Lane`] so the fused kernel runs it on a row of pixels at once
+//! in SIMD registers (and the tests on one `f32` pixel).
 
-use pix2scene_scene::glam::Vec3;
+use pix2scene_scene::{Lane, Vec3s};
 
 use crate::normals::{DET_EPS, NEIGHBOR_NORM_EPS};
 
-/// The plane fit of one pixel, with the intermediates its backward pass needs.
+/// The plane fit of one pixel per lane, with the intermediates its backward pass needs.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct PlaneFit {
+pub(crate) struct PlaneFit<T> {
     /// Normalized neighbour differences `m_k = d_k / (‖d_k‖ + ε)`.
-    m: [Vec3; 8],
+    m: [Vec3s<T>; 8],
+    /// `(‖d_k‖ + ε) / ‖d_k‖` (0 where `d_k = 0`), the factor relating `gm·m` to `gm·u` in
+    /// [`Self::vjp`].
+    len_ratio: [T; 8],
     /// `1 / (‖d_k‖ + ε)`.
-    inv_len_eps: [f32; 8],
-    /// `1 / ‖d_k‖` (0 where `d_k = 0`).
-    inv_len: [f32; 8],
+    inv_len_eps: [T; 8],
     /// Entries of the normal equations: `a = Σm_x², b = Σm_x m_y, c = Σm_y²`.
-    a: f32,
-    b: f32,
-    c: f32,
+    a: T,
+    b: T,
+    c: T,
     /// Right-hand side `r = −Σ m_{x,y} m_z`.
-    rx: f32,
-    ry: f32,
+    rx: T,
+    ry: T,
     /// `1 / (ac − b² + 1e-12)`.
-    inv_det: f32,
+    inv_det: T,
     /// `1 / ‖(n_x, n_y, 1)‖`.
-    inv_norm: f32,
+    inv_norm: T,
+    /// The unnormalized normal's `(n_x, n_y)` (its z is 1).
+    nx: T,
+    ny: T,
     /// The unit normal.
-    pub n: Vec3,
+    pub n: Vec3s<T>,
 }
 
-impl PlaneFit {
+impl<T: Lane> PlaneFit<T> {
     /// Fits the normal of a pixel from its 8 neighbour differences `d_k = p_k − p` (in the
     /// order of [`crate::normals::NEIGHBOR_OFFSETS`]).
     #[inline(always)]
-    pub fn new(d: &[Vec3; 8]) -> Self {
-        let mut m = [Vec3::ZERO; 8];
-        let mut inv_len_eps = [0.0; 8];
-        let mut inv_len = [0.0; 8];
-        let (mut a, mut b, mut c, mut rx, mut ry) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    pub fn new(d: &[Vec3s<T>; 8]) -> Self {
+        let zero = T::splat(0.0);
+        let mut m = [Vec3s::zero(); 8];
+        let mut inv_len_eps = [zero; 8];
+        let mut len_ratio = [zero; 8];
+        let (mut a, mut b, mut c, mut rx, mut ry) = (zero, zero, zero, zero, zero);
         for k in 0..8 {
             let len = d[k].length();
-            inv_len_eps[k] = 1.0 / (len + NEIGHBOR_NORM_EPS);
-            inv_len[k] = if len > 0.0 { 1.0 / len } else { 0.0 };
+            let len_eps = len + T::splat(NEIGHBOR_NORM_EPS);
+            len_ratio[k] = T::where_positive(len, len_eps / len);
+            inv_len_eps[k] = T::splat(1.0) / len_eps;
             let mk = d[k] * inv_len_eps[k];
             m[k] = mk;
             a += mk.x * mk.x;
@@ -52,14 +59,14 @@ impl PlaneFit {
             rx -= mk.x * mk.z;
             ry -= mk.y * mk.z;
         }
-        let inv_det = 1.0 / (a * c - b * b + DET_EPS);
+        let inv_det = T::splat(1.0) / (a * c - b * b + T::splat(DET_EPS));
         let nx = (c * rx - b * ry) * inv_det;
         let ny = (a * ry - b * rx) * inv_det;
-        let inv_norm = 1.0 / (nx * nx + ny * ny + 1.0).sqrt();
+        let inv_norm = T::splat(1.0) / (nx * nx + ny * ny + T::splat(1.0)).sqrt();
         Self {
             m,
+            len_ratio,
             inv_len_eps,
-            inv_len,
             a,
             b,
             c,
@@ -67,44 +74,52 @@ impl PlaneFit {
             ry,
             inv_det,
             inv_norm,
-            n: Vec3::new(nx, ny, 1.0) * inv_norm,
+            nx,
+            ny,
+            n: Vec3s {
+                x: nx * inv_norm,
+                y: ny * inv_norm,
+                z: inv_norm,
+            },
         }
     }
 
     /// Given `gn = ∂L/∂n`, returns `∂L/∂d_k` for the 8 neighbour differences.
     #[inline(always)]
-    pub fn vjp(&self, gn: Vec3) -> [Vec3; 8] {
+    pub fn vjp(&self, gn: Vec3s<T>) -> [Vec3s<T>; 8] {
+        let two = T::splat(2.0);
         // n = v / ‖v‖, v = (n_x', n_y', 1).
         let gv = (gn - self.n * self.n.dot(gn)) * self.inv_norm;
-        let nx = self.n.x / self.inv_norm;
-        let ny = self.n.y / self.inv_norm;
         // n_x' = N_x / det, n_y' = N_y / det.
         let g_nx = gv.x * self.inv_det;
         let g_ny = gv.y * self.inv_det;
-        let g_det = -(gv.x * nx + gv.y * ny) * self.inv_det;
+        let g_det = -(gv.x * self.nx + gv.y * self.ny) * self.inv_det;
         let ga = g_ny * self.ry + g_det * self.c;
-        let gb = -g_nx * self.ry - g_ny * self.rx - 2.0 * self.b * g_det;
+        let gb = -g_nx * self.ry - g_ny * self.rx - two * self.b * g_det;
         let gc = g_nx * self.rx + g_det * self.a;
         let grx = g_nx * self.c - g_ny * self.b;
         let gry = g_ny * self.a - g_nx * self.b;
-        std::array::from_fn(|k| {
+        let mut gd = self.m;
+        for (k, gd) in gd.iter_mut().enumerate() {
             let m = self.m[k];
-            let gm = Vec3::new(
-                2.0 * m.x * ga + m.y * gb - m.z * grx,
-                2.0 * m.y * gc + m.x * gb - m.z * gry,
-                -m.x * grx - m.y * gry,
-            );
-            // m = d / (‖d‖ + ε): ∂m/∂d = (I − m uᵀ) / (‖d‖ + ε), u = d / ‖d‖.
-            let u_dot = gm.dot(m) * self.inv_len[k] / self.inv_len_eps[k];
-            // gm·u = (gm·m)(‖d‖ + ε)/‖d‖; the correction is m · (gm·u).
-            (gm - m * u_dot) * self.inv_len_eps[k]
-        })
+            let gm = Vec3s {
+                x: two * m.x * ga + m.y * gb - m.z * grx,
+                y: two * m.y * gc + m.x * gb - m.z * gry,
+                z: -m.x * grx - m.y * gry,
+            };
+            // m = d / (‖d‖ + ε): ∂m/∂d = (I − m uᵀ) / (‖d‖ + ε), u = d / ‖d‖, and
+            // gm·u = (gm·m)(‖d‖ + ε)/‖d‖.
+            let u_dot = gm.dot(m) * self.len_ratio[k];
+            *gd = (gm - m * u_dot) * self.inv_len_eps[k];
+        }
+        gd
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use pix2scene_scene::glam::Vec3;
 
     fn diffs(seed: u32) -> [Vec3; 8] {
         let mut s = seed;
@@ -127,8 +142,8 @@ mod tests {
         for seed in 0..20 {
             let d = diffs(seed);
             let gn = Vec3::new(0.3, -0.8, 0.5);
-            let fit = PlaneFit::new(&d);
-            let gd = fit.vjp(gn);
+            let fit = PlaneFit::new(&d.map(Vec3s::from));
+            let gd = fit.vjp(gn.into()).map(Vec3::from);
             let h = 1e-5f64;
             for k in 0..8 {
                 for axis in 0..3 {

@@ -1,0 +1,54 @@
+//! End-to-end tests of the `pix2scene` binary, one module per subcommand.
+
+mod generate;
+mod shade;
+mod train;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// Runs the binary with `args`.
+pub fn pix2scene(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pix2scene"))
+        .args(args)
+        .output()
+        .expect("the pix2scene binary runs")
+}
+
+/// A fresh, empty scratch directory unique to `name`.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("pix2scene-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create scratch dir");
+    dir
+}
+
+/// Asserts the command failed with exactly one line on stderr containing `needle`.
+pub fn assert_fails_with(out: &Output, needle: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "expected failure, stderr: {stderr}");
+    assert_eq!(
+        stderr.trim_end().lines().count(),
+        1,
+        "one-line error, got: {stderr}"
+    );
+    assert!(
+        stderr.contains(needle),
+        "stderr {stderr:?} lacks {needle:?}"
+    );
+}
+
+/// Paths of a directory's files, sorted, relative names with contents.
+pub fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .expect("read dir")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.is_file())
+        .map(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            (name, std::fs::read(&p).expect("read file"))
+        })
+        .collect();
+    out.sort();
+    out
+}

@@ -1,0 +1,127 @@
+//! `pix2scene train` and `pix2scene bench train`.
+
+use std::path::PathBuf;
+
+use crate::{assert_fails_with, pix2scene, scratch};
+
+fn tiny() -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../configs/tiny-32.toml")
+        .to_string_lossy()
+        .into_owned()
+}
+
+#[test]
+fn train_runs_and_resumes_a_tiny_preset() {
+    let dir = scratch("train-resume");
+    let run = dir.join("run");
+    let run_s = run.to_str().unwrap();
+    let out = pix2scene(&[
+        "train",
+        "--config",
+        &tiny(),
+        "--out",
+        run_s,
+        "--steps",
+        "4",
+        "--quiet",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.starts_with("done: 4 steps, held-out depth MSE "),
+        "{stdout}"
+    );
+    for file in [
+        "config.toml",
+        "metrics.jsonl",
+        "checkpoints/step-00000004/state.json",
+    ] {
+        assert!(run.join(file).is_file(), "{file} missing");
+    }
+    let out = pix2scene(&[
+        "train", "--out", run_s, "--resume", "--steps", "6", "--quiet",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("done: 6 steps"));
+    let lines = std::fs::read_to_string(run.join("metrics.jsonl")).unwrap();
+    assert_eq!(lines.lines().count(), 6);
+}
+
+#[test]
+fn train_rejects_an_unknown_preset_key_naming_file_line_and_key() {
+    let dir = scratch("train-badkey");
+    let preset = dir.join("bad.toml");
+    std::fs::write(&preset, "[optim]\nbatch = 4\nlrr = 0.1\n").unwrap();
+    let out = pix2scene(&[
+        "train",
+        "--config",
+        preset.to_str().unwrap(),
+        "--out",
+        dir.join("run").to_str().unwrap(),
+    ]);
+    assert_fails_with(
+        &out,
+        &format!("{}:3: unknown field `lrr`", preset.display()),
+    );
+}
+
+#[test]
+fn train_rejects_a_bad_override_naming_key_and_value() {
+    let dir = scratch("train-badset");
+    let run = dir.join("run");
+    let out = pix2scene(&[
+        "train",
+        "--config",
+        &tiny(),
+        "--out",
+        run.to_str().unwrap(),
+        "--set",
+        "optim.beta1=2",
+    ]);
+    assert_fails_with(&out, "optim.beta1 = 2: must be in [0, 1)");
+    let out = pix2scene(&[
+        "train",
+        "--config",
+        &tiny(),
+        "--out",
+        run.to_str().unwrap(),
+        "--set",
+        "optim.lrr=2",
+    ]);
+    assert_fails_with(&out, "unknown config key `optim.lrr`");
+}
+
+#[test]
+fn bench_train_prints_iterations_per_second_as_json() {
+    let out = pix2scene(&[
+        "bench",
+        "train",
+        "--config",
+        &tiny(),
+        "--iters",
+        "1",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (ips, spi) = (
+        v["iters_per_s"].as_f64().unwrap(),
+        v["s_per_iter"].as_f64().unwrap(),
+    );
+    assert!(ips > 0.0 && (ips * spi - 1.0).abs() < 1e-9, "{v}");
+    assert_eq!(v["critic_steps"], 2);
+    assert!(v["breakdown"]["renderer_s"].as_f64().unwrap() > 0.0);
+}

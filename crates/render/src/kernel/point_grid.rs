@@ -1,0 +1,105 @@
+//! The surfel points of a band of rows, reflect-padded, as structure of arrays.
+
+use pix2scene_scene::Vec3s;
+
+use super::inputs::KernelInputs;
+use super::simd::{LANES, Px, load};
+use crate::normals::NEIGHBOR_OFFSETS;
+
+/// Points of image rows `lo − 1 ..= hi` of one sample, with one reflected column on each side
+/// (and the rows `−1` and `size` reflected), so that the 3×3 stencils of rows `lo..hi` are
+/// plain contiguous lane loads. Rows are padded on the right to a whole number of lane groups
+/// with finite filler points.
+///
+/// The same padded geometry indexes the backward pass's gradient accumulator
+/// ([`Self::index`]), whose padding cells are then folded onto the pixels they reflect.
+pub(crate) struct PointGrid {
+    /// First image row whose stencil is available.
+    lo: usize,
+    /// Padded row length: `size` rounded up to [`LANES`], plus 2.
+    width: usize,
+    /// `[rows, width]` planes of x, y and z.
+    x: Vec<f32>,
+    y: Vec<f32>,
+    z: Vec<f32>,
+}
+
+impl PointGrid {
+    /// Back-projects the points of sample `b` needed by the stencils of rows `lo..hi`.
+    pub fn new(inp: &KernelInputs, b: usize, lo: usize, hi: usize) -> Self {
+        let s = inp.size;
+        let width = s.div_ceil(LANES) * LANES + 2;
+        let reflect = |i: isize| -> usize {
+            if i < 0 {
+                1
+            } else if i as usize >= s {
+                // The image's right/bottom reflection; filler past it repeats the last pixel.
+                if i as usize == s { s - 2 } else { s - 1 }
+            } else {
+                i as usize
+            }
+        };
+        let rows = hi - lo + 2;
+        let mut grid = Self {
+            lo,
+            width,
+            x: vec![0.0; rows * width],
+            y: vec![0.0; rows * width],
+            z: vec![0.0; rows * width],
+        };
+        let depth = &inp.depth[b * s * s..(b + 1) * s * s];
+        for i in 0..rows {
+            let r = reflect((lo + i) as isize - 1) * s;
+            let (dirs, depth) = (&inp.dirs[r..r + s], &depth[r..r + s]);
+            let row = i * width;
+            for (plane, axis) in [(&mut grid.x, 0), (&mut grid.y, 1), (&mut grid.z, 2)] {
+                let dst = &mut plane[row..row + width];
+                for (j, dst) in dst.iter_mut().enumerate() {
+                    let c = reflect(j as isize - 1);
+                    *dst = dirs[c][axis] * depth[c];
+                }
+            }
+        }
+        grid
+    }
+
+    /// Padded row length.
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    /// Number of padded rows.
+    pub fn rows(&self) -> usize {
+        self.x.len() / self.width
+    }
+
+    /// Flat index of image pixel (`row + dy`, `col + dx`) in the padded planes, for
+    /// `row ∈ lo − 1 ..= hi`, `col < size` rounded up to lanes, and `dy, dx ∈ {−1, 0, 1}`
+    /// (−1 and `size` address the padding).
+    #[inline(always)]
+    pub fn index(&self, row: usize, col: usize, (dy, dx): (isize, isize)) -> usize {
+        ((row + 1 - self.lo) as isize + dy) as usize * self.width + (col as isize + 1 + dx) as usize
+    }
+
+    /// The points of the lane group starting at flat index `i`.
+    #[inline(always)]
+    fn point(&self, i: usize) -> Vec3s<Px> {
+        Vec3s {
+            x: load(&self.x, i, LANES),
+            y: load(&self.y, i, LANES),
+            z: load(&self.z, i, LANES),
+        }
+    }
+
+    /// The centre points and the 8 neighbour differences `p_k − p` of the lane group starting
+    /// at pixel (`row`, `col`), `row ∈ lo..hi`.
+    #[inline(always)]
+    pub fn stencil(&self, row: usize, col: usize) -> (Vec3s<Px>, [Vec3s<Px>; 8]) {
+        let p = self.point(self.index(row, col, (0, 0)));
+        let mut d = [p; 8];
+        for (d, off) in d.iter_mut().zip(NEIGHBOR_OFFSETS) {
+            *d = self.point(self.index(row, col, off)) - p;
+        }
+        (p, d)
+    }
+}

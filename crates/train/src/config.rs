@@ -1,0 +1,524 @@
+//! Training presets: TOML files in `configs/` parsed into plain serde structs, command-line
+//! overrides (`--set key=value`), validation, and the resolved `config.toml` of a run.
+//!
+//! Every section is `#[serde(deny_unknown_fields)]`, so a typo in a preset is an error naming the
+//! key instead of a run that silently trains with a default. Missing keys take the defaults
+//! documented on each field (those of `configs/cpu-64.toml`).
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// A whole training preset: what `configs/*.toml` holds and what a run records as `config.toml`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainPreset {
+    /// Network sizes.
+    #[serde(default)]
+    pub model: ModelSection,
+    /// Where the training images come from.
+    #[serde(default)]
+    pub data: DataSection,
+    /// Objective and optimizer.
+    #[serde(default)]
+    pub optim: OptimSection,
+    /// Length of the run, logging, checkpoints, device.
+    #[serde(default)]
+    pub run: RunSection,
+    /// Fault injection for tests of the failure paths; leave empty in real presets.
+    #[serde(default, skip_serializing_if = "DebugSection::is_off")]
+    pub debug: DebugSection,
+}
+
+/// `[model]`: sizes of the encoder, decoder and critic (paper Appendix A, scaled).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelSection {
+    /// Image side in pixels, `4·2^L` with `L ≥ 1` (8, 16, 32, 64, 128, …). Default 64.
+    pub resolution: usize,
+    /// Base channel width `w`; layer `i` has `w·2^i` channels. The paper uses 85 at 128². Default 32.
+    pub width: usize,
+    /// Length of the latent code `z`. Default 128.
+    pub z_dim: usize,
+    /// Number of scene classes for the class-conditional decoder and critic; 0 = unconditional.
+    pub num_classes: usize,
+}
+
+impl Default for ModelSection {
+    fn default() -> Self {
+        Self {
+            resolution: 64,
+            width: 32,
+            z_dim: 128,
+            num_classes: 0,
+        }
+    }
+}
+
+/// `[data]`: on-the-fly scenes from a generator preset, or a dataset directory.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DataSection {
+    /// Scene-generator preset (`boxes`, `boxes-rot`, `shapes`, …) used when `dir` is empty.
+    /// Default `boxes`.
+    pub preset: String,
+    /// Dataset directory written by `pix2scene generate`; overrides `preset` when non-empty.
+    pub dir: String,
+    /// Seed of the scene generator (training and held-out scenes). Default 0.
+    pub seed: u64,
+    /// Number of held-out scenes for validation (fixed indices, disjoint from training). Default 48.
+    pub held_out: usize,
+    /// Background threads producing batches. Default 1.
+    pub workers: usize,
+    /// Batches queued ahead of the training loop per worker. Default 4.
+    pub prefetch: usize,
+    /// Appendix B ablation: the generator side renders with random lights (positions and colours)
+    /// instead of the input's. Default false.
+    pub random_lights: bool,
+}
+
+impl Default for DataSection {
+    fn default() -> Self {
+        Self {
+            preset: "boxes".into(),
+            dir: String::new(),
+            seed: 0,
+            held_out: 48,
+            workers: 1,
+            prefetch: 4,
+            random_lights: false,
+        }
+    }
+}
+
+/// `[optim]`: the objective (WGAN-GP ALI + Eq. 4) and Adam.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OptimSection {
+    /// Scenes per batch. Default 6 (the paper's).
+    pub batch: usize,
+    /// Adam learning rate, both optimizers. Default 2e-4 (the authors').
+    pub lr: f64,
+    /// Adam β₁. Default 0.0 (the authors').
+    pub beta1: f32,
+    /// Adam β₂. Default 0.999.
+    pub beta2: f32,
+    /// Adam ε. Default 1e-8.
+    pub epsilon: f32,
+    /// Critic steps per encoder/decoder step. Default 5 (the authors').
+    pub critic_steps: usize,
+    /// Gradient-penalty weight on the joint (x, z) input. Default 10.
+    pub gp_weight: f32,
+    /// Weight of the adversarial (ALI) term in the encoder/decoder loss. Default 1.
+    pub adv_weight: f32,
+    /// Weight of the image reconstruction term ‖x − rend(G(E(x)))‖² (mean over pixels). Default 1.
+    pub recon_x_weight: f32,
+    /// Weight of the latent reconstruction term ‖z − E(rend(G(z)))‖² (mean over entries). Default 1.
+    pub recon_z_weight: f32,
+}
+
+impl Default for OptimSection {
+    fn default() -> Self {
+        Self {
+            batch: 6,
+            lr: 2e-4,
+            beta1: 0.0,
+            beta2: 0.999,
+            epsilon: 1e-8,
+            critic_steps: 5,
+            gp_weight: 10.0,
+            adv_weight: 1.0,
+            recon_x_weight: 1.0,
+            recon_z_weight: 1.0,
+        }
+    }
+}
+
+/// `[run]`: run length, seeds, logging, checkpoints and device.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RunSection {
+    /// Total iterations (each = `critic_steps` critic steps + one encoder/decoder step). Default 20000.
+    pub steps: u64,
+    /// Seed of the weights, latent noise and penalty mixing. Default 0.
+    pub seed: u64,
+    /// Write a `metrics.jsonl` line every this many steps. Default 10.
+    pub log_every: u64,
+    /// Held-out depth MSE every this many steps (and at the end). Default 250.
+    pub eval_every: u64,
+    /// PNG sample grids every this many steps (and at the end); 0 = never. Default 1000.
+    pub sample_every: u64,
+    /// Checkpoint every this many steps (and at the end). Default 500.
+    pub checkpoint_every: u64,
+    /// Number of recent checkpoints kept (the best by held-out MSE is kept besides). Default 3.
+    pub keep_last: usize,
+    /// `cpu` (default), or `wgpu` / `cuda` when built with those features.
+    pub device: String,
+    /// Compute threads; 0 = one per core. Default 0.
+    pub threads: usize,
+}
+
+impl Default for RunSection {
+    fn default() -> Self {
+        Self {
+            steps: 20_000,
+            seed: 0,
+            log_every: 10,
+            eval_every: 250,
+            sample_every: 1000,
+            checkpoint_every: 500,
+            keep_last: 3,
+            device: "cpu".into(),
+            threads: 0,
+        }
+    }
+}
+
+/// `[debug]`: fault injection for tests of the failure paths.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DebugSection {
+    /// Replace the real images of this step's encoder/decoder batch by NaN (to test that a
+    /// non-finite loss stops the run cleanly). Absent = off.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nan_at_step: Option<u64>,
+}
+
+impl DebugSection {
+    fn is_off(&self) -> bool {
+        self.nan_at_step.is_none()
+    }
+}
+
+impl TrainPreset {
+    /// Reads a preset file and applies `overrides` (`key=value`, dotted keys such as
+    /// `optim.lr=1e-4`), then validates the result.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the file can't be read, [`Error::Preset`] for bad TOML or an unknown
+    /// key (naming it and its line), [`Error::UnknownKey`] / [`Error::InvalidValue`] for a bad
+    /// override or an out-of-range value.
+    pub fn load(path: &Path, overrides: &[String]) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(Error::io(path))?;
+        Self::parse(&text, path, overrides)
+    }
+
+    /// Parses preset text (`path` only names it in errors); see [`TrainPreset::load`].
+    ///
+    /// # Errors
+    /// As [`TrainPreset::load`], except for I/O.
+    pub fn parse(text: &str, path: &Path, overrides: &[String]) -> Result<Self> {
+        let preset_error = |err: toml::de::Error| {
+            let line = err
+                .span()
+                .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
+            Error::Preset {
+                path: path.to_path_buf(),
+                line,
+                message: err.message().trim().to_string(),
+            }
+        };
+        // Parse into the schema first so that unknown keys and wrong types in the file are
+        // reported with their line.
+        let preset: Self = toml::from_str(text).map_err(preset_error)?;
+        let preset = preset.with_overrides(overrides)?;
+        preset.validate()?;
+        Ok(preset)
+    }
+
+    /// Returns a copy with `key=value` overrides applied (not validated; see
+    /// [`TrainPreset::validate`]). Values are TOML (`1e-4`, `true`, `"boxes"`); a bare word that
+    /// is not valid TOML is taken as a string (`data.preset=shapes`).
+    ///
+    /// # Errors
+    /// [`Error::UnknownKey`] for a key outside the schema, [`Error::InvalidValue`] for a value of
+    /// the wrong type or an argument without `=`.
+    pub fn with_overrides(&self, overrides: &[String]) -> Result<Self> {
+        if overrides.is_empty() {
+            return Ok(self.clone());
+        }
+        let mut table = toml::Table::try_from(self).expect("a preset always serializes to TOML");
+        let schema = toml::Table::try_from(Self::schema_example()).expect("schema serializes");
+        for arg in overrides {
+            let (key, raw) = arg.split_once('=').ok_or_else(|| Error::InvalidValue {
+                key: arg.clone(),
+                value: String::new(),
+                message: "expected key=value".into(),
+            })?;
+            let (key, raw) = (key.trim(), raw.trim());
+            let parts: Vec<&str> = key.split('.').collect();
+            let Some((leaf, sections)) = parts.split_last() else {
+                return Err(Error::UnknownKey { key: key.into() });
+            };
+            // Check the key against the schema (every field present), not against this preset
+            // (whose optional fields may be absent).
+            let mut schema_node = &schema;
+            for section in sections {
+                schema_node = match schema_node.get(*section) {
+                    Some(toml::Value::Table(t)) => t,
+                    _ => return Err(Error::UnknownKey { key: key.into() }),
+                };
+            }
+            if !schema_node.contains_key(*leaf) || schema_node[*leaf].is_table() {
+                return Err(Error::UnknownKey { key: key.into() });
+            }
+            let value = parse_value(raw);
+            let mut node = &mut table;
+            for section in sections {
+                node = node
+                    .entry(section.to_string())
+                    .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+                    .as_table_mut()
+                    .expect("schema sections are tables");
+            }
+            node.insert(leaf.to_string(), value);
+            let candidate: std::result::Result<Self, _> = table.clone().try_into();
+            if let Err(err) = candidate {
+                return Err(Error::InvalidValue {
+                    key: key.into(),
+                    value: raw.into(),
+                    message: err.message().trim().to_string(),
+                });
+            }
+        }
+        Ok(table.try_into().expect("checked after each override"))
+    }
+
+    /// A preset with every optional field set, to check override keys against.
+    fn schema_example() -> Self {
+        Self {
+            debug: DebugSection {
+                nan_at_step: Some(0),
+            },
+            ..Self::default()
+        }
+    }
+
+    /// Checks every value's range, naming the key and value of the first bad one.
+    ///
+    /// # Errors
+    /// [`Error::InvalidValue`].
+    pub fn validate(&self) -> Result<()> {
+        fn bad(key: &str, value: impl ToString, message: &str) -> Error {
+            Error::InvalidValue {
+                key: key.into(),
+                value: value.to_string(),
+                message: message.into(),
+            }
+        }
+        let m = &self.model;
+        let levels_ok = m.resolution >= 8
+            && m.resolution.is_multiple_of(4)
+            && (m.resolution / 4).is_power_of_two();
+        if !levels_ok {
+            return Err(bad(
+                "model.resolution",
+                m.resolution,
+                "must be 4·2^L with L ≥ 1 (8, 16, 32, 64, 128, …)",
+            ));
+        }
+        if m.width == 0 {
+            return Err(bad("model.width", m.width, "must be at least 1"));
+        }
+        if m.z_dim == 0 {
+            return Err(bad("model.z_dim", m.z_dim, "must be at least 1"));
+        }
+        let d = &self.data;
+        if d.dir.is_empty() && d.preset.is_empty() {
+            return Err(bad(
+                "data.preset",
+                "\"\"",
+                "give a generator preset or data.dir",
+            ));
+        }
+        if d.held_out == 0 {
+            return Err(bad("data.held_out", d.held_out, "must be at least 1"));
+        }
+        if d.workers == 0 {
+            return Err(bad("data.workers", d.workers, "must be at least 1"));
+        }
+        if d.prefetch == 0 {
+            return Err(bad("data.prefetch", d.prefetch, "must be at least 1"));
+        }
+        let o = &self.optim;
+        if o.batch < 2 {
+            return Err(bad(
+                "optim.batch",
+                o.batch,
+                "must be at least 2 (batch normalization)",
+            ));
+        }
+        if !(o.lr.is_finite() && o.lr > 0.0) {
+            return Err(bad("optim.lr", o.lr, "must be a positive number"));
+        }
+        for (key, beta) in [("optim.beta1", o.beta1), ("optim.beta2", o.beta2)] {
+            if !(0.0..1.0).contains(&beta) {
+                return Err(bad(key, beta, "must be in [0, 1)"));
+            }
+        }
+        if !(o.epsilon.is_finite() && o.epsilon > 0.0) {
+            return Err(bad("optim.epsilon", o.epsilon, "must be a positive number"));
+        }
+        for (key, w) in [
+            ("optim.gp_weight", o.gp_weight),
+            ("optim.adv_weight", o.adv_weight),
+            ("optim.recon_x_weight", o.recon_x_weight),
+            ("optim.recon_z_weight", o.recon_z_weight),
+        ] {
+            if !(w.is_finite() && w >= 0.0) {
+                return Err(bad(key, w, "must be a finite number ≥ 0"));
+            }
+        }
+        let r = &self.run;
+        for (key, every) in [
+            ("run.log_every", r.log_every),
+            ("run.eval_every", r.eval_every),
+            ("run.checkpoint_every", r.checkpoint_every),
+        ] {
+            if every == 0 {
+                return Err(bad(key, every, "must be at least 1"));
+            }
+        }
+        if r.keep_last == 0 {
+            return Err(bad("run.keep_last", r.keep_last, "must be at least 1"));
+        }
+        crate::device::TrainDevice::parse(&r.device)?;
+        Ok(())
+    }
+
+    /// The resolved preset as TOML, as written to a run's `config.toml`.
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("a preset always serializes to TOML")
+    }
+
+    /// The dataset directory, when `data.dir` is set.
+    pub fn data_dir(&self) -> Option<PathBuf> {
+        (!self.data.dir.is_empty()).then(|| PathBuf::from(&self.data.dir))
+    }
+}
+
+/// Parses an override value as TOML, falling back to a plain string for bare words.
+fn parse_value(raw: &str) -> toml::Value {
+    let doc = format!("v = {raw}");
+    match toml::from_str::<toml::Table>(&doc) {
+        Ok(mut table) => table.remove("v").expect("the key was just written"),
+        Err(_) => toml::Value::String(raw.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str, overrides: &[&str]) -> Result<TrainPreset> {
+        let overrides: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
+        TrainPreset::parse(text, Path::new("p.toml"), &overrides)
+    }
+
+    #[test]
+    fn every_preset_in_configs_parses_and_validates() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
+        let mut names = Vec::new();
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "toml") {
+                let preset = TrainPreset::load(&path, &[]).unwrap_or_else(|e| panic!("{e}"));
+                // The resolved form reads back to the same preset.
+                let again = TrainPreset::parse(&preset.to_toml(), &path, &[]).unwrap();
+                assert_eq!(again, preset, "{}", path.display());
+                names.push(path.file_name().unwrap().to_string_lossy().into_owned());
+            }
+        }
+        names.sort();
+        for expected in ["cpu-64.toml", "paper-128.toml", "tiny-32.toml"] {
+            assert!(
+                names.iter().any(|n| n == expected),
+                "{expected} missing from {names:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_key_in_file_is_named_with_its_line() {
+        let err = parse("[model]\nresolution = 32\n\n[optim]\nlrr = 0.1\n", &[]).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.starts_with("p.toml:5: unknown field `lrr`"), "{msg}");
+    }
+
+    #[test]
+    fn unknown_section_is_rejected() {
+        let msg = parse("[modle]\nwidth = 3\n", &[]).unwrap_err().to_string();
+        assert!(msg.starts_with("p.toml:1: unknown field `modle`"), "{msg}");
+    }
+
+    #[test]
+    fn wrong_type_in_file_is_named() {
+        let msg = parse("[optim]\nbatch = \"six\"\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.starts_with("p.toml:2: invalid type: string \"six\""),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn overrides_set_nested_keys() {
+        let p = parse(
+            "",
+            &[
+                "optim.lr=1e-3",
+                "data.preset=shapes",
+                "run.steps=7",
+                "debug.nan_at_step=3",
+            ],
+        )
+        .unwrap();
+        assert_eq!(p.optim.lr, 1e-3);
+        assert_eq!(p.data.preset, "shapes");
+        assert_eq!(p.run.steps, 7);
+        assert_eq!(p.debug.nan_at_step, Some(3));
+    }
+
+    #[test]
+    fn unknown_override_key_is_named() {
+        let msg = parse("", &["optim.lrr=1"]).unwrap_err().to_string();
+        assert_eq!(msg, "unknown config key `optim.lrr`");
+        let msg = parse("", &["optim=1"]).unwrap_err().to_string();
+        assert_eq!(msg, "unknown config key `optim`");
+    }
+
+    #[test]
+    fn override_of_wrong_type_names_key_and_value() {
+        let msg = parse("", &["optim.batch=abc"]).unwrap_err().to_string();
+        assert!(
+            msg.starts_with("optim.batch = abc: invalid type: string \"abc\""),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn out_of_range_values_name_key_and_value() {
+        let cases = [
+            (
+                "model.resolution=48",
+                "model.resolution = 48: must be 4·2^L with L ≥ 1 (8, 16, 32, 64, 128, …)",
+            ),
+            ("optim.beta2=1.5", "optim.beta2 = 1.5: must be in [0, 1)"),
+            (
+                "optim.batch=1",
+                "optim.batch = 1: must be at least 2 (batch normalization)",
+            ),
+            ("optim.lr=-1", "optim.lr = -1: must be a positive number"),
+            (
+                "run.device=tpu",
+                "run.device = tpu: unknown device (expected cpu, wgpu or cuda)",
+            ),
+        ];
+        for (arg, expected) in cases {
+            assert_eq!(parse("", &[arg]).unwrap_err().to_string(), expected);
+        }
+    }
+}

@@ -1,0 +1,394 @@
+//! Training data: batches of scenes from a generator preset (drawn on the fly, in background
+//! threads) or from a dataset directory, and the fixed held-out set.
+//!
+//! Batch `k` of a run is a pure function of the data config and `k`, so a resumed run sees the
+//! same scenes as one that never stopped, whatever the number of producer threads.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::thread::JoinHandle;
+
+use pix2scene_scene::dataset::DatasetReader;
+use pix2scene_scene::{Generator, GeneratorConfig, MAX_LIGHTS, Preset, Record, Sample};
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+
+use crate::config::DataSection;
+use crate::error::{Error, Result};
+
+/// Index of the first held-out scene of a generator: far above any training index
+/// (`k · batch + b` stays below 2⁴⁸ for any feasible run), so the two sets are disjoint.
+pub const HELD_OUT_BASE: u64 = 1 << 48;
+
+/// A batch of scenes in host memory, laid out as the networks take them.
+///
+/// # Shapes
+/// - `image`: `[batch, 3, size, size]`, linear RGB in [0, 1]
+/// - `depth`: `[batch, size, size]`, ray depth in scene units (0 where `mask` is 0)
+/// - `mask`: `[batch, size, size]`, 1 where the pixel ray hit a surface, else 0
+/// - `normal`: `[batch, size, size, 3]`, camera-frame ground-truth normals (for sample grids)
+/// - `camera`: `[batch, 3]`, camera position, world frame
+/// - `light_pos`, `light_color`: `[batch, MAX_LIGHTS, 3]`, lights in the camera frame, padded
+///   with zero-colour lights
+/// - `class`: `[batch]`, class label (0 when the scene has none)
+#[derive(Clone, Debug, PartialEq)]
+pub struct HostBatch {
+    /// Number of scenes.
+    pub batch: usize,
+    /// Image side in pixels.
+    pub size: usize,
+    /// Images, `[batch, 3, size, size]`.
+    pub image: Vec<f32>,
+    /// Ground-truth ray depth, `[batch, size, size]`.
+    pub depth: Vec<f32>,
+    /// Validity mask, `[batch, size, size]`.
+    pub mask: Vec<f32>,
+    /// Ground-truth normals, `[batch, size, size, 3]`.
+    pub normal: Vec<f32>,
+    /// Camera positions, `[batch, 3]`.
+    pub camera: Vec<f32>,
+    /// Camera-frame light positions, `[batch, MAX_LIGHTS, 3]`.
+    pub light_pos: Vec<f32>,
+    /// Light colours, `[batch, MAX_LIGHTS, 3]`.
+    pub light_color: Vec<f32>,
+    /// Class labels, `[batch]`.
+    pub class: Vec<u32>,
+}
+
+impl HostBatch {
+    /// Packs samples (all of side `size`) into a batch.
+    ///
+    /// # Errors
+    /// [`Error::Data`] when a sample has another size.
+    pub fn from_samples(samples: &[Sample], size: usize) -> Result<Self> {
+        let b = samples.len();
+        let n = size * size;
+        let mut out = Self {
+            batch: b,
+            size,
+            image: vec![0.0; b * 3 * n],
+            depth: Vec::with_capacity(b * n),
+            mask: Vec::with_capacity(b * n),
+            normal: Vec::with_capacity(b * n * 3),
+            camera: Vec::with_capacity(b * 3),
+            light_pos: vec![0.0; b * MAX_LIGHTS * 3],
+            light_color: vec![0.0; b * MAX_LIGHTS * 3],
+            class: Vec::with_capacity(b),
+        };
+        for (i, s) in samples.iter().enumerate() {
+            let f = &s.frame;
+            if f.size_px != size {
+                return Err(Error::Data(format!(
+                    "scene has {}² pixels, the model expects {size}²",
+                    f.size_px
+                )));
+            }
+            // [S, S, 3] → [3, S, S]
+            for p in 0..n {
+                for c in 0..3 {
+                    out.image[(i * 3 + c) * n + p] = f.image[p * 3 + c];
+                }
+            }
+            out.depth.extend_from_slice(&f.depth);
+            out.mask.extend(f.mask.iter().map(|&m| f32::from(m)));
+            out.normal.extend_from_slice(&f.normal);
+            out.camera.extend_from_slice(&s.camera.eye.to_array());
+            for (l, light) in s.lights_cam.iter().take(MAX_LIGHTS).enumerate() {
+                let at = (i * MAX_LIGHTS + l) * 3;
+                out.light_pos[at..at + 3].copy_from_slice(&light.position.to_array());
+                out.light_color[at..at + 3].copy_from_slice(&light.color.to_array());
+            }
+            out.class.push(s.class.unwrap_or(0));
+        }
+        Ok(out)
+    }
+}
+
+/// Where scenes come from.
+#[derive(Clone, Debug)]
+pub enum SceneSource {
+    /// Drawn on the fly by a seeded generator.
+    Generator(Arc<Generator>),
+    /// Read once from a dataset directory; the last `held_out` records are held out.
+    Dataset {
+        /// Training samples.
+        train: Arc<Vec<Sample>>,
+        /// Held-out samples.
+        held_out: Arc<Vec<Sample>>,
+        /// Base seed of the per-epoch shuffles.
+        seed: u64,
+        /// The generator configuration recorded in the dataset's manifest.
+        config: Box<GeneratorConfig>,
+    },
+}
+
+impl SceneSource {
+    /// Builds the source named by a `[data]` section, for images of side `size`.
+    ///
+    /// # Errors
+    /// An unknown preset, an unreadable or corrupt dataset, a dataset of another image size or
+    /// with too few records for the held-out set.
+    pub fn open(data: &DataSection, size: usize) -> Result<Self> {
+        if data.dir.is_empty() {
+            let preset: Preset = data.preset.parse().map_err(|_| Error::InvalidValue {
+                key: "data.preset".into(),
+                value: data.preset.clone(),
+                message: format!(
+                    "unknown preset (expected one of {})",
+                    Preset::ALL.map(Preset::name).join(", ")
+                ),
+            })?;
+            if preset == Preset::Iqtt {
+                return Err(Error::InvalidValue {
+                    key: "data.preset".into(),
+                    value: data.preset.clone(),
+                    message: "3D-IQTT questions are trained with `pix2scene iqtt`".into(),
+                });
+            }
+            let generator = Generator::new(GeneratorConfig::new(preset, size, data.seed))?;
+            return Ok(Self::Generator(Arc::new(generator)));
+        }
+        Self::open_dataset(Path::new(&data.dir), data, size)
+    }
+
+    fn open_dataset(dir: &Path, data: &DataSection, size: usize) -> Result<Self> {
+        let reader = DatasetReader::open(dir)?;
+        let manifest = reader.manifest();
+        if manifest.size != size {
+            return Err(Error::InvalidValue {
+                key: "data.dir".into(),
+                value: dir.display().to_string(),
+                message: format!(
+                    "dataset images are {0}², model.resolution is {size}",
+                    manifest.size
+                ),
+            });
+        }
+        let mut samples = Vec::with_capacity(reader.len() as usize);
+        for record in reader.records() {
+            match record? {
+                Record::View(sample) => samples.push(sample),
+                Record::Question(_) => {
+                    return Err(Error::InvalidValue {
+                        key: "data.dir".into(),
+                        value: dir.display().to_string(),
+                        message: "a 3D-IQTT dataset is trained with `pix2scene iqtt`".into(),
+                    });
+                }
+            }
+        }
+        if samples.len() <= data.held_out {
+            return Err(Error::InvalidValue {
+                key: "data.held_out".into(),
+                value: data.held_out.to_string(),
+                message: format!(
+                    "the dataset {} holds only {} scenes",
+                    dir.display(),
+                    samples.len()
+                ),
+            });
+        }
+        let held_out = samples.split_off(samples.len() - data.held_out);
+        let config = Box::new(manifest.config.clone());
+        Ok(Self::Dataset {
+            train: Arc::new(samples),
+            held_out: Arc::new(held_out),
+            seed: data.seed,
+            config,
+        })
+    }
+
+    /// The generator configuration: camera sampling, lights and shading constants of the
+    /// scenes (the generator's own, or the one recorded in the dataset's manifest).
+    pub fn generator_config(&self) -> &GeneratorConfig {
+        match self {
+            Self::Generator(g) => g.config(),
+            Self::Dataset { config, .. } => config,
+        }
+    }
+
+    /// Training batch `k` of `batch` scenes.
+    ///
+    /// Generator: scenes `k·batch .. (k+1)·batch`. Dataset: position `k·batch + b` of the
+    /// concatenation of seeded per-epoch shuffles.
+    pub fn train_samples(&self, k: u64, batch: usize) -> Vec<Sample> {
+        match self {
+            Self::Generator(g) => (0..batch as u64)
+                .map(|b| g.sample(k * batch as u64 + b))
+                .collect(),
+            Self::Dataset { train, seed, .. } => {
+                let n = train.len() as u64;
+                let mut epoch_cache: Option<(u64, Vec<usize>)> = None;
+                (0..batch as u64)
+                    .map(|b| {
+                        let pos = k * batch as u64 + b;
+                        let epoch = pos / n;
+                        if epoch_cache.as_ref().is_none_or(|(e, _)| *e != epoch) {
+                            let mut order: Vec<usize> = (0..train.len()).collect();
+                            let mut rng = ChaCha8Rng::seed_from_u64(*seed);
+                            rng.set_stream(epoch);
+                            order.shuffle(&mut rng);
+                            epoch_cache = Some((epoch, order));
+                        }
+                        let order = &epoch_cache.as_ref().expect("just filled").1;
+                        train[order[(pos % n) as usize]].clone()
+                    })
+                    .collect()
+            }
+        }
+    }
+
+    /// The held-out scenes: generator indices `HELD_OUT_BASE + i`, or the dataset's last
+    /// records.
+    pub fn held_out(&self, count: usize) -> Vec<Sample> {
+        match self {
+            Self::Generator(g) => (0..count as u64)
+                .map(|i| g.sample(HELD_OUT_BASE + i))
+                .collect(),
+            Self::Dataset { held_out, .. } => held_out.iter().take(count).cloned().collect(),
+        }
+    }
+}
+
+/// Background producers of training batches, delivering batch `start`, `start + 1`, … in order.
+///
+/// Worker `w` of `W` builds the batches `k ≡ w (mod W)` into its own bounded queue, and the
+/// consumer takes from the queues in turn, so the order never depends on thread timing.
+pub struct Prefetcher {
+    next: u64,
+    start: u64,
+    queues: Vec<Receiver<Result<HostBatch>>>,
+    handles: Vec<JoinHandle<()>>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Prefetcher {
+    /// Starts `workers` threads producing batches of `batch` scenes from batch index `start`.
+    pub fn start(
+        source: SceneSource,
+        size: usize,
+        batch: usize,
+        start: u64,
+        workers: usize,
+        prefetch: usize,
+    ) -> Self {
+        let workers = workers.max(1);
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let mut queues = Vec::with_capacity(workers);
+        let mut handles = Vec::with_capacity(workers);
+        for w in 0..workers as u64 {
+            let (tx, rx): (SyncSender<Result<HostBatch>>, _) = sync_channel(prefetch.max(1));
+            let source = source.clone();
+            let stop = stop.clone();
+            let handle = std::thread::Builder::new()
+                .name(format!("pix2scene-data-{w}"))
+                .spawn(move || {
+                    let mut k = start + w;
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        let samples = source.train_samples(k, batch);
+                        if tx.send(HostBatch::from_samples(&samples, size)).is_err() {
+                            break; // the consumer is gone
+                        }
+                        k += workers as u64;
+                    }
+                })
+                .expect("spawning a data thread");
+            queues.push(rx);
+            handles.push(handle);
+        }
+        Self {
+            next: start,
+            start,
+            queues,
+            handles,
+            stop,
+        }
+    }
+
+    /// The next batch, waiting for it if it is not ready.
+    ///
+    /// # Errors
+    /// [`Error::Data`] when a producer thread died, or the producer's own error.
+    pub fn next_batch(&mut self) -> Result<HostBatch> {
+        let w = ((self.next - self.start) % self.queues.len() as u64) as usize;
+        self.next += 1;
+        self.queues[w]
+            .recv()
+            .map_err(|_| Error::Data("a producer thread stopped".into()))?
+    }
+}
+
+impl Drop for Prefetcher {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        // Unblock producers waiting on full queues, then wait for them.
+        self.queues.clear();
+        for handle in self.handles.drain(..) {
+            let _joined = handle.join();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn boxes(size: usize) -> SceneSource {
+        let data = DataSection {
+            preset: "boxes".into(),
+            seed: 3,
+            ..DataSection::default()
+        };
+        SceneSource::open(&data, size).unwrap()
+    }
+
+    #[test]
+    fn prefetched_batches_match_direct_draws_for_any_worker_count() {
+        let source = boxes(8);
+        let direct: Vec<HostBatch> = (5..9)
+            .map(|k| HostBatch::from_samples(&source.train_samples(k, 2), 8).unwrap())
+            .collect();
+        for workers in [1, 3] {
+            let mut pf = Prefetcher::start(source.clone(), 8, 2, 5, workers, 2);
+            for expected in &direct {
+                assert_eq!(&pf.next_batch().unwrap(), expected);
+            }
+        }
+    }
+
+    #[test]
+    fn held_out_scenes_differ_from_training_scenes() {
+        let source = boxes(8);
+        let train = source.train_samples(0, 4);
+        let held = source.held_out(4);
+        for h in &held {
+            assert!(train.iter().all(|t| t.camera != h.camera));
+        }
+    }
+
+    #[test]
+    fn batch_layout_is_channel_first() {
+        let source = boxes(8);
+        let samples = source.train_samples(0, 2);
+        let b = HostBatch::from_samples(&samples, 8).unwrap();
+        // Pixel (row 2, col 5) of sample 1, green channel.
+        let p = 2 * 8 + 5;
+        assert_eq!(b.image[(3 + 1) * 64 + p], samples[1].frame.image[p * 3 + 1]);
+        assert_eq!(b.camera[3..6], samples[1].camera.eye.to_array());
+    }
+
+    #[test]
+    fn unknown_preset_is_named() {
+        let data = DataSection {
+            preset: "boxs".into(),
+            ..DataSection::default()
+        };
+        let msg = SceneSource::open(&data, 8).unwrap_err().to_string();
+        assert!(
+            msg.starts_with("data.preset = boxs: unknown preset (expected one of boxes, "),
+            "{msg}"
+        );
+    }
+}

@@ -1,0 +1,262 @@
+//! Training end to end on `configs/tiny-32.toml`: learning, exact resume, NaN handling,
+//! checkpoint round trips.
+
+use std::path::{Path, PathBuf};
+
+use burn::tensor::Device;
+use pix2scene_train::checkpoint::{CHECKPOINT_FORMAT_VERSION, CheckpointState, list_checkpoints};
+use pix2scene_train::data::{HostBatch, SceneSource};
+use pix2scene_train::metrics::read_metrics;
+use pix2scene_train::run::renderer_config;
+use pix2scene_train::trainer::{DeviceBatch, IterationNoise};
+use pix2scene_train::{Error, TrainOptions, TrainPreset, Trainer, train};
+
+fn tiny_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/tiny-32.toml")
+}
+
+fn tiny(overrides: &[&str]) -> TrainPreset {
+    let o: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
+    TrainPreset::load(&tiny_path(), &o).unwrap()
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("p2s-train-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn options(out: &Path, overrides: &[&str], resume: bool) -> TrainOptions {
+    TrainOptions {
+        config: Some(tiny_path()),
+        out: out.to_path_buf(),
+        overrides: overrides.iter().map(|s| s.to_string()).collect(),
+        resume,
+        progress: false,
+    }
+}
+
+fn device() -> Device {
+    Device::flex().autodiff()
+}
+
+fn trainer_and_batch(preset: &TrainPreset) -> (Trainer, DeviceBatch, HostBatch) {
+    let size = preset.model.resolution;
+    let source = SceneSource::open(&preset.data, size).unwrap();
+    let host = HostBatch::from_samples(&source.train_samples(0, preset.optim.batch), size).unwrap();
+    let device = device();
+    let trainer = Trainer::new(preset, renderer_config(&source, size), &device);
+    let batch = DeviceBatch::from_host(&host, 0, &device);
+    (trainer, batch, host)
+}
+
+#[test]
+fn reconstruction_steps_decrease_the_reconstruction_loss_on_a_fixed_batch() {
+    let preset = tiny(&[
+        "optim.adv_weight=0",
+        "optim.recon_z_weight=0",
+        "optim.lr=2e-3",
+    ]);
+    let (mut trainer, batch, _) = trainer_and_batch(&preset);
+    let noise = IterationNoise::draw(&preset, 0);
+    let lights = || (batch.light_pos.clone(), batch.light_color.clone());
+    let mut recon_x = Vec::new();
+    for step in 0..20 {
+        let (_, _, rx, _) = trainer
+            .generator_step(&batch, &noise.generator_z, lights(), step)
+            .unwrap();
+        recon_x.push(rx);
+    }
+    assert!(
+        recon_x[19] < 0.85 * recon_x[0],
+        "image reconstruction loss did not fall: {recon_x:?}"
+    );
+}
+
+#[test]
+fn resume_is_bit_exact() {
+    let dir = scratch("resume");
+    let (straight, split) = (dir.join("straight"), dir.join("split"));
+    let s = train(&options(
+        &straight,
+        &["run.steps=8", "run.checkpoint_every=3", "run.log_every=1"],
+        false,
+    ))
+    .unwrap();
+    assert_eq!(s.steps, 8);
+    train(&options(
+        &split,
+        &["run.steps=4", "run.checkpoint_every=3", "run.log_every=1"],
+        false,
+    ))
+    .unwrap();
+    // Resume reads the run's own config.toml; only the length changes.
+    let r = train(&TrainOptions {
+        config: None,
+        ..options(&split, &["run.steps=8"], true)
+    })
+    .unwrap();
+    assert_eq!(r.steps, 8);
+    let a = read_metrics(&straight.join("metrics.jsonl")).unwrap();
+    let b = read_metrics(&split.join("metrics.jsonl")).unwrap();
+    assert_eq!(a.len(), 8);
+    assert_eq!(a.len(), b.len());
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(x.step, y.step);
+        assert_eq!(x.losses, y.losses, "step {}", x.step);
+        assert_eq!(
+            x.held_out_mse_depth, y.held_out_mse_depth,
+            "step {}",
+            x.step
+        );
+    }
+    assert_eq!(s.final_mse_depth, r.final_mse_depth);
+    // Changing anything but the length on resume is refused, naming the key.
+    let err = train(&TrainOptions {
+        config: None,
+        ..options(&split, &["optim.lr=0.1"], true)
+    })
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "optim.lr = 0.1: cannot be changed when resuming (only run.steps, run.threads, run.device)"
+    );
+    // Starting a new run over an existing one is refused too.
+    let err = train(&options(&split, &[], false)).unwrap_err().to_string();
+    assert!(
+        err.ends_with("already holds a run; pass --resume to continue it or choose another --out"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn nan_loss_stops_the_run_and_keeps_the_last_checkpoint() {
+    let dir = scratch("nan");
+    let err = train(&options(
+        &dir,
+        &[
+            "run.steps=10",
+            "run.checkpoint_every=5",
+            "debug.nan_at_step=7",
+        ],
+        false,
+    ))
+    .unwrap_err();
+    let ckpt = dir.join("checkpoints").join("step-00000005");
+    assert!(matches!(err, Error::NonFinite { step: 7, .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "loss `adversarial` is NaN at step 7; stopped, last good checkpoint: {}",
+            ckpt.display()
+        )
+    );
+    let kept = list_checkpoints(&dir.join("checkpoints")).unwrap();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0].state.step, 5);
+    // The checkpoint is intact: it loads, and its weights are finite.
+    let preset = tiny(&[]);
+    let (mut trainer, batch, _) = trainer_and_batch(&preset);
+    trainer.load_checkpoint(&ckpt).unwrap();
+    let (_, depth) = trainer.reconstruct(&batch);
+    let depth: Vec<f32> = depth.into_data().try_to_vec::<f32>().unwrap();
+    assert!(depth.iter().all(|d| d.is_finite()));
+    // No line was logged for the failed step.
+    let steps: Vec<u64> = read_metrics(&dir.join("metrics.jsonl"))
+        .unwrap()
+        .iter()
+        .map(|r| r.step)
+        .collect();
+    assert_eq!(steps, [1, 2, 3, 4, 5, 6]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn checkpoint_round_trip_gives_identical_outputs() {
+    let dir = scratch("roundtrip");
+    let preset = tiny(&[]);
+    let (mut a, batch, _) = trainer_and_batch(&preset);
+    // Move the weights and the Adam moments away from their initial values first.
+    let noise = IterationNoise::draw(&preset, 0);
+    let lights = || (batch.light_pos.clone(), batch.light_color.clone());
+    a.critic_step(
+        &batch,
+        &noise.critic_z[0],
+        &noise.critic_alpha[0],
+        lights(),
+        1,
+    )
+    .unwrap();
+    a.generator_step(&batch, &noise.generator_z, lights(), 1)
+        .unwrap();
+    let state = CheckpointState {
+        format_version: CHECKPOINT_FORMAT_VERSION,
+        step: 1,
+        held_out_mse_depth: None,
+        loss_window: Default::default(),
+    };
+    let ckpt = a.save_checkpoint(&dir, &state, 3).unwrap();
+    let (mut b, _, _) = trainer_and_batch(&tiny(&["run.seed=99"]));
+    let outputs = |t: &Trainer| {
+        let (z, depth) = t.reconstruct(&batch);
+        let z_: Vec<f32> = z.into_data().try_to_vec::<f32>().unwrap();
+        let d_: Vec<f32> = depth.into_data().try_to_vec::<f32>().unwrap();
+        (z_, d_)
+    };
+    assert_ne!(
+        outputs(&a),
+        outputs(&b),
+        "different seeds give different weights"
+    );
+    assert_eq!(b.load_checkpoint(&ckpt).unwrap(), state);
+    assert_eq!(outputs(&a), outputs(&b));
+    // The next training step (which uses the Adam moments) matches too.
+    let noise = IterationNoise::draw(&preset, 1);
+    let la = a
+        .generator_step(&batch, &noise.generator_z, lights(), 2)
+        .unwrap();
+    let lb = b
+        .generator_step(&batch, &noise.generator_z, lights(), 2)
+        .unwrap();
+    assert_eq!(la, lb);
+    assert_eq!(outputs(&a), outputs(&b));
+    // A missing file is named.
+    std::fs::remove_file(ckpt.join("critic.bpk")).unwrap();
+    let err = b.load_checkpoint(&ckpt).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        format!("{}: missing", ckpt.join("critic.bpk").display())
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn run_directory_holds_config_metrics_checkpoints_and_samples() {
+    let dir = scratch("layout");
+    let s = train(&options(&dir, &["run.steps=10", "run.eval_every=5"], false)).unwrap();
+    assert!(s.final_mse_depth.is_some_and(f32::is_finite));
+    let config = TrainPreset::load(&dir.join("config.toml"), &[]).unwrap();
+    assert_eq!(config, tiny(&["run.steps=10", "run.eval_every=5"]));
+    let metrics = read_metrics(&dir.join("metrics.jsonl")).unwrap();
+    assert_eq!(metrics.len(), 10);
+    let evaluated: Vec<u64> = metrics
+        .iter()
+        .filter(|m| m.held_out_mse_depth.is_some())
+        .map(|m| m.step)
+        .collect();
+    assert_eq!(evaluated, [5, 10]);
+    assert!(
+        metrics
+            .iter()
+            .all(|m| m.losses.first_non_finite().is_none() && m.iters_per_s > 0.0)
+    );
+    let steps: Vec<u64> = list_checkpoints(&dir.join("checkpoints"))
+        .unwrap()
+        .iter()
+        .map(|c| c.state.step)
+        .collect();
+    assert_eq!(steps, [5, 10]);
+    assert!(dir.join("samples/step-00000010.png").is_file());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
