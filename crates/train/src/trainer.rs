@@ -122,6 +122,19 @@ fn score_pair(
     )
 }
 
+/// Fails on the first loss term (in the given order) that is NaN or infinite, before any update.
+fn check_finite(terms: &[(&str, f32)], step: u64) -> Result<()> {
+    match terms.iter().find(|(_, v)| !v.is_finite()) {
+        Some(&(name, value)) => Err(Error::NonFinite {
+            loss: name.into(),
+            value,
+            step,
+            checkpoint: None,
+        }),
+        None => Ok(()),
+    }
+}
+
 /// Makes a float tensor of `shape` from host values.
 pub(crate) fn tensor<const D: usize>(
     values: &[f32],
@@ -345,20 +358,14 @@ impl Trainer {
         let wasserstein = d_real.clone() - d_fake.clone();
         let loss = d_fake - d_real + gp.clone().mul_scalar(self.preset.optim.gp_weight);
         let values = (scalar(loss.clone()), scalar(wasserstein), scalar(gp));
-        for (name, v) in [
-            ("wasserstein", values.1),
-            ("gradient_penalty", values.2),
-            ("critic", values.0),
-        ] {
-            if !v.is_finite() {
-                return Err(Error::NonFinite {
-                    loss: name.into(),
-                    value: v,
-                    step,
-                    checkpoint: None,
-                });
-            }
-        }
+        check_finite(
+            &[
+                ("wasserstein", values.1),
+                ("gradient_penalty", values.2),
+                ("critic", values.0),
+            ],
+            step,
+        )?;
         let grads = GradientsParams::from_grads(loss.backward(), &self.critic);
         let critic = self.critic.clone();
         self.critic = self.opt_critic.step(self.preset.optim.lr, critic, grads);
@@ -412,21 +419,15 @@ impl Trainer {
             scalar(recon_x),
             scalar(recon_z),
         );
-        for (name, v) in [
-            ("adversarial", values.1),
-            ("recon_x", values.2),
-            ("recon_z", values.3),
-            ("generator", values.0),
-        ] {
-            if !v.is_finite() {
-                return Err(Error::NonFinite {
-                    loss: name.into(),
-                    value: v,
-                    step,
-                    checkpoint: None,
-                });
-            }
-        }
+        check_finite(
+            &[
+                ("adversarial", values.1),
+                ("recon_x", values.2),
+                ("recon_z", values.3),
+                ("generator", values.0),
+            ],
+            step,
+        )?;
         let grads = GradientsParams::from_grads(loss.backward(), &self.nets);
         let nets = self.nets.clone();
         self.nets = self.opt_gen.step(o.lr, nets, grads);
