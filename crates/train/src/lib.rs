@@ -14,7 +14,7 @@
 //!   checkpoint save/load.
 //! - [`run`]: the loop behind `pix2scene train` (run directory, `metrics.jsonl`, sample grids,
 //!   checkpoints, exact resume, Ctrl-C, NaN stop).
-//! - [`bench`]: `pix2scene bench train`, iterations per second on fixed random data.
+//! - [`bench`](mod@bench): `pix2scene bench train`, iterations per second on fixed random data.
 //!
 //! ```no_run
 //! use pix2scene_train::{TrainOptions, train};
