@@ -173,22 +173,18 @@ impl<C: CheckpointStrategy> PatchConvBackend for Autodiff<Flex, C> {
         weight: FloatTensor<Self>,
         taps: Taps,
     ) -> FloatTensor<Self> {
-        match ConvBackward
+        let kind = ConvBackward
             .prepare::<C>([x.node(), weight.node()])
             .compute_bound()
-            .stateful()
-        {
+            .stateful();
+        let x = contiguous(x.into_primitive());
+        let w = contiguous(weight.into_primitive());
+        match kind {
             OpsKind::Tracked(prep) => {
-                let x = contiguous(x.into_primitive());
-                let w = contiguous(weight.into_primitive());
                 let (out, p) = conv_forward(&x, &w, taps);
                 prep.finish((dims(&x), w, taps, p), out)
             }
-            OpsKind::UnTracked(prep) => {
-                let x = contiguous(x.into_primitive());
-                let w = contiguous(weight.into_primitive());
-                prep.finish(conv_forward(&x, &w, taps).0)
-            }
+            OpsKind::UnTracked(prep) => prep.finish(conv_forward(&x, &w, taps).0),
         }
     }
 
@@ -197,22 +193,18 @@ impl<C: CheckpointStrategy> PatchConvBackend for Autodiff<Flex, C> {
         weight: FloatTensor<Self>,
         taps: Taps,
     ) -> FloatTensor<Self> {
-        match TransposeBackward
+        let kind = TransposeBackward
             .prepare::<C>([x.node(), weight.node()])
             .compute_bound()
-            .stateful()
-        {
+            .stateful();
+        let x = contiguous(x.into_primitive());
+        let w = contiguous(weight.into_primitive());
+        match kind {
             OpsKind::Tracked(prep) => {
-                let x = contiguous(x.into_primitive());
-                let w = contiguous(weight.into_primitive());
                 let (out, stacked) = transpose_forward(&x, &w, taps);
                 prep.finish((dims(&x), w, taps, stacked), out)
             }
-            OpsKind::UnTracked(prep) => {
-                let x = contiguous(x.into_primitive());
-                let w = contiguous(weight.into_primitive());
-                prep.finish(transpose_forward(&x, &w, taps).0)
-            }
+            OpsKind::UnTracked(prep) => prep.finish(transpose_forward(&x, &w, taps).0),
         }
     }
 }
