@@ -117,6 +117,10 @@ pub struct OptimSection {
     pub recon_x_weight: f32,
     /// Weight of the latent reconstruction term ‖z − E(rend(G(z)))‖² (mean over entries). Default 1.
     pub recon_z_weight: f32,
+    /// Weight of the planarity prior on generated depth maps (see
+    /// [`PlanarityPrior`](crate::planarity::PlanarityPrior)); not in the paper's Eq. 4.
+    /// Default 0.
+    pub planarity_weight: f32,
 }
 
 impl Default for OptimSection {
@@ -132,6 +136,7 @@ impl Default for OptimSection {
             adv_weight: 1.0,
             recon_x_weight: 1.0,
             recon_z_weight: 1.0,
+            planarity_weight: 0.0,
         }
     }
 }
@@ -366,6 +371,7 @@ impl TrainPreset {
             ("optim.adv_weight", o.adv_weight),
             ("optim.recon_x_weight", o.recon_x_weight),
             ("optim.recon_z_weight", o.recon_z_weight),
+            ("optim.planarity_weight", o.planarity_weight),
         ] {
             if !(w.is_finite() && w >= 0.0) {
                 return Err(bad(key, w, "must be a finite number ≥ 0"));

@@ -9,14 +9,11 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 
-use pix2scene_scene::dataset::DatasetReader;
-use pix2scene_scene::{Generator, GeneratorConfig, MAX_LIGHTS, Preset, Record, Sample};
-use rand::SeedableRng;
-use rand::seq::SliceRandom;
-use rand_chacha::ChaCha8Rng;
+use pix2scene_scene::{Generator, GeneratorConfig, MAX_LIGHTS, Preset, Sample};
 
 use crate::config::DataSection;
 use crate::error::{Error, Result};
+use crate::shards::{ShardCache, ShardedDataset};
 
 /// Index of the first held-out scene of a generator: far above any training index
 /// (`k · batch + b` stays below 2⁴⁸ for any feasible run), so the two sets are disjoint.
@@ -111,17 +108,9 @@ impl HostBatch {
 pub enum SceneSource {
     /// Drawn on the fly by a seeded generator.
     Generator(Arc<Generator>),
-    /// Read once from a dataset directory; the last `held_out` records are held out.
-    Dataset {
-        /// Training samples.
-        train: Arc<Vec<Sample>>,
-        /// Held-out samples.
-        held_out: Arc<Vec<Sample>>,
-        /// Base seed of the per-epoch shuffles.
-        seed: u64,
-        /// The generator configuration recorded in the dataset's manifest.
-        config: Box<GeneratorConfig>,
-    },
+    /// Streamed from a dataset directory, one shard in memory per reader; the last `held_out`
+    /// records are held out.
+    Dataset(Arc<ShardedDataset>),
 }
 
 impl SceneSource {
@@ -150,54 +139,8 @@ impl SceneSource {
             let generator = Generator::new(GeneratorConfig::new(preset, size, data.seed))?;
             return Ok(Self::Generator(Arc::new(generator)));
         }
-        Self::open_dataset(Path::new(&data.dir), data, size)
-    }
-
-    fn open_dataset(dir: &Path, data: &DataSection, size: usize) -> Result<Self> {
-        let reader = DatasetReader::open(dir)?;
-        let manifest = reader.manifest();
-        if manifest.size != size {
-            return Err(Error::InvalidValue {
-                key: "data.dir".into(),
-                value: dir.display().to_string(),
-                message: format!(
-                    "dataset images are {0}², model.resolution is {size}",
-                    manifest.size
-                ),
-            });
-        }
-        let mut samples = Vec::with_capacity(reader.len() as usize);
-        for record in reader.records() {
-            match record? {
-                Record::View(sample) => samples.push(sample),
-                Record::Question(_) => {
-                    return Err(Error::InvalidValue {
-                        key: "data.dir".into(),
-                        value: dir.display().to_string(),
-                        message: "a 3D-IQTT dataset is trained with `pix2scene iqtt`".into(),
-                    });
-                }
-            }
-        }
-        if samples.len() <= data.held_out {
-            return Err(Error::InvalidValue {
-                key: "data.held_out".into(),
-                value: data.held_out.to_string(),
-                message: format!(
-                    "the dataset {} holds only {} scenes",
-                    dir.display(),
-                    samples.len()
-                ),
-            });
-        }
-        let held_out = samples.split_off(samples.len() - data.held_out);
-        let config = Box::new(manifest.config.clone());
-        Ok(Self::Dataset {
-            train: Arc::new(samples),
-            held_out: Arc::new(held_out),
-            seed: data.seed,
-            config,
-        })
+        let dataset = ShardedDataset::open(Path::new(&data.dir), size, data.held_out, data.seed)?;
+        Ok(Self::Dataset(Arc::new(dataset)))
     }
 
     /// The generator configuration: camera sampling, lights and shading constants of the
@@ -205,49 +148,45 @@ impl SceneSource {
     pub fn generator_config(&self) -> &GeneratorConfig {
         match self {
             Self::Generator(g) => g.config(),
-            Self::Dataset { config, .. } => config,
+            Self::Dataset(d) => d.generator_config(),
         }
     }
 
-    /// Training batch `k` of `batch` scenes.
+    /// Training batch `k` of `batch` scenes, reading dataset shards through `cache`.
     ///
-    /// Generator: scenes `k·batch .. (k+1)·batch`. Dataset: position `k·batch + b` of the
-    /// concatenation of seeded per-epoch shuffles.
-    pub fn train_samples(&self, k: u64, batch: usize) -> Vec<Sample> {
+    /// Generator: scenes `k·batch .. (k+1)·batch`. Dataset: positions `k·batch + b` of the
+    /// seeded per-epoch order of [`ShardedDataset`].
+    ///
+    /// # Errors
+    /// A dataset shard that cannot be read, naming the file.
+    pub fn train_samples(
+        &self,
+        k: u64,
+        batch: usize,
+        cache: &mut ShardCache,
+    ) -> Result<Vec<Sample>> {
+        let positions = (0..batch as u64).map(|b| k * batch as u64 + b);
         match self {
-            Self::Generator(g) => (0..batch as u64)
-                .map(|b| g.sample(k * batch as u64 + b))
-                .collect(),
-            Self::Dataset { train, seed, .. } => {
-                let n = train.len() as u64;
-                let mut epoch_cache: Option<(u64, Vec<usize>)> = None;
-                (0..batch as u64)
-                    .map(|b| {
-                        let pos = k * batch as u64 + b;
-                        let epoch = pos / n;
-                        if epoch_cache.as_ref().is_none_or(|(e, _)| *e != epoch) {
-                            let mut order: Vec<usize> = (0..train.len()).collect();
-                            let mut rng = ChaCha8Rng::seed_from_u64(*seed);
-                            rng.set_stream(epoch);
-                            order.shuffle(&mut rng);
-                            epoch_cache = Some((epoch, order));
-                        }
-                        let order = &epoch_cache.as_ref().expect("just filled").1;
-                        train[order[(pos % n) as usize]].clone()
-                    })
-                    .collect()
-            }
+            Self::Generator(g) => Ok(positions.map(|p| g.sample(p)).collect()),
+            Self::Dataset(d) => positions.map(|p| d.train_sample(p, cache)).collect(),
         }
     }
 
     /// The held-out scenes: generator indices `HELD_OUT_BASE + i`, or the dataset's last
     /// records.
-    pub fn held_out(&self, count: usize) -> Vec<Sample> {
+    ///
+    /// # Errors
+    /// A dataset shard that cannot be read, naming the file.
+    pub fn held_out(&self, count: usize) -> Result<Vec<Sample>> {
         match self {
-            Self::Generator(g) => (0..count as u64)
+            Self::Generator(g) => Ok((0..count as u64)
                 .map(|i| g.sample(HELD_OUT_BASE + i))
-                .collect(),
-            Self::Dataset { held_out, .. } => held_out.iter().take(count).cloned().collect(),
+                .collect()),
+            Self::Dataset(d) => {
+                let mut held = d.held_out()?;
+                held.truncate(count);
+                Ok(held)
+            }
         }
     }
 }
@@ -286,9 +225,12 @@ impl Prefetcher {
                 .name(format!("pix2scene-data-{w}"))
                 .spawn(move || {
                     let mut k = start + w;
+                    let mut cache = ShardCache::default();
                     while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                        let samples = source.train_samples(k, batch);
-                        if tx.send(HostBatch::from_samples(&samples, size)).is_err() {
+                        let batch = source
+                            .train_samples(k, batch, &mut cache)
+                            .and_then(|samples| HostBatch::from_samples(&samples, size));
+                        if tx.send(batch).is_err() {
                             break; // the consumer is gone
                         }
                         k += workers as u64;
@@ -348,7 +290,10 @@ mod tests {
     fn prefetched_batches_match_direct_draws_for_any_worker_count() {
         let source = boxes(8);
         let direct: Vec<HostBatch> = (5..9)
-            .map(|k| HostBatch::from_samples(&source.train_samples(k, 2), 8).unwrap())
+            .map(|k| {
+                let samples = source.train_samples(k, 2, &mut ShardCache::default());
+                HostBatch::from_samples(&samples.unwrap(), 8).unwrap()
+            })
             .collect();
         for workers in [1, 3] {
             let mut pf = Prefetcher::start(source.clone(), 8, 2, 5, workers, 2);
@@ -361,8 +306,10 @@ mod tests {
     #[test]
     fn held_out_scenes_differ_from_training_scenes() {
         let source = boxes(8);
-        let train = source.train_samples(0, 4);
-        let held = source.held_out(4);
+        let train = source
+            .train_samples(0, 4, &mut ShardCache::default())
+            .unwrap();
+        let held = source.held_out(4).unwrap();
         for h in &held {
             assert!(train.iter().all(|t| t.camera != h.camera));
         }
@@ -371,7 +318,9 @@ mod tests {
     #[test]
     fn batch_layout_is_channel_first() {
         let source = boxes(8);
-        let samples = source.train_samples(0, 2);
+        let samples = source
+            .train_samples(0, 2, &mut ShardCache::default())
+            .unwrap();
         let b = HostBatch::from_samples(&samples, 8).unwrap();
         // Pixel (row 2, col 5) of sample 1, green channel.
         let p = 2 * 8 + 5;

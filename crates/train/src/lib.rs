@@ -8,8 +8,9 @@
 //!
 //! - [`config`]: TOML presets (`configs/*.toml`) into plain serde structs that reject unknown
 //!   keys, `--set key=value` overrides, validation naming key and value.
-//! - [`data`]: scenes drawn on the fly by a seeded generator in background threads (or read
-//!   from a dataset directory), and the fixed held-out set.
+//! - [`data`]: scenes drawn on the fly by a seeded generator in background threads (or
+//!   streamed from a dataset directory, see [`shards`]), and the fixed held-out set.
+//! - [`planarity`]: the geometric prior on generated depth maps (curvature of inverse depth).
 //! - [`trainer`]: the networks, optimizers, the critic and encoder/decoder steps, evaluation,
 //!   checkpoint save/load.
 //! - [`run`]: the loop behind `pix2scene train` (run directory, `metrics.jsonl`, sample grids,
@@ -48,7 +49,9 @@ pub mod device;
 mod error;
 pub mod grid;
 pub mod metrics;
+pub mod planarity;
 pub mod run;
+pub mod shards;
 pub mod trainer;
 
 pub use bench::{TrainBench, bench_train};

@@ -19,7 +19,7 @@ pub struct Losses {
     pub wasserstein: f32,
     /// Gradient penalty `E[(‖∇D(x̂, ẑ)‖ − 1)²]` on the joint input (unweighted).
     pub gradient_penalty: f32,
-    /// Encoder/decoder loss: the weighted sum of the three terms below.
+    /// Encoder/decoder loss: the weighted sum of the four terms below.
     pub generator: f32,
     /// Adversarial (ALI) term `D(x, E(x)) − D(rend(G(z)), z)`, encoder/decoder side.
     pub adversarial: f32,
@@ -27,11 +27,14 @@ pub struct Losses {
     pub recon_x: f32,
     /// Latent reconstruction `mean (z − E(rend(G(z))))²` (paper Eq. 4, second term).
     pub recon_z: f32,
+    /// Planarity prior on the generated depth maps, mean of the reconstructions' and the
+    /// samples' (see [`PlanarityPrior`](crate::planarity::PlanarityPrior)).
+    pub planarity: f32,
 }
 
 impl Losses {
     /// Each term with its name as in `metrics.jsonl`.
-    pub fn named(&self) -> [(&'static str, f32); 7] {
+    pub fn named(&self) -> [(&'static str, f32); 8] {
         [
             ("critic", self.critic),
             ("wasserstein", self.wasserstein),
@@ -40,6 +43,7 @@ impl Losses {
             ("adversarial", self.adversarial),
             ("recon_x", self.recon_x),
             ("recon_z", self.recon_z),
+            ("planarity", self.planarity),
         ]
     }
 
@@ -56,6 +60,7 @@ impl Losses {
         self.adversarial += w * other.adversarial;
         self.recon_x += w * other.recon_x;
         self.recon_z += w * other.recon_z;
+        self.planarity += w * other.planarity;
     }
 }
 

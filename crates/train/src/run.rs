@@ -130,7 +130,7 @@ pub fn train(options: &TrainOptions) -> Result<TrainSummary> {
 
     let batch = preset.optim.batch;
     let held_out: Vec<HostBatch> = source
-        .held_out(preset.data.held_out)
+        .held_out(preset.data.held_out)?
         .chunks(batch)
         .map(|chunk| HostBatch::from_samples(chunk, size))
         .collect::<Result<_>>()?;

@@ -21,6 +21,7 @@ use crate::config::TrainPreset;
 use crate::data::HostBatch;
 use crate::error::{Error, Result};
 use crate::metrics::Losses;
+use crate::planarity::PlanarityPrior;
 
 /// The encoder and decoder, optimized together by one Adam.
 #[derive(Module, Debug)]
@@ -231,6 +232,8 @@ pub struct Trainer {
     pub critic: Critic,
     /// The differentiable surfel renderer (no parameters).
     pub renderer: SurfelRenderer,
+    /// The geometric prior on generated depth maps.
+    pub planarity: PlanarityPrior,
     opt_gen: ModuleOptimizer,
     opt_critic: ModuleOptimizer,
     device: Device,
@@ -270,6 +273,7 @@ impl Trainer {
             preset: preset.clone(),
             nets: EncoderDecoder { encoder, decoder },
             critic,
+            planarity: PlanarityPrior::new(renderer.fov_y_deg, m.resolution, device),
             renderer: renderer.init(device),
             opt_gen: adam.init(),
             opt_critic: adam.init(),
@@ -373,8 +377,9 @@ impl Trainer {
     }
 
     /// One encoder/decoder step: `min adv·[D(x, E(x)) − D(rend(G(z)), z)]
-    /// + w_x·mean(x − rend(G(E(x))))² + w_z·mean(z − E(rend(G(z))))²` over the encoder's and
-    /// decoder's weights, the critic fixed. Returns `(loss, adversarial, recon_x, recon_z)`.
+    /// + w_x·mean(x − rend(G(E(x))))² + w_z·mean(z − E(rend(G(z))))² + w_p·P` over the encoder's
+    /// and decoder's weights, the critic fixed, where `P` is the [`PlanarityPrior`] averaged
+    /// over `G(E(x))` and `G(z)`. Returns `(loss, [adversarial, recon_x, recon_z, planarity])`.
     ///
     /// # Errors
     /// As [`Trainer::critic_step`].
@@ -384,7 +389,7 @@ impl Trainer {
         z: &[f32],
         lights: (Tensor<3>, Tensor<3>),
         step: u64,
-    ) -> Result<(f32, f32, f32, f32)> {
+    ) -> Result<(f32, [f32; 4])> {
         let b = batch.batch();
         let o = &self.preset.optim;
         let z = tensor(z, [b, self.preset.model.z_dim], &self.device);
@@ -393,11 +398,14 @@ impl Trainer {
         let z_real = self.nets.encoder.forward(batch.image.clone(), cam.clone());
         let class = &batch.class;
         let depth_rec = decode(&self.nets.decoder, z_real.clone(), cam.clone(), class);
+        let depth_fake = decode(&self.nets.decoder, z.clone(), cam.clone(), class);
+        let planarity = (self.planarity.forward(depth_rec.clone())
+            + self.planarity.forward(depth_fake.clone()))
+        .mul_scalar(0.5);
         let x_rec = self
             .renderer
             .forward(depth_rec, lights.0.clone(), lights.1.clone())
             .image;
-        let depth_fake = decode(&self.nets.decoder, z.clone(), cam.clone(), class);
         let x_fake = self.renderer.forward(depth_fake, lights.0, lights.1).image;
         let z_rec = self.nets.encoder.forward(x_fake.clone(), cam.clone());
         let (d_real, d_fake) = score_pair(
@@ -412,26 +420,29 @@ impl Trainer {
         let recon_z = (z_rec - z).square().mean();
         let loss = adversarial.clone().mul_scalar(o.adv_weight)
             + recon_x.clone().mul_scalar(o.recon_x_weight)
-            + recon_z.clone().mul_scalar(o.recon_z_weight);
-        let values = (
-            scalar(loss.clone()),
+            + recon_z.clone().mul_scalar(o.recon_z_weight)
+            + planarity.clone().mul_scalar(o.planarity_weight);
+        let terms = [
             scalar(adversarial),
             scalar(recon_x),
             scalar(recon_z),
-        );
+            scalar(planarity),
+        ];
+        let total = scalar(loss.clone());
         check_finite(
             &[
-                ("adversarial", values.1),
-                ("recon_x", values.2),
-                ("recon_z", values.3),
-                ("generator", values.0),
+                ("adversarial", terms[0]),
+                ("recon_x", terms[1]),
+                ("recon_z", terms[2]),
+                ("planarity", terms[3]),
+                ("generator", total),
             ],
             step,
         )?;
         let grads = GradientsParams::from_grads(loss.backward(), &self.nets);
         let nets = self.nets.clone();
         self.nets = self.opt_gen.step(o.lr, nets, grads);
-        Ok(values)
+        Ok((total, terms))
     }
 
     /// One full iteration (0-based `step`): `critic_steps` critic steps on `batches[..C]`, then
@@ -465,12 +476,13 @@ impl Trainer {
             losses.gradient_penalty += gp / c as f32;
         }
         let lights = self.gen_lights(&batches[c], &noise, c);
-        let (g, adv, rx, rz) =
+        let (g, [adv, rx, rz, planarity]) =
             self.generator_step(&batches[c], &noise.generator_z, lights, step + 1)?;
         losses.generator = g;
         losses.adversarial = adv;
         losses.recon_x = rx;
         losses.recon_z = rz;
+        losses.planarity = planarity;
         Ok(losses)
     }
 

@@ -8,6 +8,7 @@ use pix2scene_train::checkpoint::{CHECKPOINT_FORMAT_VERSION, CheckpointState, li
 use pix2scene_train::data::{HostBatch, SceneSource};
 use pix2scene_train::metrics::read_metrics;
 use pix2scene_train::run::renderer_config;
+use pix2scene_train::shards::ShardCache;
 use pix2scene_train::trainer::{DeviceBatch, IterationNoise};
 use pix2scene_train::{Error, TrainOptions, TrainPreset, Trainer, train};
 
@@ -43,7 +44,10 @@ fn device() -> Device {
 fn trainer_and_batch(preset: &TrainPreset) -> (Trainer, DeviceBatch, HostBatch) {
     let size = preset.model.resolution;
     let source = SceneSource::open(&preset.data, size).unwrap();
-    let host = HostBatch::from_samples(&source.train_samples(0, preset.optim.batch), size).unwrap();
+    let samples = source
+        .train_samples(0, preset.optim.batch, &mut ShardCache::default())
+        .unwrap();
+    let host = HostBatch::from_samples(&samples, size).unwrap();
     let device = device();
     let trainer = Trainer::new(preset, renderer_config(&source, size), &device);
     let batch = DeviceBatch::from_host(&host, 0, &device);
@@ -62,7 +66,7 @@ fn reconstruction_steps_decrease_the_reconstruction_loss_on_a_fixed_batch() {
     let lights = || (batch.light_pos.clone(), batch.light_color.clone());
     let mut recon_x = Vec::new();
     for step in 0..20 {
-        let (_, _, rx, _) = trainer
+        let (_, [_, rx, _, _]) = trainer
             .generator_step(&batch, &noise.generator_z, lights(), step)
             .unwrap();
         recon_x.push(rx);
@@ -258,5 +262,65 @@ fn run_directory_holds_config_metrics_checkpoints_and_samples() {
         .collect();
     assert_eq!(steps, [5, 10]);
     assert!(dir.join("samples/step-00000010.png").is_file());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn training_from_a_dataset_directory_streams_shards_and_resumes_exactly() {
+    use pix2scene_scene::dataset::{ShardPart, WriteOptions, write_dataset};
+    use pix2scene_scene::{Generator, GeneratorConfig, Preset};
+
+    let dir = scratch("dataset");
+    let data = dir.join("data");
+    let generator = Generator::new(GeneratorConfig::new(Preset::Boxes, 32, 4)).unwrap();
+    let write = WriteOptions {
+        count: 30,
+        part: ShardPart::ALL,
+        records_per_shard: Some(7),
+        force: false,
+        previews: 0,
+    };
+    write_dataset(&generator, &data, &write, &|_| {}).unwrap();
+    let data_key = format!("data.dir={}", data.display());
+    let (straight, split) = (dir.join("straight"), dir.join("split"));
+    let common = [
+        data_key.as_str(),
+        "run.checkpoint_every=2",
+        "run.log_every=1",
+    ];
+    let run = |out: &Path, steps: &str| {
+        let mut o = common.to_vec();
+        o.push(steps);
+        train(&options(out, &o, false)).unwrap()
+    };
+    let s = run(&straight, "run.steps=4");
+    assert!(s.final_mse_depth.is_some_and(f32::is_finite));
+    run(&split, "run.steps=2");
+    train(&TrainOptions {
+        config: None,
+        ..options(&split, &["run.steps=4"], true)
+    })
+    .unwrap();
+    let a = read_metrics(&straight.join("metrics.jsonl")).unwrap();
+    let b = read_metrics(&split.join("metrics.jsonl")).unwrap();
+    assert_eq!(a.len(), 4);
+    assert_eq!(a.len(), b.len());
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!((x.step, x.losses), (y.step, y.losses));
+        assert_eq!(x.held_out_mse_depth, y.held_out_mse_depth);
+    }
+    // A dataset of another image size is refused, naming the key.
+    let err = train(&options(
+        &dir.join("wrong"),
+        &[&data_key, "model.resolution=64"],
+        false,
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.starts_with("data.dir = ")
+            && err.ends_with("dataset images are 32², model.resolution is 64"),
+        "{err}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
