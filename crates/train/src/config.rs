@@ -121,6 +121,10 @@ pub struct OptimSection {
     /// [`PlanarityPrior`](crate::planarity::PlanarityPrior)); not in the paper's Eq. 4.
     /// Default 0.
     pub planarity_weight: f32,
+    /// Levels of the image pyramid the image reconstruction is measured on (see
+    /// [`PyramidLoss`](crate::pyramid::PyramidLoss)); 1 is paper Eq. 4 at full resolution
+    /// only. Default 1.
+    pub recon_levels: usize,
 }
 
 impl Default for OptimSection {
@@ -137,6 +141,7 @@ impl Default for OptimSection {
             recon_x_weight: 1.0,
             recon_z_weight: 1.0,
             planarity_weight: 0.0,
+            recon_levels: 1,
         }
     }
 }
@@ -377,6 +382,19 @@ impl TrainPreset {
                 return Err(bad(key, w, "must be a finite number ≥ 0"));
             }
         }
+        // model.resolution is 4·2^L (checked above): levels 1 ..= L + 1 keep ≥ 4² pixels.
+        let max_levels = (m.resolution / 4).ilog2() as usize + 1;
+        if !(1..=max_levels).contains(&o.recon_levels) {
+            return Err(bad(
+                "optim.recon_levels",
+                o.recon_levels,
+                &format!(
+                    "must be in 1..={max_levels} ({}² images, at least 4² pixels at the coarsest \
+                     level)",
+                    m.resolution
+                ),
+            ));
+        }
         let r = &self.run;
         for (key, every) in [
             ("run.log_every", r.log_every),
@@ -518,6 +536,15 @@ mod tests {
                 "optim.batch = 1: must be at least 2 (batch normalization)",
             ),
             ("optim.lr=-1", "optim.lr = -1: must be a positive number"),
+            (
+                "optim.recon_levels=6",
+                "optim.recon_levels = 6: must be in 1..=5 (64² images, at least 4² pixels at the \
+                 coarsest level)",
+            ),
+            (
+                "optim.planarity_weight=-1",
+                "optim.planarity_weight = -1: must be a finite number ≥ 0",
+            ),
             (
                 "run.device=tpu",
                 "run.device = tpu: unknown device (expected cpu, wgpu or cuda)",

@@ -11,6 +11,7 @@
 //! - [`data`]: scenes drawn on the fly by a seeded generator in background threads (or
 //!   streamed from a dataset directory, see [`shards`]), and the fixed held-out set.
 //! - [`planarity`]: the geometric prior on generated depth maps (curvature of inverse depth).
+//! - [`pyramid`]: the image reconstruction term over an image pyramid.
 //! - [`trainer`]: the networks, optimizers, the critic and encoder/decoder steps, evaluation,
 //!   checkpoint save/load.
 //! - [`run`]: the loop behind `pix2scene train` (run directory, `metrics.jsonl`, sample grids,
@@ -50,6 +51,7 @@ mod error;
 pub mod grid;
 pub mod metrics;
 pub mod planarity;
+pub mod pyramid;
 pub mod run;
 pub mod shards;
 pub mod trainer;

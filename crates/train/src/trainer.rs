@@ -22,6 +22,7 @@ use crate::data::HostBatch;
 use crate::error::{Error, Result};
 use crate::metrics::Losses;
 use crate::planarity::PlanarityPrior;
+use crate::pyramid::PyramidLoss;
 
 /// The encoder and decoder, optimized together by one Adam.
 #[derive(Module, Debug)]
@@ -234,6 +235,8 @@ pub struct Trainer {
     pub renderer: SurfelRenderer,
     /// The geometric prior on generated depth maps.
     pub planarity: PlanarityPrior,
+    /// The image reconstruction term over `optim.recon_levels` pyramid levels.
+    pub pyramid: PyramidLoss,
     opt_gen: ModuleOptimizer,
     opt_critic: ModuleOptimizer,
     device: Device,
@@ -274,6 +277,7 @@ impl Trainer {
             nets: EncoderDecoder { encoder, decoder },
             critic,
             planarity: PlanarityPrior::new(renderer.fov_y_deg, m.resolution, device),
+            pyramid: PyramidLoss::new(&renderer, o.recon_levels, device),
             renderer: renderer.init(device),
             opt_gen: adam.init(),
             opt_critic: adam.init(),
@@ -377,9 +381,11 @@ impl Trainer {
     }
 
     /// One encoder/decoder step: `min adv·[D(x, E(x)) − D(rend(G(z)), z)]
-    /// + w_x·mean(x − rend(G(E(x))))² + w_z·mean(z − E(rend(G(z))))² + w_p·P` over the encoder's
-    /// and decoder's weights, the critic fixed, where `P` is the [`PlanarityPrior`] averaged
-    /// over `G(E(x))` and `G(z)`. Returns `(loss, [adversarial, recon_x, recon_z, planarity])`.
+    /// + w_x·mean_l mean(x_l − rend_l(G(E(x))_l))² + w_z·mean(z − E(rend(G(z))))² + w_p·P` over
+    /// the encoder's and decoder's weights, the critic fixed, where `l` runs over the
+    /// [`PyramidLoss`] levels (level 0 alone is paper Eq. 4) and `P` is the [`PlanarityPrior`]
+    /// averaged over `G(E(x))` and `G(z)`. Returns `(loss, [adversarial, recon_x, recon_z,
+    /// planarity])`, `recon_x` being the full-resolution level.
     ///
     /// # Errors
     /// As [`Trainer::critic_step`].
@@ -402,10 +408,12 @@ impl Trainer {
         let planarity = (self.planarity.forward(depth_rec.clone())
             + self.planarity.forward(depth_fake.clone()))
         .mul_scalar(0.5);
-        let x_rec = self
-            .renderer
-            .forward(depth_rec, lights.0.clone(), lights.1.clone())
-            .image;
+        let recon_levels = self.pyramid.forward(
+            depth_rec,
+            batch.image.clone(),
+            lights.0.clone(),
+            lights.1.clone(),
+        );
         let x_fake = self.renderer.forward(depth_fake, lights.0, lights.1).image;
         let z_rec = self.nets.encoder.forward(x_fake.clone(), cam.clone());
         let (d_real, d_fake) = score_pair(
@@ -416,10 +424,12 @@ impl Trainer {
             class,
         );
         let adversarial = d_real - d_fake;
-        let recon_x = (x_rec - batch.image.clone()).square().mean();
+        let levels = recon_levels.len() as f64;
+        let recon_x = recon_levels[0].clone();
+        let recon_pyramid = Tensor::cat(recon_levels, 0).sum().div_scalar(levels);
         let recon_z = (z_rec - z).square().mean();
         let loss = adversarial.clone().mul_scalar(o.adv_weight)
-            + recon_x.clone().mul_scalar(o.recon_x_weight)
+            + recon_pyramid.mul_scalar(o.recon_x_weight)
             + recon_z.clone().mul_scalar(o.recon_z_weight)
             + planarity.clone().mul_scalar(o.planarity_weight);
         let terms = [
