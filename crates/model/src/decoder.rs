@@ -288,7 +288,10 @@ mod tests {
         let flat = MIN_DEPTH + std::f64::consts::LN_2;
         assert!((mean - flat).abs() < 0.01 && std < 0.01, "{mean} ± {std}");
         let (_, std) = stats(1.0);
-        assert!(std > 0.1, "default PyTorch init: per-pixel noise, got ± {std}");
+        assert!(
+            std > 0.1,
+            "default PyTorch init: per-pixel noise, got ± {std}"
+        );
     }
 
     #[test]

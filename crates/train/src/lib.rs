@@ -6,6 +6,7 @@
 //! encoder `E` and decoder `G` minimize the adversarial term plus both reconstruction terms of
 //! paper Eq. 4, `‖x − rend(G(E(x)))‖²` and `‖z − E(rend(G(z)))‖²`. Adam for both sides.
 //!
+//! - [`baselines`]: held-out depth MSE of image-blind predictors, to read a run's MSE against.
 //! - [`config`]: TOML presets (`configs/*.toml`) into plain serde structs that reject unknown
 //!   keys, `--set key=value` overrides, validation naming key and value.
 //! - [`data`]: scenes drawn on the fly by a seeded generator in background threads (or
@@ -42,6 +43,7 @@
 //!
 //! Neither is on by default; the default build runs on burn's `flex` CPU backend only.
 
+pub mod baselines;
 pub mod bench;
 pub mod checkpoint;
 pub mod config;

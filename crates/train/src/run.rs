@@ -9,6 +9,7 @@ use std::time::Instant;
 use indicatif::{ProgressBar, ProgressStyle};
 use pix2scene_render::RendererConfig;
 
+use crate::baselines::DepthBaselines;
 use crate::checkpoint::{self, CHECKPOINT_FORMAT_VERSION, CheckpointState};
 use crate::config::TrainPreset;
 use crate::data::{HostBatch, Prefetcher, SceneSource};
@@ -17,6 +18,9 @@ use crate::error::{Error, Result};
 use crate::grid::{TileGrid, chw_to_hwc, depth_tile, normal_tile};
 use crate::metrics::{LossAverager, MetricsLog, MetricsRecord};
 use crate::trainer::{DeviceBatch, Trainer, tensor};
+
+/// Training scenes the image-blind depth baselines average over.
+const BASELINE_SCENES: usize = 512;
 
 /// Keys that `--set` may change when resuming; everything else is fixed by the run's
 /// `config.toml` so that the continuation is exact.
@@ -51,11 +55,14 @@ pub struct TrainSummary {
     pub best: Option<(f32, PathBuf)>,
     /// Whether Ctrl-C stopped the run early (after saving a checkpoint).
     pub interrupted: bool,
+    /// Held-out depth MSE of image-blind predictors, for scale (also in `RUN/baselines.json`).
+    pub baselines: DepthBaselines,
 }
 
 /// Runs (or resumes) training as described by `options`.
 ///
-/// Run directory layout: `config.toml` (the resolved preset), `metrics.jsonl`,
+/// Run directory layout: `config.toml` (the resolved preset), `baselines.json` (see
+/// [`DepthBaselines`]), `metrics.jsonl`,
 /// `checkpoints/step-NNNNNNNN/`, `samples/step-NNNNNNNN.png`.
 ///
 /// # Errors
@@ -134,6 +141,8 @@ pub fn train(options: &TrainOptions) -> Result<TrainSummary> {
         .chunks(batch)
         .map(|chunk| HostBatch::from_samples(chunk, size))
         .collect::<Result<_>>()?;
+    let baselines = DepthBaselines::measure(&source, &held_out, BASELINE_SCENES, batch)?;
+    baselines.write(&out.join("baselines.json"))?;
     let per_iter = preset.optim.critic_steps as u64 + 1;
     let mut prefetch = Prefetcher::start(
         source,
@@ -253,6 +262,7 @@ pub fn train(options: &TrainOptions) -> Result<TrainSummary> {
         final_mse_depth: final_mse,
         best,
         interrupted,
+        baselines,
     })
 }
 

@@ -79,9 +79,11 @@ pub fn run(args: TrainArgs, threads: Option<usize>) -> anyhow::Result<()> {
     } else {
         "done"
     };
+    let b = summary.baselines;
     println!(
-        "{state}: {} steps, held-out depth MSE {mse}{best}",
-        summary.steps
+        "{state}: {} steps, held-out depth MSE {mse}{best} (image-blind baselines: per-pixel \
+         mean depth {:.5}, global mean {:.5})",
+        summary.steps, b.per_pixel_mean, b.global_mean
     );
     Ok(())
 }

@@ -33,11 +33,13 @@ fn train_runs_and_resumes_a_tiny_preset() {
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        stdout.starts_with("done: 4 steps, held-out depth MSE "),
+        stdout.starts_with("done: 4 steps, held-out depth MSE ")
+            && stdout.contains("(image-blind baselines: per-pixel mean depth 0.0"),
         "{stdout}"
     );
     for file in [
         "config.toml",
+        "baselines.json",
         "metrics.jsonl",
         "checkpoints/step-00000004/state.json",
     ] {
