@@ -34,12 +34,15 @@ rows = [json.loads(l) for l in open(os.path.join(out, "run", "metrics.jsonl"))]
 evals = [r for r in rows if "held_out_mse_depth" in r]
 gen = json.load(open(os.path.join(out, "bench-generate.json")))
 ren = json.load(open(os.path.join(out, "bench-render.json")))
+base = json.load(open(os.path.join(out, "run", "baselines.json")))
 samples = sorted(os.listdir(os.path.join(out, "run", "samples")))
 lines = [
     "# pix2scene quickstart report", "",
     "## Held-out depth MSE (scene units², masked) during training", "",
     "| step | held-out MSE-depth | recon_x |", "|---|---|---|",
     *[f"| {r['step']} | {r['held_out_mse_depth']:.4f} | {r['recon_x']:.4f} |" for r in evals], "",
+    f"For scale, image-blind predictors on the same held-out scenes: each pixel's mean training depth "
+    f"{base['per_pixel_mean']:.4f}, the global mean depth {base['global_mean']:.4f}.", "",
     "## Samples", "",
     "input | reconstruction | depth (truth, ours) | normals (truth, ours) | random sample:", "",
     *[f"![{s}](run/samples/{s})" for s in samples[-1:]], "",
@@ -49,6 +52,6 @@ lines = [
     "Datasets: `data/previews/grid.png` (boxes), `iqtt/previews/grid.png` (3D-IQTT questions).",
 ]
 open(os.path.join(out, "report.md"), "w").write("\n".join(lines) + "\n")
-print("\n".join(lines[:6 + len(evals)]))
+print("\n".join(lines[:8 + len(evals)]))
 PY
 echo "== done: $OUT/report.md"

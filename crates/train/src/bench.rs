@@ -79,6 +79,12 @@ fn median(mut v: Vec<f64>) -> f64 {
 /// An unusable device name in the preset.
 pub fn bench_train(preset: &TrainPreset, threads: usize, iters: usize) -> Result<TrainBench> {
     init_threads(threads);
+    // On a thread of the pool, as `train` runs its loop.
+    rayon::scope(|_| bench_on_pool(preset, iters))
+}
+
+/// The body of [`bench_train`], on a thread of rayon's pool.
+fn bench_on_pool(preset: &TrainPreset, iters: usize) -> Result<TrainBench> {
     let device = TrainDevice::parse(&preset.run.device)?.autodiff_device();
     let (b, r) = (preset.optim.batch, preset.model.resolution);
     let c = preset.optim.critic_steps;

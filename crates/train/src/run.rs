@@ -113,6 +113,15 @@ pub fn train(options: &TrainOptions) -> Result<TrainSummary> {
     std::fs::create_dir_all(out).map_err(Error::io(out))?;
     checkpoint::write_atomic(&config_path, preset.to_toml().as_bytes())?;
     init_threads(preset.run.threads);
+    // The loop runs on a thread of rayon's pool, so the parallel operations it starts share
+    // the work with it instead of waking the pool from outside and waiting.
+    rayon::scope(|_| train_on_pool(options, preset))
+}
+
+/// The body of [`train`] once the preset is resolved and the run directory exists.
+fn train_on_pool(options: &TrainOptions, preset: TrainPreset) -> Result<TrainSummary> {
+    let out = &options.out;
+    let checkpoints = out.join("checkpoints");
     let device = TrainDevice::parse(&preset.run.device)?.autodiff_device();
 
     let size = preset.model.resolution;

@@ -1,4 +1,7 @@
-//! A bounds-checked single-threaded wrapper around the `gemm` crate's strided matrix product.
+//! A bounds-checked wrapper around the `gemm` crate's strided matrix product, split into one
+//! band per thread.
+
+use rayon::prelude::*;
 
 /// A read-only strided `rows × cols` matrix view of a slice.
 #[derive(Clone, Copy, Debug)]
@@ -38,6 +41,24 @@ impl<'a> View<'a> {
         }
     }
 
+    /// Rows `start .. start + len`.
+    fn sub_rows(self, start: usize, len: usize) -> Self {
+        Self {
+            data: &self.data[start * self.row_stride..],
+            rows: len,
+            ..self
+        }
+    }
+
+    /// Columns `start .. start + len`.
+    fn sub_cols(self, start: usize, len: usize) -> Self {
+        Self {
+            data: &self.data[start * self.col_stride..],
+            cols: len,
+            ..self
+        }
+    }
+
     /// Whether every entry lies inside `data`.
     fn in_bounds(&self) -> bool {
         self.rows == 0
@@ -50,9 +71,16 @@ impl<'a> View<'a> {
 /// Products with fewer multiply-adds than this run on the calling thread.
 const PARALLEL_WORK: usize = 1 << 17;
 
-/// `dst = a · b` (or `dst += a · b` when `accumulate`), `dst` row-major `[a.rows, b.cols]`;
-/// large products are split over rayon's current pool by output blocks (the sum over the inner
-/// dimension is not split, so runs with the same thread count give the same bits).
+/// Bands are multiples of this many rows or columns (a multiple of the GEMM micro-tiles).
+const BAND_ALIGN: usize = 16;
+
+/// `dst = a · b` (or `dst += a · b` when `accumulate`), `dst` row-major `[a.rows, b.cols]`.
+///
+/// Large products are cut into one band of output rows or columns per thread of rayon's current
+/// pool (along the larger output side), each band one single-threaded GEMM. The `gemm` crate's
+/// own parallel mode packs the right operand on the calling thread while the others wait; here
+/// every thread packs its own operands. The sum over the inner dimension is never split, so
+/// runs with the same thread count give the same bits.
 ///
 /// # Panics
 /// If the inner sizes disagree or a view or `dst` is too short.
@@ -71,22 +99,67 @@ pub fn matmul(dst: &mut [f32], a: View<'_>, b: View<'_>, accumulate: bool) {
         return;
     }
     let threads = rayon::current_num_threads();
-    let parallelism = if threads > 1 && m * n * k >= PARALLEL_WORK {
-        gemm::Parallelism::Rayon(threads)
-    } else {
-        gemm::Parallelism::None
-    };
-    // SAFETY: every index the product touches was checked above: `dst` holds `m·n` row-major
-    // entries and both views lie inside their slices; the slices do not overlap since `dst` is
-    // borrowed mutably.
+    let side = m.max(n);
+    if threads == 1 || m * n * k < PARALLEL_WORK || side < 2 * BAND_ALIGN {
+        // SAFETY: `dst` holds the `m·n` row-major entries written, both views lie inside their
+        // slices (checked above), and `dst` is borrowed mutably, so nothing overlaps it.
+        unsafe { gemm_serial(dst.as_mut_ptr(), n, a, b, accumulate) };
+        return;
+    }
+    let band = side.div_ceil(threads).next_multiple_of(BAND_ALIGN);
+    let out = SharedOut(dst.as_mut_ptr());
+    (0..side.div_ceil(band)).into_par_iter().for_each(|i| {
+        let (start, len) = (i * band, band.min(side - i * band));
+        let out = &out;
+        // SAFETY: band `i` covers output rows (or columns) `start .. start + len` only, so the
+        // bands write disjoint entries of `dst`, which stays borrowed mutably until all of them
+        // are done; the sub-views lie inside the checked views.
+        unsafe {
+            if m >= n {
+                gemm_serial(
+                    out.0.add(start * n),
+                    n,
+                    a.sub_rows(start, len),
+                    b,
+                    accumulate,
+                );
+            } else {
+                gemm_serial(out.0.add(start), n, a, b.sub_cols(start, len), accumulate);
+            }
+        }
+    });
+}
+
+/// The destination pointer, shared by the bands (each writes its own entries).
+struct SharedOut(*mut f32);
+
+// SAFETY: the bands that share the pointer write disjoint entries (see `matmul`).
+unsafe impl Sync for SharedOut {}
+
+/// One single-threaded GEMM `dst = a · b` (`+=` when `accumulate`), `dst` with row stride
+/// `dst_row_stride` and unit column stride.
+///
+/// # Safety
+/// `dst` must be valid for writes (and reads when `accumulate`) of the `a.rows × b.cols` entries
+/// `dst[i·dst_row_stride + j]`, which nothing else may access meanwhile; both views must lie
+/// inside their slices.
+unsafe fn gemm_serial(
+    dst: *mut f32,
+    dst_row_stride: usize,
+    a: View<'_>,
+    b: View<'_>,
+    accumulate: bool,
+) {
+    debug_assert!(a.in_bounds() && b.in_bounds());
+    // SAFETY: the caller's contract, forwarded.
     unsafe {
         gemm::gemm(
-            m,
-            n,
-            k,
-            dst.as_mut_ptr(),
+            a.rows,
+            b.cols,
+            a.cols,
+            dst,
             1,
-            n as isize,
+            dst_row_stride as isize,
             accumulate,
             a.data.as_ptr(),
             a.col_stride as isize,
@@ -99,7 +172,7 @@ pub fn matmul(dst: &mut [f32], a: View<'_>, b: View<'_>, accumulate: bool) {
             false,
             false,
             false,
-            parallelism,
+            gemm::Parallelism::None,
         );
     }
 }
@@ -119,6 +192,30 @@ mod tests {
             }
         }
         out
+    }
+
+    #[test]
+    fn banded_products_match_naive_on_either_side() {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(3)
+            .build()
+            .unwrap();
+        for (m, k, n) in [(150, 40, 37), (37, 40, 150)] {
+            let a: Vec<f32> = (0..m * k).map(|i| ((i * 7) % 13) as f32 - 6.0).collect();
+            let b: Vec<f32> = (0..k * n).map(|i| ((i * 5) % 11) as f32 - 5.0).collect();
+            for (va, vb) in [
+                (View::rows(&a, m, k), View::rows(&b, k, n)),
+                (View::rows(&a, k, m).t(), View::rows(&b, n, k).t()),
+            ] {
+                let want = naive(va, vb);
+                let mut got = vec![f32::NAN; m * n];
+                pool.install(|| matmul(&mut got, va, vb, false));
+                assert_eq!(got, want, "{m}×{k}×{n}");
+                pool.install(|| matmul(&mut got, va, vb, true));
+                let doubled: Vec<f32> = want.iter().map(|v| 2.0 * v).collect();
+                assert_eq!(got, doubled, "{m}×{k}×{n}");
+            }
+        }
     }
 
     #[test]
