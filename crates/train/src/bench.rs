@@ -191,7 +191,7 @@ fn breakdown(
         let depth = crate::trainer::tensor(&depth0, [b, r, r], &device).require_grad();
         let out =
             trainer
-                .renderer
+                .renderer()
                 .forward(depth, batch.light_pos.clone(), batch.light_color.clone());
         let _grads = out.image.sum().backward();
     });

@@ -46,6 +46,11 @@ impl PyramidLoss {
         Self { levels }
     }
 
+    /// The full-resolution renderer (level 0).
+    pub fn finest(&self) -> &SurfelRenderer {
+        &self.levels[0].1
+    }
+
     /// `mean (image_l − rend_l(depth_l))²` for each level `l`, finest first.
     ///
     /// # Shapes

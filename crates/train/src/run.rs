@@ -339,12 +339,12 @@ fn write_samples(trainer: &Trainer, batch: &HostBatch, dir: &Path, step: u64) ->
     let (lp, lc) = (db.light_pos.clone(), db.light_color.clone());
     let (_, depth) = trainer.reconstruct(&db);
     let rec = trainer
-        .renderer
+        .renderer()
         .forward(depth.clone(), lp.clone(), lc.clone());
     let z = crate::trainer::IterationNoise::draw(&trainer.preset, u64::MAX - step).generator_z;
     let z = tensor(&z, [n, trainer.preset.model.z_dim], &device);
     let gen_depth = trainer.decode(z, &db);
-    let generated = trainer.renderer.forward(gen_depth.clone(), lp, lc);
+    let generated = trainer.renderer().forward(gen_depth.clone(), lp, lc);
     let host = |t: burn::tensor::Tensor<4>| t.into_data().try_to_vec::<f32>().expect("f32");
     let host3 = |t: burn::tensor::Tensor<3>| t.into_data().try_to_vec::<f32>().expect("f32");
     let (rec_img, rec_normal, rec_depth) = (host(rec.image), host(rec.normals), host3(depth));

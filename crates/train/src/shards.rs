@@ -28,9 +28,17 @@ pub struct ShardedDataset {
     seed: u64,
 }
 
-/// The shard a reader holds in memory: `(shard index, its records)`.
+/// What a reader keeps between calls: the shard it holds in memory and the orders of the epoch
+/// it is in.
 #[derive(Debug, Default)]
-pub struct ShardCache(Option<(usize, Vec<Sample>)>);
+pub struct ShardCache {
+    /// `(shard index, its records)`.
+    shard: Option<(usize, Vec<Sample>)>,
+    /// `(epoch, shard order)`.
+    shard_order: Option<(u64, Vec<usize>)>,
+    /// `((epoch, shard), record order within the shard)`.
+    record_order: Option<((u64, usize), Vec<usize>)>,
+}
 
 impl ShardedDataset {
     /// Opens `dir` for training at image side `size`, holding out its last `held_out` records.
@@ -100,20 +108,24 @@ impl ShardedDataset {
     }
 
     /// Training scene at stream position `pos` (epoch `pos / train_count`), read through
-    /// `cache`, which keeps the last shard read.
+    /// `cache`, which keeps the last shard read and the orders of the current epoch.
     ///
     /// # Errors
     /// A shard that cannot be read or is corrupt, naming the file.
     pub fn train_sample(&self, pos: u64, cache: &mut ShardCache) -> Result<Sample> {
         let epoch = pos / self.train_count;
         let mut offset = pos % self.train_count;
-        let mut shard_order: Vec<usize> = (0..self.train_per_shard.len())
-            .filter(|&k| self.train_per_shard[k] > 0)
-            .collect();
-        shard_order.shuffle(&mut self.rng(epoch << 33));
-        let shard = shard_order
-            .into_iter()
-            .find(|&k| {
+        if cache.shard_order.as_ref().is_none_or(|(e, _)| *e != epoch) {
+            let mut order: Vec<usize> = (0..self.train_per_shard.len())
+                .filter(|&k| self.train_per_shard[k] > 0)
+                .collect();
+            order.shuffle(&mut self.rng(epoch << 33));
+            cache.shard_order = Some((epoch, order));
+        }
+        let (_, shard_order) = cache.shard_order.as_ref().expect("just filled");
+        let shard = *shard_order
+            .iter()
+            .find(|&&k| {
                 let n = self.train_per_shard[k] as u64;
                 if offset < n {
                     true
@@ -123,10 +135,17 @@ impl ShardedDataset {
                 }
             })
             .expect("offset < train_count lies in some shard");
-        let mut records: Vec<usize> = (0..self.train_per_shard[shard]).collect();
-        records.shuffle(&mut self.rng((epoch << 33) | (1 << 32) | shard as u64));
-        let records_of = self.load(shard, cache)?;
-        Ok(records_of[records[offset as usize]].clone())
+        if cache
+            .record_order
+            .as_ref()
+            .is_none_or(|(key, _)| *key != (epoch, shard))
+        {
+            let mut order: Vec<usize> = (0..self.train_per_shard[shard]).collect();
+            order.shuffle(&mut self.rng((epoch << 33) | (1 << 32) | shard as u64));
+            cache.record_order = Some(((epoch, shard), order));
+        }
+        let record = cache.record_order.as_ref().expect("just filled").1[offset as usize];
+        Ok(self.load(shard, cache)?[record].clone())
     }
 
     /// The held-out scenes (the dataset's last `held_out` records), in dataset order.
@@ -146,7 +165,7 @@ impl ShardedDataset {
 
     /// The records of shard `k`, from `cache` or read into it.
     fn load<'c>(&self, k: usize, cache: &'c mut ShardCache) -> Result<&'c [Sample]> {
-        if cache.0.as_ref().is_none_or(|(held, _)| *held != k) {
+        if cache.shard.as_ref().is_none_or(|(held, _)| *held != k) {
             let samples = self
                 .reader
                 .read_shard(k)?
@@ -156,9 +175,9 @@ impl ShardedDataset {
                     Record::Question(_) => unreachable!("iqtt datasets are refused at open"),
                 })
                 .collect();
-            cache.0 = Some((k, samples));
+            cache.shard = Some((k, samples));
         }
-        Ok(&cache.0.as_ref().expect("just filled").1)
+        Ok(&cache.shard.as_ref().expect("just filled").1)
     }
 
     fn rng(&self, stream: u64) -> ChaCha8Rng {

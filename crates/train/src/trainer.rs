@@ -231,11 +231,10 @@ pub struct Trainer {
     pub nets: EncoderDecoder,
     /// The joint critic `D(x, z, c)`.
     pub critic: Critic,
-    /// The differentiable surfel renderer (no parameters).
-    pub renderer: SurfelRenderer,
     /// The geometric prior on generated depth maps.
     pub planarity: PlanarityPrior,
-    /// The image reconstruction term over `optim.recon_levels` pyramid levels.
+    /// The image reconstruction term over `optim.recon_levels` pyramid levels; its finest
+    /// level is the run's differentiable surfel renderer ([`Trainer::renderer`]).
     pub pyramid: PyramidLoss,
     opt_gen: ModuleOptimizer,
     opt_critic: ModuleOptimizer,
@@ -278,11 +277,15 @@ impl Trainer {
             critic,
             planarity: PlanarityPrior::new(renderer.fov_y_deg, m.resolution, device),
             pyramid: PyramidLoss::new(&renderer, o.recon_levels, device),
-            renderer: renderer.init(device),
             opt_gen: adam.init(),
             opt_critic: adam.init(),
             device: device.clone(),
         }
+    }
+
+    /// The differentiable surfel renderer at the model's resolution (no parameters).
+    pub fn renderer(&self) -> &SurfelRenderer {
+        self.pyramid.finest()
     }
 
     /// The device the networks live on.
@@ -337,7 +340,7 @@ impl Trainer {
         let class = &batch.class;
         let depth = decode(&frozen.decoder, z.clone(), cam.clone(), class);
         let x_fake = self
-            .renderer
+            .renderer()
             .forward(depth, lights.0, lights.1)
             .image
             .detach();
@@ -414,7 +417,10 @@ impl Trainer {
             lights.0.clone(),
             lights.1.clone(),
         );
-        let x_fake = self.renderer.forward(depth_fake, lights.0, lights.1).image;
+        let x_fake = self
+            .renderer()
+            .forward(depth_fake, lights.0, lights.1)
+            .image;
         let z_rec = self.nets.encoder.forward(x_fake.clone(), cam.clone());
         let (d_real, d_fake) = score_pair(
             &critic,
