@@ -17,7 +17,7 @@
 use rayon::prelude::*;
 
 use super::geometry::Geometry;
-use super::matmul::{View, matmul};
+use super::matmul::{View, product};
 
 /// `[rows, batch·pixels]` from `[batch, rows, pixels]`.
 pub fn stack(maps: &[f32], rows: usize, pixels: usize) -> Vec<f32> {
@@ -87,14 +87,7 @@ pub fn gather(g: &Geometry, patches: &[f32], weight: &[f32], n: usize) -> Vec<f3
     let pl = g.patch_len();
     assert_eq!(weight.len(), n * pl, "weight length");
     let cols = patches.len() / pl.max(1);
-    let mut out = vec![0.0; n * cols];
-    matmul(
-        &mut out,
-        View::rows(weight, n, pl),
-        View::rows(patches, pl, cols),
-        false,
-    );
-    out
+    product(View::rows(weight, n, pl), View::rows(patches, pl, cols))
 }
 
 /// `[batch, channels, big_h, big_w]`: `col2im(Wᵀ · S)`, the col2im in parallel over the planes.
@@ -110,13 +103,7 @@ pub fn scatter(g: &Geometry, stacked: &[f32], weight: &[f32], n: usize) -> Vec<f
     let batch = stacked.len() / (n * px).max(1);
     assert_eq!(stacked.len(), batch * n * px, "stacked length");
     let ld = batch * px;
-    let mut cols = vec![0.0; pl * ld];
-    matmul(
-        &mut cols,
-        View::rows(weight, n, pl).t(),
-        View::rows(stacked, n, ld),
-        false,
-    );
+    let cols = product(View::rows(weight, n, pl).t(), View::rows(stacked, n, ld));
     let plane = g.big[0] * g.big[1];
     let mut out = vec![0.0; batch * g.big_len()];
     if plane > 0 {
@@ -140,14 +127,10 @@ pub fn weight_grad(g: &Geometry, patches: &[f32], stacked: &[f32], n: usize) -> 
     let pl = g.patch_len();
     let cols = patches.len() / pl.max(1);
     assert_eq!(stacked.len(), n * cols, "stacked length");
-    let mut out = vec![0.0; n * pl];
-    matmul(
-        &mut out,
+    product(
         View::rows(stacked, n, cols),
         View::rows(patches, pl, cols).t(),
-        false,
-    );
-    out
+    )
 }
 
 #[cfg(test)]

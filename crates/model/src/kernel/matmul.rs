@@ -1,5 +1,5 @@
-//! A bounds-checked wrapper around the `gemm` crate's strided matrix product, split into one
-//! band per thread.
+//! A bounds-checked matrix product on the `gemm` crate's strided kernels, split into one band
+//! per thread.
 
 use rayon::prelude::*;
 
@@ -74,7 +74,7 @@ const PARALLEL_WORK: usize = 1 << 17;
 /// Bands are multiples of this many rows or columns (a multiple of the GEMM micro-tiles).
 const BAND_ALIGN: usize = 16;
 
-/// `dst = a · b` (or `dst += a · b` when `accumulate`), `dst` row-major `[a.rows, b.cols]`.
+/// `a · b`, row-major `[a.rows, b.cols]`, written straight into fresh memory (no zero fill).
 ///
 /// Large products are cut into one band of output rows or columns per thread of rayon's current
 /// pool (along the larger output side), each band one single-threaded GEMM. The `gemm` crate's
@@ -83,51 +83,44 @@ const BAND_ALIGN: usize = 16;
 /// runs with the same thread count give the same bits.
 ///
 /// # Panics
-/// If the inner sizes disagree or a view or `dst` is too short.
-pub fn matmul(dst: &mut [f32], a: View<'_>, b: View<'_>, accumulate: bool) {
+/// If the inner sizes disagree or a view is too short.
+pub fn product(a: View<'_>, b: View<'_>) -> Vec<f32> {
     let (m, k, n) = (a.rows, a.cols, b.cols);
     assert_eq!(b.rows, k, "inner sizes");
-    assert_eq!(dst.len(), m * n, "destination length");
     assert!(a.in_bounds() && b.in_bounds(), "view out of bounds");
-    if m == 0 || n == 0 {
-        return;
+    if m == 0 || n == 0 || k == 0 {
+        return vec![0.0; m * n];
     }
-    if k == 0 {
-        if !accumulate {
-            dst.fill(0.0);
-        }
-        return;
-    }
+    let mut out: Vec<f32> = Vec::with_capacity(m * n);
+    let dst = SharedOut(out.as_mut_ptr());
     let threads = rayon::current_num_threads();
     let side = m.max(n);
     if threads == 1 || m * n * k < PARALLEL_WORK || side < 2 * BAND_ALIGN {
-        // SAFETY: `dst` holds the `m·n` row-major entries written, both views lie inside their
-        // slices (checked above), and `dst` is borrowed mutably, so nothing overlaps it.
-        unsafe { gemm_serial(dst.as_mut_ptr(), n, a, b, accumulate) };
-        return;
-    }
-    let band = side.div_ceil(threads).next_multiple_of(BAND_ALIGN);
-    let out = SharedOut(dst.as_mut_ptr());
-    (0..side.div_ceil(band)).into_par_iter().for_each(|i| {
-        let (start, len) = (i * band, band.min(side - i * band));
-        let out = &out;
-        // SAFETY: band `i` covers output rows (or columns) `start .. start + len` only, so the
-        // bands write disjoint entries of `dst`, which stays borrowed mutably until all of them
-        // are done; the sub-views lie inside the checked views.
-        unsafe {
-            if m >= n {
-                gemm_serial(
-                    out.0.add(start * n),
-                    n,
-                    a.sub_rows(start, len),
-                    b,
-                    accumulate,
-                );
-            } else {
-                gemm_serial(out.0.add(start), n, a, b.sub_cols(start, len), accumulate);
+        // SAFETY: `out` has capacity for the `m·n` row-major entries, which the GEMM writes
+        // without reading (no accumulation); both views lie inside their slices (checked
+        // above).
+        unsafe { gemm_serial(dst.0, n, a, b) };
+    } else {
+        let band = side.div_ceil(threads).next_multiple_of(BAND_ALIGN);
+        (0..side.div_ceil(band)).into_par_iter().for_each(|i| {
+            let (start, len) = (i * band, band.min(side - i * band));
+            let dst = &dst;
+            // SAFETY: band `i` writes output rows (or columns) `start .. start + len` only, so
+            // the bands write disjoint entries inside the capacity of `out`, which nothing
+            // else touches until all of them are done; the sub-views lie inside the checked
+            // views.
+            unsafe {
+                if m >= n {
+                    gemm_serial(dst.0.add(start * n), n, a.sub_rows(start, len), b);
+                } else {
+                    gemm_serial(dst.0.add(start), n, a, b.sub_cols(start, len));
+                }
             }
-        }
-    });
+        });
+    }
+    // SAFETY: the GEMMs above wrote every one of the `m·n` entries.
+    unsafe { out.set_len(m * n) };
+    out
 }
 
 /// The destination pointer, shared by the bands (each writes its own entries).
@@ -136,20 +129,13 @@ struct SharedOut(*mut f32);
 // SAFETY: the bands that share the pointer write disjoint entries (see `matmul`).
 unsafe impl Sync for SharedOut {}
 
-/// One single-threaded GEMM `dst = a · b` (`+=` when `accumulate`), `dst` with row stride
-/// `dst_row_stride` and unit column stride.
+/// One single-threaded GEMM `dst = a · b` (`dst` is written, never read), `dst` with row
+/// stride `dst_row_stride` and unit column stride.
 ///
 /// # Safety
-/// `dst` must be valid for writes (and reads when `accumulate`) of the `a.rows × b.cols` entries
-/// `dst[i·dst_row_stride + j]`, which nothing else may access meanwhile; both views must lie
-/// inside their slices.
-unsafe fn gemm_serial(
-    dst: *mut f32,
-    dst_row_stride: usize,
-    a: View<'_>,
-    b: View<'_>,
-    accumulate: bool,
-) {
+/// `dst` must be valid for writes of the `a.rows × b.cols` entries `dst[i·dst_row_stride + j]`,
+/// which nothing else may access meanwhile; both views must lie inside their slices.
+unsafe fn gemm_serial(dst: *mut f32, dst_row_stride: usize, a: View<'_>, b: View<'_>) {
     debug_assert!(a.in_bounds() && b.in_bounds());
     // SAFETY: the caller's contract, forwarded.
     unsafe {
@@ -160,7 +146,7 @@ unsafe fn gemm_serial(
             dst,
             1,
             dst_row_stride as isize,
-            accumulate,
+            false,
             a.data.as_ptr(),
             a.col_stride as isize,
             a.row_stride as isize,
@@ -194,47 +180,26 @@ mod tests {
         out
     }
 
+    /// Serial (small) and banded (large, split along rows or columns) products, every
+    /// transpose, on 1 and 3 threads; integer-valued data, so the sums are exact.
     #[test]
-    fn banded_products_match_naive_on_either_side() {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(3)
-            .build()
-            .unwrap();
-        for (m, k, n) in [(150, 40, 37), (37, 40, 150)] {
-            let a: Vec<f32> = (0..m * k).map(|i| ((i * 7) % 13) as f32 - 6.0).collect();
-            let b: Vec<f32> = (0..k * n).map(|i| ((i * 5) % 11) as f32 - 5.0).collect();
-            for (va, vb) in [
-                (View::rows(&a, m, k), View::rows(&b, k, n)),
-                (View::rows(&a, k, m).t(), View::rows(&b, n, k).t()),
-            ] {
-                let want = naive(va, vb);
-                let mut got = vec![f32::NAN; m * n];
-                pool.install(|| matmul(&mut got, va, vb, false));
-                assert_eq!(got, want, "{m}×{k}×{n}");
-                pool.install(|| matmul(&mut got, va, vb, true));
-                let doubled: Vec<f32> = want.iter().map(|v| 2.0 * v).collect();
-                assert_eq!(got, doubled, "{m}×{k}×{n}");
+    fn products_match_naive() {
+        for threads in [1, 3] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            for (m, k, n) in [(7, 19, 33), (150, 40, 37), (37, 40, 150), (5, 0, 4)] {
+                let a: Vec<f32> = (0..m * k).map(|i| ((i * 7) % 13) as f32 - 6.0).collect();
+                let b: Vec<f32> = (0..k * n).map(|i| ((i * 5) % 11) as f32 - 5.0).collect();
+                for (va, vb) in [
+                    (View::rows(&a, m, k), View::rows(&b, k, n)),
+                    (View::rows(&a, k, m).t(), View::rows(&b, n, k).t()),
+                ] {
+                    let got = pool.install(|| product(va, vb));
+                    assert_eq!(got, naive(va, vb), "{m}×{k}×{n} on {threads} threads");
+                }
             }
-        }
-    }
-
-    #[test]
-    fn matmul_matches_naive_for_every_transpose() {
-        let (m, k, n) = (7, 19, 33);
-        let a: Vec<f32> = (0..m * k).map(|i| ((i * 7) % 13) as f32 - 6.0).collect();
-        let b: Vec<f32> = (0..k * n).map(|i| ((i * 5) % 11) as f32 - 5.0).collect();
-        let views = [
-            (View::rows(&a, m, k), View::rows(&b, k, n)),
-            (View::rows(&a, k, m).t(), View::rows(&b, n, k).t()),
-        ];
-        for (va, vb) in views {
-            let want = naive(va, vb);
-            let mut got = vec![f32::NAN; m * n];
-            matmul(&mut got, va, vb, false);
-            assert_eq!(got, want);
-            matmul(&mut got, va, vb, true);
-            let doubled: Vec<f32> = want.iter().map(|v| 2.0 * v).collect();
-            assert_eq!(got, doubled);
         }
     }
 }
