@@ -7,6 +7,7 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
 use burn::tensor::{Device, Tensor, assert_shape};
 
+use crate::activation::leaky_relu;
 use crate::conv::{conv_transpose2d, conv2d, conv2d_layer};
 use crate::stages::{stage_widths, validate};
 use crate::{CAMERA_DIM, IMAGE_CHANNELS, LEAKY_SLOPE};
@@ -240,7 +241,7 @@ impl Critic {
         let [batch, _, _, _] = x.dims();
         let mut h = Self::joint_input(x, camera);
         for conv in &self.convs {
-            h = burn::tensor::activation::leaky_relu(conv2d_layer(conv, h), LEAKY_SLOPE);
+            h = leaky_relu(conv2d_layer(conv, h));
         }
         conv2d_layer(&self.head, Self::join_latent(h, z, class)).reshape([batch])
     }

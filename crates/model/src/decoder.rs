@@ -4,14 +4,15 @@ use burn::config::Config;
 use burn::module::Module;
 use burn::nn::Initializer;
 use burn::nn::conv::{ConvTranspose2d, ConvTranspose2dConfig};
-use burn::tensor::activation::{leaky_relu, softplus};
+use burn::tensor::activation::softplus;
 use burn::tensor::{Device, Tensor, assert_shape};
 
+use crate::activation::leaky_relu;
 use crate::cond_norm::{CondNorm, CondNormConfig};
 
 use crate::conv::conv_transpose2d_layer;
 use crate::stages::{stage_widths, validate};
-use crate::{CAMERA_DIM, LEAKY_SLOPE};
+use crate::CAMERA_DIM;
 
 /// Smallest depth the decoder can output, in scene units: `depth = MIN_DEPTH + softplus(h)`.
 pub const MIN_DEPTH: f64 = 0.2;
@@ -191,11 +192,11 @@ impl Decoder {
         let input = Tensor::cat(inputs, 1);
         let [_, c_in] = input.dims();
         let h = conv_transpose2d_layer(&self.project, input.reshape([batch, c_in, 1, 1]));
-        let mut h = leaky_relu(self.project_norm.forward(h, camera.clone()), LEAKY_SLOPE);
+        let mut h = leaky_relu(self.project_norm.forward(h, camera.clone()));
         for (i, up) in self.ups.iter().enumerate() {
             h = conv_transpose2d_layer(up, h);
             if let Some(norm) = self.norms.get(i) {
-                h = leaky_relu(norm.forward(h, camera.clone()), LEAKY_SLOPE);
+                h = leaky_relu(norm.forward(h, camera.clone()));
             }
         }
         let r = self.resolution;

@@ -4,14 +4,14 @@ use burn::config::Config;
 use burn::module::Module;
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
-use burn::tensor::activation::leaky_relu;
 use burn::tensor::{Device, Tensor, assert_shape};
 
+use crate::activation::leaky_relu;
 use crate::cond_norm::{CondNorm, CondNormConfig};
 
 use crate::conv::conv2d_layer;
 use crate::stages::{stage_widths, validate};
-use crate::{CAMERA_DIM, IMAGE_CHANNELS, LEAKY_SLOPE};
+use crate::{CAMERA_DIM, IMAGE_CHANNELS};
 
 /// Configuration for an [`Encoder`]; build it with [`EncoderConfig::init`].
 #[derive(Config, Debug)]
@@ -123,7 +123,7 @@ impl Encoder {
             if let Some(norm) = self.norms.get(i) {
                 h = norm.forward(h, camera.clone());
             }
-            h = leaky_relu(h, LEAKY_SLOPE);
+            h = leaky_relu(h);
         }
         conv2d_layer(&self.head, h).reshape([batch, self.z_dim])
     }

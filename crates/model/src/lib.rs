@@ -38,6 +38,7 @@
 //! # Feature flags
 //! None; the crate uses burn's `flex` CPU backend with `autodiff` from the workspace.
 
+mod activation;
 mod cond_norm;
 mod conv;
 mod critic;

@@ -7,11 +7,14 @@
 //! converts every input to NHWC on one thread; these kernels instead share one patch matrix
 //! layout between the convolution, its transpose and both of their gradients
 //! ([`batched`]). [`crate::conv`] chooses them for `f32` tensors on a `Flex` device and keeps
-//! burn's own convolutions as the reference they are tested against.
+//! burn's own convolutions as the reference they are tested against. [`leaky`] is the networks'
+//! LeakyReLU as one parallel operation with its backward.
 
 mod batched;
 mod geometry;
+mod leaky;
 mod matmul;
 mod op;
 
+pub(crate) use leaky::LeakyReluBackend;
 pub(crate) use op::{PatchConvBackend, Taps};
