@@ -10,9 +10,9 @@ use burn::tensor::{Device, Tensor, assert_shape};
 use crate::activation::leaky_relu;
 use crate::cond_norm::{CondNorm, CondNormConfig};
 
+use crate::CAMERA_DIM;
 use crate::conv::conv_transpose2d_layer;
 use crate::stages::{stage_widths, validate};
-use crate::CAMERA_DIM;
 
 /// Smallest depth the decoder can output, in scene units: `depth = MIN_DEPTH + softplus(h)`.
 pub const MIN_DEPTH: f64 = 0.2;

@@ -12,8 +12,10 @@ use burn::backend::autodiff::{
 };
 use burn::backend::flex::FlexTensor;
 use burn::backend::{Flex, TensorMetadata, backend_extension, tensor::FloatTensor};
-use burn::tensor::{DType, Shape, TensorData};
+use burn::tensor::{Shape, TensorData};
 use rayon::prelude::*;
+
+use super::op::contiguous;
 
 /// Elements per parallel task.
 const CHUNK: usize = 1 << 14;
@@ -23,20 +25,6 @@ const CHUNK: usize = 1 << 14;
 pub trait LeakyReluBackend: burn::backend::Backend {
     /// `x` where `x ≥ 0`, else `slope·x`, elementwise; any shape.
     fn par_leaky_relu(x: FloatTensor<Self>, slope: f32) -> FloatTensor<Self>;
-}
-
-/// A contiguous `f32` copy-free view when possible.
-fn contiguous(t: FlexTensor) -> FlexTensor {
-    assert_eq!(
-        t.dtype(),
-        DType::F32,
-        "parallel LeakyReLU needs f32 tensors"
-    );
-    if t.as_slice::<f32>().is_some() {
-        t
-    } else {
-        t.to_contiguous()
-    }
 }
 
 /// `f(x_i)` for every element, in parallel, as a tensor of `shape`.

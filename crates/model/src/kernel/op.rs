@@ -44,8 +44,8 @@ pub trait PatchConvBackend: burn::backend::Backend {
 }
 
 /// A contiguous `f32` view of a Flex tensor (copies only when it is strided or shared).
-fn contiguous(t: FlexTensor) -> FlexTensor {
-    assert_eq!(t.dtype(), DType::F32, "patch convolution needs f32 tensors");
+pub(super) fn contiguous(t: FlexTensor) -> FlexTensor {
+    assert_eq!(t.dtype(), DType::F32, "the Flex kernels need f32 tensors");
     if t.as_slice::<f32>().is_some() {
         t
     } else {
