@@ -9,8 +9,12 @@
 //!
 //! For a plane seen by a pinhole camera the inverse of the z-depth is an affine function of the
 //! pixel coordinates, so its second differences vanish exactly on every plane. The prior is the
-//! mean absolute second difference of inverse z-depth along rows and columns (L1, so a crease or
-//! a depth discontinuity costs in proportion to its size and is not smeared out as under L2).
+//! mean absolute second difference of inverse z-depth along rows and columns, relative to the
+//! inverse z-depth at the centre of the stencil (L1, so a crease or a depth discontinuity costs in
+//! proportion to its size and is not smeared out as under L2). Dividing by the inverse depth makes
+//! the prior invariant to the global scale of the scene: without it, pushing the whole depth map
+//! away shrinks the penalty, and training drifts towards scenes that are too far (about +10 % on
+//! box scenes in an hour).
 
 use burn::tensor::{Device, Tensor};
 use pix2scene_render::rays::ray_directions;
@@ -33,19 +37,22 @@ impl PlanarityPrior {
         Self { inv_ray_z }
     }
 
-    /// `mean |Δ²_row w| + mean |Δ²_col w|` with `w = 1 / (depth·|ray_z|)` the inverse z-depth.
+    /// `mean |Δ²_row w| / w + mean |Δ²_col w| / w` with `w = 1 / (depth·|ray_z|)` the inverse
+    /// z-depth, `w` in the denominator taken at the centre of each 3-pixel stencil.
     ///
     /// # Shapes
     /// - `depth`: `[batch, R, R]`, Euclidean distance along each pixel's ray (scene units, > 0)
-    /// - returns `[1]`, in inverse scene units
+    /// - returns `[1]`, dimensionless
     pub fn forward(&self, depth: Tensor<3>) -> Tensor<1> {
         let [_, h, w] = depth.dims();
         let inv = depth.recip() * self.inv_ray_z.clone();
-        let second = |t: Tensor<3>, dim: usize, n: usize| {
-            t.clone().narrow(dim, 0, n - 2) - t.clone().narrow(dim, 1, n - 2).mul_scalar(2.0)
-                + t.narrow(dim, 2, n - 2)
+        let relative_second = |t: Tensor<3>, dim: usize, n: usize| {
+            let centre = t.clone().narrow(dim, 1, n - 2);
+            let second = t.clone().narrow(dim, 0, n - 2) - centre.clone().mul_scalar(2.0)
+                + t.narrow(dim, 2, n - 2);
+            (second.abs() / centre).mean()
         };
-        second(inv.clone(), 1, h).abs().mean() + second(inv, 2, w).abs().mean()
+        relative_second(inv.clone(), 1, h) + relative_second(inv, 2, w)
     }
 }
 
@@ -89,6 +96,16 @@ mod tests {
             .map(|w| (w[0] - 2.0 * w[1] + w[2]).abs())
             .sum();
         assert!(curved > 1e-5);
+    }
+
+    #[test]
+    fn does_not_depend_on_the_global_scale_of_the_scene() {
+        let rough: Vec<f32> = (0..SIZE * SIZE)
+            .map(|i| 0.8 + 0.05 * ((i as f32) * 2.3).sin())
+            .collect();
+        let far: Vec<f32> = rough.iter().map(|d| 1.7 * d).collect();
+        let (near, far) = (prior(rough, 1), prior(far, 1));
+        assert!((near - far).abs() < 1e-5 * near, "{near} vs {far}");
     }
 
     #[test]
