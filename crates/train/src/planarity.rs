@@ -119,7 +119,7 @@ mod tests {
             .into_iter()
             .enumerate()
             .map(|(i, d)| {
-                d * if (i / SIZE + i % SIZE) % 2 == 0 {
+                d * if (i / SIZE + i % SIZE).is_multiple_of(2) {
                     1.01
                 } else {
                     0.99

@@ -383,12 +383,14 @@ impl Trainer {
         Ok(values)
     }
 
-    /// One encoder/decoder step: `min adv·[D(x, E(x)) − D(rend(G(z)), z)]
-    /// + w_x·mean_l mean(x_l − rend_l(G(E(x))_l))² + w_z·mean(z − E(rend(G(z))))² + w_p·P` over
-    /// the encoder's and decoder's weights, the critic fixed, where `l` runs over the
-    /// [`PyramidLoss`] levels (level 0 alone is paper Eq. 4) and `P` is the [`PlanarityPrior`]
-    /// averaged over `G(E(x))` and `G(z)`. Returns `(loss, [adversarial, recon_x, recon_z,
-    /// planarity])`, `recon_x` being the full-resolution level.
+    /// One encoder/decoder step over the encoder's and decoder's weights, the critic fixed.
+    ///
+    /// Minimizes `adv·[D(x, E(x)) − D(rend(G(z)), z)]` plus
+    /// `w_x·mean_l mean(x_l − rend_l(G(E(x))_l))²` plus `w_z·mean(z − E(rend(G(z))))²` plus
+    /// `w_p·P`, where `l` runs over the [`PyramidLoss`] levels (level 0 alone is paper Eq. 4)
+    /// and `P` is the [`PlanarityPrior`] averaged over `G(E(x))` and `G(z)`. Returns the loss
+    /// and `[adversarial, recon_x, recon_z, planarity]`, `recon_x` being the full-resolution
+    /// level.
     ///
     /// # Errors
     /// As [`Trainer::critic_step`].
