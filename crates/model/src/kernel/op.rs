@@ -121,7 +121,7 @@ struct ConvBackward;
 
 impl Backward<Flex, 2> for ConvBackward {
     /// Input shape, contiguous weight, the taps, and the stacked patch matrix of the input.
-    type State = ([usize; 4], FlexTensor, Taps, Vec<f32>);
+    type State = PatchState;
 
     fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
         let [node_x, node_w] = ops.parents;
@@ -147,7 +147,7 @@ struct TransposeBackward;
 
 impl Backward<Flex, 2> for TransposeBackward {
     /// Input shape, contiguous weight, the taps, and the stacked input.
-    type State = ([usize; 4], FlexTensor, Taps, Vec<f32>);
+    type State = PatchState;
 
     fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
         let [node_x, node_w] = ops.parents;
@@ -167,25 +167,45 @@ impl Backward<Flex, 2> for TransposeBackward {
     }
 }
 
+/// What both backward steps keep: input shape, contiguous weight, taps, and the stacked matrix
+/// their forward built (the input's patches, or the stacked input).
+type PatchState = ([usize; 4], FlexTensor, Taps, Vec<f32>);
+
+/// A patch operation on autodiff: `forward` returns the output and the stacked matrix that
+/// `step` needs for the weight gradient.
+fn tracked<C, S>(
+    step: S,
+    x: FloatTensor<Autodiff<Flex, C>>,
+    weight: FloatTensor<Autodiff<Flex, C>>,
+    taps: Taps,
+    forward: fn(&FlexTensor, &FlexTensor, Taps) -> (FlexTensor, Vec<f32>),
+) -> FloatTensor<Autodiff<Flex, C>>
+where
+    C: CheckpointStrategy,
+    S: Backward<Flex, 2, State = PatchState> + 'static,
+{
+    let kind = step
+        .prepare::<C>([x.node(), weight.node()])
+        .compute_bound()
+        .stateful();
+    let x = contiguous(x.into_primitive());
+    let w = contiguous(weight.into_primitive());
+    match kind {
+        OpsKind::Tracked(prep) => {
+            let (out, stacked) = forward(&x, &w, taps);
+            prep.finish((dims(&x), w, taps, stacked), out)
+        }
+        OpsKind::UnTracked(prep) => prep.finish(forward(&x, &w, taps).0),
+    }
+}
+
 impl<C: CheckpointStrategy> PatchConvBackend for Autodiff<Flex, C> {
     fn patch_conv2d(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
         taps: Taps,
     ) -> FloatTensor<Self> {
-        let kind = ConvBackward
-            .prepare::<C>([x.node(), weight.node()])
-            .compute_bound()
-            .stateful();
-        let x = contiguous(x.into_primitive());
-        let w = contiguous(weight.into_primitive());
-        match kind {
-            OpsKind::Tracked(prep) => {
-                let (out, p) = conv_forward(&x, &w, taps);
-                prep.finish((dims(&x), w, taps, p), out)
-            }
-            OpsKind::UnTracked(prep) => prep.finish(conv_forward(&x, &w, taps).0),
-        }
+        tracked::<C, _>(ConvBackward, x, weight, taps, conv_forward)
     }
 
     fn patch_conv_transpose2d(
@@ -193,18 +213,6 @@ impl<C: CheckpointStrategy> PatchConvBackend for Autodiff<Flex, C> {
         weight: FloatTensor<Self>,
         taps: Taps,
     ) -> FloatTensor<Self> {
-        let kind = TransposeBackward
-            .prepare::<C>([x.node(), weight.node()])
-            .compute_bound()
-            .stateful();
-        let x = contiguous(x.into_primitive());
-        let w = contiguous(weight.into_primitive());
-        match kind {
-            OpsKind::Tracked(prep) => {
-                let (out, stacked) = transpose_forward(&x, &w, taps);
-                prep.finish((dims(&x), w, taps, stacked), out)
-            }
-            OpsKind::UnTracked(prep) => prep.finish(transpose_forward(&x, &w, taps).0),
-        }
+        tracked::<C, _>(TransposeBackward, x, weight, taps, transpose_forward)
     }
 }
