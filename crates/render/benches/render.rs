@@ -1,5 +1,6 @@
-//! Renderer benchmarks (divan): forward and forward+backward of a batch of 6 depth maps at 64²
-//! and 128², fused kernel and tensor-op reference, on the current thread count.
+//! Renderer benchmarks (divan): forward and forward+backward of the image (`render_image`, the
+//! training path) of a batch of 6 depth maps at 64² and 128², fused kernel and tensor-op
+//! reference, on the current thread count.
 //!
 //! `cargo bench -p pix2scene-render`; for the one-core figure set `RAYON_NUM_THREADS=1`.
 
@@ -32,12 +33,12 @@ fn setup(size: usize, implementation: RenderImpl) -> impl Fn(bool) {
         } else {
             depth.clone()
         };
-        let out = renderer.forward(d.clone(), pos.clone(), col.clone());
+        let image = renderer.render_image(d.clone(), pos.clone(), col.clone());
         if backward {
-            let grads = out.image.sum().backward();
+            let grads = image.sum().backward();
             divan::black_box(d.grad(&grads).unwrap().into_data());
         } else {
-            divan::black_box(out.image.into_data());
+            divan::black_box(image.into_data());
         }
     }
 }

@@ -2,8 +2,8 @@
 //!
 //! The inputs are those of `render_peer.py bench` (a smooth depth map `0.8 + 0.2 sin 3x cos 2y`
 //! plus 0.01 noise, the peer's three default lights and constants), and the timed step is the
-//! trainer's: a depth tensor requiring grad on an autodiff `Flex` device → render →
-//! `image.sum()` → backward → gradient of the depth.
+//! trainer's: a depth tensor requiring grad on an autodiff `Flex` device →
+//! [`crate::SurfelRenderer::render_image`] → `image.sum()` → backward → gradient of the depth.
 
 use std::time::Instant;
 
@@ -107,13 +107,13 @@ fn measure(cfg: &BenchConfig) -> BenchReport {
         _ => "fused-flex",
     };
     let forward = || {
-        let out = renderer.forward(depth.clone(), pos.clone(), col.clone());
-        std::hint::black_box(out.image.into_data());
+        let image = renderer.render_image(depth.clone(), pos.clone(), col.clone());
+        std::hint::black_box(image.into_data());
     };
     let forward_backward = || {
         let d = depth.clone().require_grad();
-        let out = renderer.forward(d.clone(), pos.clone(), col.clone());
-        let grads = out.image.sum().backward();
+        let image = renderer.render_image(d.clone(), pos.clone(), col.clone());
+        let grads = image.sum().backward();
         std::hint::black_box(d.grad(&grads).expect("depth gradient").into_data());
     };
     let per_image = |step: &dyn Fn()| median_ms(step, cfg.reps) / b as f64;

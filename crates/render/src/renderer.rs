@@ -6,7 +6,9 @@ use burn::tensor::DType;
 use pix2scene_scene::{ShadingConstants, glam::Vec3};
 use serde::{Deserialize, Serialize};
 
-use crate::kernel::{IMAGE_CHANNEL, KernelParams, NORMALS_CHANNEL, POINTS_CHANNEL, render_packed};
+use crate::kernel::{
+    IMAGE_CHANNEL, KernelOutputs, KernelParams, NORMALS_CHANNEL, POINTS_CHANNEL, render_packed,
+};
 use crate::{
     normals::plane_fit_normals, rays::ray_directions, shade::shade, surfels::back_project,
 };
@@ -60,7 +62,8 @@ pub struct RendererConfig {
 #[derive(Clone, Debug)]
 pub struct SurfelRenderer {
     size_px: usize,
-    params: KernelParams,
+    fov_y_deg: f32,
+    shading: ShadingConstants,
     implementation: RenderImpl,
     /// `[size_px, size_px, 3]` ray directions on the renderer's device.
     dirs: Tensor<3>,
@@ -111,10 +114,8 @@ impl RendererConfig {
         );
         SurfelRenderer {
             size_px: self.size_px,
-            params: KernelParams {
-                fov_y_deg: self.fov_y_deg,
-                shading: self.shading(),
-            },
+            fov_y_deg: self.fov_y_deg,
+            shading: self.shading(),
             implementation: self.implementation,
             dirs: ray_directions(self.fov_y_deg, self.size_px, device),
         }
@@ -141,26 +142,67 @@ impl SurfelRenderer {
         light_pos: Tensor<3>,
         light_color: Tensor<3>,
     ) -> RenderOutput {
+        if self.use_fused(&depth, &light_pos, &light_color) {
+            self.forward_fused(depth, light_pos, light_color)
+        } else {
+            self.forward_reference(depth, light_pos, light_color)
+        }
+    }
+
+    /// The image of [`forward`](Self::forward) alone: what training needs. With the fused
+    /// kernel this is cheaper than `forward(..).image` (the kernel neither writes positions and
+    /// normals nor, in the backward pass, reads their gradients); the values are the same.
+    ///
+    /// # Shapes
+    /// As [`forward`](Self::forward); returns `[batch, 3, size_px, size_px]`, linear RGB of
+    /// paper Eq. 1, not clamped.
+    ///
+    /// # Panics
+    /// As [`forward`](Self::forward).
+    pub fn render_image(
+        &self,
+        depth: Tensor<3>,
+        light_pos: Tensor<3>,
+        light_color: Tensor<3>,
+    ) -> Tensor<4> {
+        if self.use_fused(&depth, &light_pos, &light_color) {
+            let params = self.kernel_params(KernelOutputs::Image);
+            let dirs = self.dirs_on(&depth);
+            render_packed(depth, dirs, light_pos, light_color, params)
+        } else {
+            self.forward_reference(depth, light_pos, light_color).image
+        }
+    }
+
+    /// Checks the shapes and decides whether the fused kernel runs.
+    fn use_fused(&self, depth: &Tensor<3>, light_pos: &Tensor<3>, light_color: &Tensor<3>) -> bool {
         let [batch, _, _] = depth.dims();
         assert_shape!(depth, [batch, self.size_px, self.size_px]);
         let [_, lights, _] = light_pos.dims();
         assert_shape!(light_pos, [batch, lights, 3]);
         assert_shape!(light_color, [batch, lights, 3]);
-        let fused = match self.implementation {
+        match self.implementation {
             RenderImpl::Reference => false,
             RenderImpl::Fused => {
                 assert!(
-                    fused_applies(&depth, &light_pos, &light_color),
+                    fused_applies(depth, light_pos, light_color),
                     "the fused surfel kernel needs f32 tensors on a Flex device and untracked lights"
                 );
                 true
             }
-            RenderImpl::Auto => fused_applies(&depth, &light_pos, &light_color),
-        };
-        if fused {
-            self.forward_fused(depth, light_pos, light_color)
-        } else {
-            self.forward_reference(depth, light_pos, light_color)
+            RenderImpl::Auto => fused_applies(depth, light_pos, light_color),
+        }
+    }
+
+    /// The ray directions `[size_px, size_px, 3]` on the device of `depth`.
+    fn dirs_on(&self, depth: &Tensor<3>) -> Tensor<3> {
+        self.dirs.clone().to_device(&depth.device())
+    }
+
+    fn kernel_params(&self, outputs: KernelOutputs) -> KernelParams {
+        KernelParams {
+            shading: self.shading,
+            outputs,
         }
     }
 
@@ -185,12 +227,12 @@ impl SurfelRenderer {
 
     /// Vertical field of view, degrees.
     pub fn fov_y_deg(&self) -> f32 {
-        self.params.fov_y_deg
+        self.fov_y_deg
     }
 
     /// Constants of paper Eq. 1.
     pub fn shading(&self) -> &ShadingConstants {
-        &self.params.shading
+        &self.shading
     }
 
     fn forward_reference(
@@ -199,7 +241,7 @@ impl SurfelRenderer {
         light_pos: Tensor<3>,
         light_color: Tensor<3>,
     ) -> RenderOutput {
-        let dirs = self.dirs.clone().to_device(&depth.device());
+        let dirs = self.dirs_on(&depth);
         let points = back_project(depth, dirs);
         let normals = plane_fit_normals(points.clone());
         let image = shade(
@@ -207,7 +249,7 @@ impl SurfelRenderer {
             normals.clone(),
             light_pos,
             light_color,
-            &self.params.shading,
+            &self.shading,
         )
         .permute([0, 3, 1, 2]);
         RenderOutput {
@@ -223,7 +265,9 @@ impl SurfelRenderer {
         light_pos: Tensor<3>,
         light_color: Tensor<3>,
     ) -> RenderOutput {
-        let packed = render_packed(depth, light_pos, light_color, self.params);
+        let params = self.kernel_params(KernelOutputs::ImageAndGeometry);
+        let dirs = self.dirs_on(&depth);
+        let packed = render_packed(depth, dirs, light_pos, light_color, params);
         let channels = |start: usize| packed.clone().narrow(1, start, 3);
         RenderOutput {
             image: channels(IMAGE_CHANNEL),

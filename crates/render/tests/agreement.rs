@@ -1,5 +1,6 @@
 //! The fused CPU kernel and the tensor-op reference compute the same function: forward outputs
-//! and depth gradients (through image, points and normals) agree to 1e-5.
+//! and depth gradients (through image, points and normals) agree to 1e-5; the image-only kernel
+//! of `render_image` equals the packed one exactly.
 
 mod common;
 
@@ -121,4 +122,49 @@ fn auto_picks_fused_on_flex_and_reference_for_tracked_lights() {
             .iter()
             .any(|g| g.abs() > 0.0)
     );
+}
+
+/// The image and its depth gradient under a weighted image loss, from `render_image` or (with
+/// `via_forward`) from `forward(..).image`.
+fn image_run(
+    depth: &[f32],
+    setup: &[([f32; 3], [f32; 3])],
+    imp: RenderImpl,
+    via_forward: bool,
+) -> [Vec<f32>; 2] {
+    let device = Device::flex().autodiff();
+    let renderer = RendererConfig::new(SIZE)
+        .with_implementation(imp)
+        .init(&device);
+    let d = Tensor::<3>::from_data(
+        TensorData::new(depth.to_vec(), [BATCH, SIZE, SIZE]),
+        &device,
+    )
+    .require_grad();
+    let (pos, col) = light_tensors(setup, BATCH, &device);
+    let image = if via_forward {
+        renderer.forward(d.clone(), pos, col).image
+    } else {
+        renderer.render_image(d.clone(), pos, col)
+    };
+    let n = BATCH * SIZE * SIZE * 3;
+    let w = Tensor::<1>::from_data(TensorData::new(weights(n, 1), [n]), &device);
+    let grads = (image.clone().reshape([n]) * w).sum().backward();
+    [values(image), values(d.grad(&grads).unwrap())]
+}
+
+#[test]
+fn image_only_kernel_equals_the_packed_one_and_the_reference() {
+    let setup = &light_setups()[1];
+    let depth: Vec<f32> = (0..BATCH as u64)
+        .flat_map(|b| discontinuous_depth(SIZE, b + 3))
+        .collect();
+    let [image, grad] = image_run(&depth, setup, RenderImpl::Fused, false);
+    // The image-only kernel runs the packed kernel's arithmetic: bit-for-bit equal.
+    let [packed_image, packed_grad] = image_run(&depth, setup, RenderImpl::Fused, true);
+    assert_eq!(image, packed_image, "image-only vs packed image");
+    assert_eq!(grad, packed_grad, "image-only vs packed depth gradient");
+    let [ref_image, ref_grad] = image_run(&depth, setup, RenderImpl::Reference, false);
+    assert_close(&image, &ref_image, "image-only image");
+    assert_close(&grad, &ref_grad, "image-only depth gradient");
 }

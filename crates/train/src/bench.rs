@@ -189,11 +189,12 @@ fn breakdown(
     let depth0: Vec<f32> = vec![0.9; b * r * r];
     let render = time(&mut || {
         let depth = crate::trainer::tensor(&depth0, [b, r, r], &device).require_grad();
-        let out =
-            trainer
-                .renderer()
-                .forward(depth, batch.light_pos.clone(), batch.light_color.clone());
-        let _grads = out.image.sum().backward();
+        let image = trainer.renderer().render_image(
+            depth,
+            batch.light_pos.clone(),
+            batch.light_color.clone(),
+        );
+        let _grads = image.sum().backward();
     });
     // Gradient penalty forward + backward, critic weights tracked.
     let z: Vec<f32> = vec![0.1; b * zd];

@@ -76,9 +76,7 @@ impl PyramidLoss {
                         block_mean4(image.clone(), *block),
                     )
                 };
-                let rendered = renderer
-                    .forward(d, light_pos.clone(), light_color.clone())
-                    .image;
+                let rendered = renderer.render_image(d, light_pos.clone(), light_color.clone());
                 (rendered - x).square().mean()
             })
             .collect()

@@ -341,8 +341,7 @@ impl Trainer {
         let depth = decode(&frozen.decoder, z.clone(), cam.clone(), class);
         let x_fake = self
             .renderer()
-            .forward(depth, lights.0, lights.1)
-            .image
+            .render_image(depth, lights.0, lights.1)
             .detach();
         let (d_real, d_fake) = score_pair(
             &self.critic,
@@ -419,10 +418,7 @@ impl Trainer {
             lights.0.clone(),
             lights.1.clone(),
         );
-        let x_fake = self
-            .renderer()
-            .forward(depth_fake, lights.0, lights.1)
-            .image;
+        let x_fake = self.renderer().render_image(depth_fake, lights.0, lights.1);
         let z_rec = self.nets.encoder.forward(x_fake.clone(), cam.clone());
         let (d_real, d_fake) = score_pair(
             &critic,

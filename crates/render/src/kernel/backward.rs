@@ -24,16 +24,14 @@ use crate::normals::NEIGHBOR_OFFSETS;
 /// `∂L/∂depth = (∂L/∂p) · ray direction`.
 ///
 /// # Shapes
-/// - `grad`: `[batch, PACKED_CHANNELS, size, size]`
+/// - `grad`: `[batch, inp.channels, size, size]`, the gradient of [`super::forward::forward`]'s
+///   output (of the image alone, or of image, points and normals)
 /// - returns `[batch, size, size]`
 pub(crate) fn backward(inp: &KernelInputs, grad: &[f32]) -> Vec<f32> {
     let s = inp.size;
     let hw = s * s;
-    assert_eq!(
-        grad.len(),
-        inp.batch * PACKED_CHANNELS * hw,
-        "gradient length"
-    );
+    let channels = inp.channels;
+    assert_eq!(grad.len(), inp.batch * channels * hw, "gradient length");
     let mut out = vec![0.0f32; inp.batch * hw];
     let tasks: Vec<_> = out
         .chunks_mut(hw)
@@ -46,14 +44,24 @@ pub(crate) fn backward(inp: &KernelInputs, grad: &[f32]) -> Vec<f32> {
         })
         .collect();
     tasks.into_par_iter().for_each(|(b, r0, band_out)| {
-        let g = &grad[b * PACKED_CHANNELS * hw..(b + 1) * PACKED_CHANNELS * hw];
-        run(BackwardBand {
-            inp,
-            b,
-            r0,
-            g,
-            band_out,
-        });
+        let g = &grad[b * channels * hw..(b + 1) * channels * hw];
+        if channels == PACKED_CHANNELS {
+            run(BackwardBand::<true> {
+                inp,
+                b,
+                r0,
+                g,
+                band_out,
+            });
+        } else {
+            run(BackwardBand::<false> {
+                inp,
+                b,
+                r0,
+                g,
+                band_out,
+            });
+        }
     });
     out
 }
@@ -94,8 +102,8 @@ impl Accumulator {
 }
 
 /// `∂L/∂depth` of rows `r0..` of sample `b`, written into `band_out`, from `g`, the sample's
-/// gradient of the packed output.
-struct BackwardBand<'a, 'o> {
+/// gradient of the output (image, then points and normals when `GEOMETRY`).
+struct BackwardBand<'a, 'o, const GEOMETRY: bool> {
     inp: &'a KernelInputs<'a>,
     b: usize,
     r0: usize,
@@ -103,7 +111,7 @@ struct BackwardBand<'a, 'o> {
     band_out: &'o mut [f32],
 }
 
-impl Sweep for BackwardBand<'_, '_> {
+impl<const GEOMETRY: bool> Sweep for BackwardBand<'_, '_, GEOMETRY> {
     #[inline(always)]
     fn sweep(self) {
         let Self {
@@ -138,8 +146,14 @@ impl Sweep for BackwardBand<'_, '_> {
                     lights,
                     load3(g, IMAGE_CHANNEL * hw + i, hw, valid),
                 );
-                let mut gd = fit.vjp(gn + load3(g, NORMALS_CHANNEL * hw + i, hw, valid));
-                let mut own = gp + load3(g, POINTS_CHANNEL * hw + i, hw, valid);
+                let (mut gd, mut own) = if GEOMETRY {
+                    (
+                        fit.vjp(gn + load3(g, NORMALS_CHANNEL * hw + i, hw, valid)),
+                        gp + load3(g, POINTS_CHANNEL * hw + i, hw, valid),
+                    )
+                } else {
+                    (fit.vjp(gn), gp)
+                };
                 if valid < LANES {
                     // Lanes past the right edge stand for no pixel: nothing flows from them.
                     let mut keep = Px::splat(0.0);
@@ -172,8 +186,8 @@ impl Sweep for BackwardBand<'_, '_> {
             }
             for c in 0..s {
                 let [x, y, z] = acc.get(grid.index(r, c, (0, 0)));
-                let dir = inp.dirs[r * s + c];
-                band_out[(r - r0) * s + c] = x * dir.x + y * dir.y + z * dir.z;
+                let dir = &inp.dirs[3 * (r * s + c)..3 * (r * s + c) + 3];
+                band_out[(r - r0) * s + c] = x * dir[0] + y * dir[1] + z * dir[2];
             }
         }
     }

@@ -1,10 +1,9 @@
-//! The fused forward pass: depth → packed (image, points, normals) in one sweep over the pixels.
+//! The fused forward pass: depth → image (and optionally points and normals) in one sweep over
+//! the pixels.
 
 use rayon::prelude::*;
 
-use super::inputs::{
-    BAND_ROWS, IMAGE_CHANNEL, KernelInputs, NORMALS_CHANNEL, PACKED_CHANNELS, POINTS_CHANNEL,
-};
+use super::inputs::{BAND_ROWS, IMAGE_CHANNEL, KernelInputs, NORMALS_CHANNEL, POINTS_CHANNEL};
 use super::plane_fit::PlaneFit;
 use super::point_grid::PointGrid;
 use super::simd::{LANES, Sweep, run, store3};
@@ -13,40 +12,48 @@ use super::simd::{LANES, Sweep, run, store3};
 /// plane fit from their reflect-padded 3×3 stencils, and Eq. 1 through
 /// [`pix2scene_scene::ShadingConstants::radiance_lanes`].
 ///
-/// Returns the packed output `[batch, PACKED_CHANNELS, size, size]` (see
-/// [`super::PACKED_CHANNELS`]). Parallel over bands of rows of each sample (rayon's current
-/// pool).
+/// Returns `[batch, inp.channels, size, size]`: the image, followed by points and normals when
+/// `inp.channels` is [`super::PACKED_CHANNELS`]. Parallel over bands of rows of each sample
+/// (rayon's current pool).
 pub(crate) fn forward(inp: &KernelInputs) -> Vec<f32> {
     let s = inp.size;
     let hw = s * s;
-    let mut out = vec![0.0f32; inp.batch * PACKED_CHANNELS * hw];
+    let channels = inp.channels;
+    let mut out = vec![0.0f32; inp.batch * channels * hw];
     let mut tasks = Vec::new();
-    for (b, sample) in out.chunks_mut(PACKED_CHANNELS * hw).enumerate() {
+    for (b, sample) in out.chunks_mut(channels * hw).enumerate() {
         let mut planes: Vec<_> = sample
             .chunks_mut(hw)
             .map(|plane| plane.chunks_mut(BAND_ROWS * s))
             .collect();
         for band in 0..s.div_ceil(BAND_ROWS) {
-            let views: [&mut [f32]; PACKED_CHANNELS] =
-                std::array::from_fn(|ch| planes[ch].next().expect("one chunk per band"));
+            let views: Vec<&mut [f32]> = planes
+                .iter_mut()
+                .map(|plane| plane.next().expect("one chunk per band"))
+                .collect();
             tasks.push((b, band * BAND_ROWS, views));
         }
     }
-    tasks
-        .into_par_iter()
-        .for_each(|(b, r0, views)| run(ForwardBand { inp, b, r0, views }));
+    tasks.into_par_iter().for_each(|(b, r0, views)| {
+        if channels == 3 {
+            run(ForwardBand::<false> { inp, b, r0, views });
+        } else {
+            run(ForwardBand::<true> { inp, b, r0, views });
+        }
+    });
     out
 }
 
-/// Rows `r0..` of sample `b`, rendered into `views`, the band's part of each packed channel.
-struct ForwardBand<'a, 'o> {
+/// Rows `r0..` of sample `b`, rendered into `views`, the band's part of each output channel;
+/// points and normals too when `GEOMETRY`.
+struct ForwardBand<'a, 'o, const GEOMETRY: bool> {
     inp: &'a KernelInputs<'a>,
     b: usize,
     r0: usize,
-    views: [&'o mut [f32]; PACKED_CHANNELS],
+    views: Vec<&'o mut [f32]>,
 }
 
-impl Sweep for ForwardBand<'_, '_> {
+impl<const GEOMETRY: bool> Sweep for ForwardBand<'_, '_, GEOMETRY> {
     #[inline(always)]
     fn sweep(self) {
         let Self {
@@ -67,13 +74,15 @@ impl Sweep for ForwardBand<'_, '_> {
                 let rgb = inp.shading.radiance_lanes(p, fit.n, lights);
                 let o = (r - r0) * s + c;
                 store3(&mut views[IMAGE_CHANNEL..IMAGE_CHANNEL + 3], o, valid, rgb);
-                store3(&mut views[POINTS_CHANNEL..POINTS_CHANNEL + 3], o, valid, p);
-                store3(
-                    &mut views[NORMALS_CHANNEL..NORMALS_CHANNEL + 3],
-                    o,
-                    valid,
-                    fit.n,
-                );
+                if GEOMETRY {
+                    store3(&mut views[POINTS_CHANNEL..POINTS_CHANNEL + 3], o, valid, p);
+                    store3(
+                        &mut views[NORMALS_CHANNEL..NORMALS_CHANNEL + 3],
+                        o,
+                        valid,
+                        fit.n,
+                    );
+                }
             }
         }
     }

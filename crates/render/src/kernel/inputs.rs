@@ -2,8 +2,9 @@
 
 use pix2scene_scene::{PointLight, ShadingConstants, glam::Vec3};
 
-/// Channels of the packed output `[batch, PACKED_CHANNELS, height, width]`: image RGB (0..3),
-/// surfel position xyz (3..6), unit normal xyz (6..9).
+/// Channels of the packed output `[batch, PACKED_CHANNELS, height, width]` with
+/// [`KernelOutputs::ImageAndGeometry`]: image RGB (0..3), surfel position xyz (3..6), unit normal
+/// xyz (6..9). [`KernelOutputs::Image`] writes the first 3 only.
 pub const PACKED_CHANNELS: usize = 9;
 /// First packed channel of the image.
 pub const IMAGE_CHANNEL: usize = 0;
@@ -16,13 +17,33 @@ pub const NORMALS_CHANNEL: usize = 6;
 /// pass recomputes one halo row above and below each band.
 pub(crate) const BAND_ROWS: usize = 16;
 
-/// Settings of the fused kernel that are fixed for a renderer.
+/// What the fused kernel writes (and differentiates).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KernelOutputs {
+    /// The image alone, `[batch, 3, height, width]`: the training path, which neither stores
+    /// nor pulls gradients through positions and normals.
+    Image,
+    /// Image, positions and normals packed, `[batch, PACKED_CHANNELS, height, width]`.
+    ImageAndGeometry,
+}
+
+impl KernelOutputs {
+    /// Channels of the output.
+    pub fn channels(self) -> usize {
+        match self {
+            Self::Image => 3,
+            Self::ImageAndGeometry => PACKED_CHANNELS,
+        }
+    }
+}
+
+/// Settings of one call of the fused kernel.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct KernelParams {
-    /// Vertical field of view, degrees.
-    pub fov_y_deg: f32,
     /// Constants of paper Eq. 1.
     pub shading: ShadingConstants,
+    /// What to write.
+    pub outputs: KernelOutputs,
 }
 
 /// One batch of kernel inputs, borrowed from contiguous `f32` tensors.
@@ -33,12 +54,14 @@ pub(crate) struct KernelInputs<'a> {
     pub batch: usize,
     /// Image side, pixels.
     pub size: usize,
-    /// `[size * size]` ray directions, row-major.
-    pub dirs: Vec<Vec3>,
+    /// `[size, size, 3]` unit ray directions, row-major, camera frame.
+    pub dirs: &'a [f32],
     /// Lights of each sample, camera frame.
     pub lights: Vec<Vec<PointLight>>,
     /// Eq. 1 constants.
     pub shading: ShadingConstants,
+    /// Channels of the output (see [`KernelOutputs::channels`]).
+    pub channels: usize,
 }
 
 impl<'a> KernelInputs<'a> {
@@ -46,18 +69,21 @@ impl<'a> KernelInputs<'a> {
     ///
     /// # Shapes
     /// - `depth`: `[batch, size, size]`
+    /// - `dirs`: `[size, size, 3]`, the pixels' unit ray directions
     /// - `light_pos`, `light_color`: `[batch, lights, 3]`
     ///
     /// # Panics
     /// If the slice lengths disagree with `batch`, `size` and the light count.
     pub fn new(
         depth: &'a [f32],
+        dirs: &'a [f32],
         light_pos: &[f32],
         light_color: &[f32],
         [batch, size]: [usize; 2],
         params: &KernelParams,
     ) -> Self {
         assert_eq!(depth.len(), batch * size * size, "depth length");
+        assert_eq!(dirs.len(), 3 * size * size, "ray directions length");
         assert_eq!(light_pos.len(), light_color.len(), "light tensors differ");
         assert_eq!(
             light_pos.len() % (3 * batch.max(1)),
@@ -82,9 +108,10 @@ impl<'a> KernelInputs<'a> {
             depth,
             batch,
             size,
-            dirs: pix2scene_scene::pixel_directions(params.fov_y_deg, size),
+            dirs,
             lights,
             shading: params.shading,
+            channels: params.outputs.channels(),
         }
     }
 }

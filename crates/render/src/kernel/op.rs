@@ -13,15 +13,17 @@ use burn::tensor::{DType, Tensor, TensorData};
 
 use super::backward::backward;
 use super::forward::forward;
-use super::inputs::{KernelInputs, KernelParams, PACKED_CHANNELS};
+use super::inputs::{KernelInputs, KernelParams};
 
 /// Backends that run the fused surfel kernel. Implemented for `Flex` and `Autodiff<Flex>`.
 #[backend_extension(Flex, Autodiff)]
 pub trait SurfelKernelBackend: burn::backend::Backend {
-    /// Packed render `[batch, PACKED_CHANNELS, size, size]` of `depth` `[batch, size, size]`
-    /// with lights `[batch, lights, 3]` (camera frame).
+    /// Render `[batch, params.outputs.channels(), size, size]` of `depth` `[batch, size, size]`
+    /// seen along the unit ray directions `dirs` `[size, size, 3]`, with lights
+    /// `[batch, lights, 3]` (camera frame).
     fn surfel_render_packed(
         depth: FloatTensor<Self>,
+        dirs: FloatTensor<Self>,
         light_pos: FloatTensor<Self>,
         light_color: FloatTensor<Self>,
         params: KernelParams,
@@ -42,41 +44,38 @@ fn contiguous(t: FlexTensor) -> FlexTensor {
     }
 }
 
+/// The kernel's constant inputs: contiguous ray directions, light positions and colours.
+type Constants = [FlexTensor; 3];
+
 fn run_forward(
     depth: &FlexTensor,
-    light_pos: &FlexTensor,
-    light_color: &FlexTensor,
+    [dirs, light_pos, light_color]: &Constants,
     params: &KernelParams,
 ) -> FlexTensor {
     let dims = depth.shape().dims::<3>();
     let [batch, size, _] = dims;
     let inputs = KernelInputs::new(
         depth.as_slice().expect("contiguous"),
+        dirs.as_slice().expect("contiguous"),
         light_pos.as_slice().expect("contiguous"),
         light_color.as_slice().expect("contiguous"),
         [batch, size],
         params,
     );
-    let packed = forward(&inputs);
-    FlexTensor::from_data(TensorData::new(
-        packed,
-        [batch, PACKED_CHANNELS, size, size],
-    ))
+    let out = forward(&inputs);
+    FlexTensor::from_data(TensorData::new(out, [batch, inputs.channels, size, size]))
 }
 
 impl SurfelKernelBackend for Flex {
     fn surfel_render_packed(
         depth: FlexTensor,
+        dirs: FlexTensor,
         light_pos: FlexTensor,
         light_color: FlexTensor,
         params: KernelParams,
     ) -> FlexTensor {
-        run_forward(
-            &contiguous(depth),
-            &contiguous(light_pos),
-            &contiguous(light_color),
-            &params,
-        )
+        let constants = [dirs, light_pos, light_color].map(contiguous);
+        run_forward(&contiguous(depth), &constants, &params)
     }
 }
 
@@ -85,17 +84,18 @@ impl SurfelKernelBackend for Flex {
 struct SurfelRenderBackward;
 
 impl Backward<Flex, 1> for SurfelRenderBackward {
-    /// Contiguous depth, light positions and colours, and the kernel settings.
-    type State = (FlexTensor, FlexTensor, FlexTensor, KernelParams);
+    /// Contiguous depth, the constant inputs, and the kernel settings.
+    type State = (FlexTensor, Constants, KernelParams);
 
     fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
         let [node_depth] = ops.parents;
         let grad = contiguous(grads.consume::<Flex>(&ops.node));
-        let (depth, light_pos, light_color, params) = ops.state;
+        let (depth, [dirs, light_pos, light_color], params) = ops.state;
         let Some(node) = node_depth else { return };
         let [batch, size, _] = depth.shape().dims::<3>();
         let inputs = KernelInputs::new(
             depth.as_slice().expect("contiguous"),
+            dirs.as_slice().expect("contiguous"),
             light_pos.as_slice().expect("contiguous"),
             light_color.as_slice().expect("contiguous"),
             [batch, size],
@@ -110,16 +110,16 @@ impl Backward<Flex, 1> for SurfelRenderBackward {
 }
 
 impl<C: CheckpointStrategy> SurfelKernelBackend for Autodiff<Flex, C> {
-    /// Gradients flow to `depth` only; the light tensors are treated as constants (the
-    /// renderer uses the reference implementation when they are tracked).
+    /// Gradients flow to `depth` only; the ray directions and the light tensors are treated as
+    /// constants (the renderer uses the reference implementation when lights are tracked).
     fn surfel_render_packed(
         depth: FloatTensor<Self>,
+        dirs: FloatTensor<Self>,
         light_pos: FloatTensor<Self>,
         light_color: FloatTensor<Self>,
         params: KernelParams,
     ) -> FloatTensor<Self> {
-        let lp = contiguous(light_pos.into_primitive());
-        let lc = contiguous(light_color.into_primitive());
+        let constants = [dirs, light_pos, light_color].map(|t| contiguous(t.into_primitive()));
         match SurfelRenderBackward
             .prepare::<C>([depth.node()])
             .compute_bound()
@@ -127,12 +127,12 @@ impl<C: CheckpointStrategy> SurfelKernelBackend for Autodiff<Flex, C> {
         {
             OpsKind::Tracked(prep) => {
                 let d = contiguous(depth.primitive().clone());
-                let out = run_forward(&d, &lp, &lc, &params);
-                prep.finish((d, lp, lc, params), out)
+                let out = run_forward(&d, &constants, &params);
+                prep.finish((d, constants, params), out)
             }
             OpsKind::UnTracked(prep) => {
                 let d = contiguous(depth.into_primitive());
-                prep.finish(run_forward(&d, &lp, &lc, &params))
+                prep.finish(run_forward(&d, &constants, &params))
             }
         }
     }
@@ -141,19 +141,23 @@ impl<C: CheckpointStrategy> SurfelKernelBackend for Autodiff<Flex, C> {
 /// Runs the fused kernel on tensors of a `Flex` device (with or without autodiff).
 ///
 /// # Shapes
-/// - `depth`: `[batch, size, size]`; `light_pos`, `light_color`: `[batch, lights, 3]`
-/// - returns `[batch, PACKED_CHANNELS, size, size]`: image RGB, points xyz, normals xyz
+/// - `depth`: `[batch, size, size]`; `dirs`: `[size, size, 3]`, unit ray directions;
+///   `light_pos`, `light_color`: `[batch, lights, 3]`
+/// - returns `[batch, params.outputs.channels(), size, size]`: image RGB, then (with
+///   [`super::KernelOutputs::ImageAndGeometry`]) points xyz and normals xyz
 ///
 /// # Panics
 /// If the tensors are not `f32` on a `Flex` device.
 pub fn render_packed(
     depth: Tensor<3>,
+    dirs: Tensor<3>,
     light_pos: Tensor<3>,
     light_color: Tensor<3>,
     params: KernelParams,
 ) -> Tensor<4> {
     Tensor::from_dispatch(<Dispatch as SurfelKernelBackend>::surfel_render_packed(
         depth.into_dispatch(),
+        dirs.into_dispatch(),
         light_pos.into_dispatch(),
         light_color.into_dispatch(),
         params,

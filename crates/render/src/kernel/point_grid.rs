@@ -29,16 +29,6 @@ impl PointGrid {
     pub fn new(inp: &KernelInputs, b: usize, lo: usize, hi: usize) -> Self {
         let s = inp.size;
         let width = s.div_ceil(LANES) * LANES + 2;
-        let reflect = |i: isize| -> usize {
-            if i < 0 {
-                1
-            } else if i as usize >= s {
-                // The image's right/bottom reflection; filler past it repeats the last pixel.
-                if i as usize == s { s - 2 } else { s - 1 }
-            } else {
-                i as usize
-            }
-        };
         let rows = hi - lo + 2;
         let mut grid = Self {
             lo,
@@ -49,15 +39,35 @@ impl PointGrid {
         };
         let depth = &inp.depth[b * s * s..(b + 1) * s * s];
         for i in 0..rows {
-            let r = reflect((lo + i) as isize - 1) * s;
-            let (dirs, depth) = (&inp.dirs[r..r + s], &depth[r..r + s]);
-            let row = i * width;
-            for (plane, axis) in [(&mut grid.x, 0), (&mut grid.y, 1), (&mut grid.z, 2)] {
-                let dst = &mut plane[row..row + width];
-                for (j, dst) in dst.iter_mut().enumerate() {
-                    let c = reflect(j as isize - 1);
-                    *dst = dirs[c][axis] * depth[c];
-                }
+            // Image rows −1 and `size` reflect to 1 and `size − 2`.
+            let r = match (lo + i).checked_sub(1) {
+                None => 1,
+                Some(r) if r == s => s - 2,
+                Some(r) => r,
+            };
+            let (dirs, depth) = (
+                &inp.dirs[3 * r * s..3 * (r + 1) * s],
+                &depth[r * s..(r + 1) * s],
+            );
+            let row = i * width..(i + 1) * width;
+            let (x, y, z) = (
+                &mut grid.x[row.clone()],
+                &mut grid.y[row.clone()],
+                &mut grid.z[row],
+            );
+            // Padded column j holds image column j − 1.
+            for (j, (dir, &d)) in dirs.chunks_exact(3).zip(depth).enumerate() {
+                x[j + 1] = dir[0] * d;
+                y[j + 1] = dir[1] * d;
+                z[j + 1] = dir[2] * d;
+            }
+            for plane in [x, y, z] {
+                // Column −1 reflects to 1, column `size` to `size − 2`; filler past it repeats
+                // the last pixel.
+                plane[0] = plane[2];
+                plane[s + 1] = plane[s - 1];
+                let last = plane[s];
+                plane[s + 2..].fill(last);
             }
         }
         grid
