@@ -1,6 +1,6 @@
 //! The hand-written backward pass of the fused kernel: ∂L/∂(packed output) → ∂L/∂depth.
 
-use pix2scene_scene::{Lane, Lanes, Vec3s};
+use pix2scene_scene::Vec3s;
 use rayon::prelude::*;
 
 use super::inputs::{
@@ -8,7 +8,7 @@ use super::inputs::{
 };
 use super::plane_fit::PlaneFit;
 use super::point_grid::PointGrid;
-use super::simd::{LANES, Px, Sweep, load3, run};
+use super::simd::{LANES, Simd, Sweep, first_lanes, lanes_at_mut, load3, run};
 use crate::normals::NEIGHBOR_OFFSETS;
 
 /// Vector–Jacobian product of [`super::forward::forward`].
@@ -76,12 +76,10 @@ struct Accumulator {
 impl Accumulator {
     /// Adds `v` to the lane group at flat index `i`.
     #[inline(always)]
-    fn add(&mut self, i: usize, v: Vec3s<Px>) {
+    fn add<L: Simd>(&mut self, i: usize, v: Vec3s<L>) {
         for (plane, v) in [(&mut self.x, v.x), (&mut self.y, v.y), (&mut self.z, v.z)] {
-            let dst: &mut [f32; LANES] = (&mut plane[i..i + LANES])
-                .try_into()
-                .expect("slice of LANES");
-            *dst = (Lanes(*dst) + v).0;
+            let dst = lanes_at_mut(plane, i);
+            (L::load(dst) + v).store(dst);
         }
     }
 
@@ -113,7 +111,7 @@ struct BackwardBand<'a, 'o, const GEOMETRY: bool> {
 
 impl<const GEOMETRY: bool> Sweep for BackwardBand<'_, '_, GEOMETRY> {
     #[inline(always)]
-    fn sweep(self) {
+    fn sweep<L: Simd>(self) {
         let Self {
             inp,
             b,
@@ -138,7 +136,7 @@ impl<const GEOMETRY: bool> Sweep for BackwardBand<'_, '_, GEOMETRY> {
             for c in (0..s).step_by(LANES) {
                 let valid = (s - c).min(LANES);
                 let i = r * s + c;
-                let (p, d) = grid.stencil(r, c);
+                let (p, d) = grid.stencil::<L>(r, c);
                 let fit = PlaneFit::new(&d);
                 let (gp, gn) = inp.shading.radiance_vjp_lanes(
                     p,
@@ -156,9 +154,8 @@ impl<const GEOMETRY: bool> Sweep for BackwardBand<'_, '_, GEOMETRY> {
                 };
                 if valid < LANES {
                     // Lanes past the right edge stand for no pixel: nothing flows from them.
-                    let mut keep = Px::splat(0.0);
-                    keep.0[..valid].fill(1.0);
-                    let mask = |v: Vec3s<Px>| v.map(|c| Px::where_positive(keep, c));
+                    let keep = first_lanes::<L>(valid);
+                    let mask = |v: Vec3s<L>| v.map(|c| L::where_positive(keep, c));
                     for gd in &mut gd {
                         *gd = mask(*gd);
                     }

@@ -6,7 +6,7 @@ use rayon::prelude::*;
 use super::inputs::{BAND_ROWS, IMAGE_CHANNEL, KernelInputs, NORMALS_CHANNEL, POINTS_CHANNEL};
 use super::plane_fit::PlaneFit;
 use super::point_grid::PointGrid;
-use super::simd::{LANES, Sweep, run, store3};
+use super::simd::{LANES, Simd, Sweep, run, store3};
 
 /// Renders a batch: for each group of [`LANES`] pixels of a row, back-projection, the Eq. 3
 /// plane fit from their reflect-padded 3×3 stencils, and Eq. 1 through
@@ -55,7 +55,7 @@ struct ForwardBand<'a, 'o, const GEOMETRY: bool> {
 
 impl<const GEOMETRY: bool> Sweep for ForwardBand<'_, '_, GEOMETRY> {
     #[inline(always)]
-    fn sweep(self) {
+    fn sweep<L: Simd>(self) {
         let Self {
             inp,
             b,
@@ -69,7 +69,7 @@ impl<const GEOMETRY: bool> Sweep for ForwardBand<'_, '_, GEOMETRY> {
         for r in r0..r1 {
             for c in (0..s).step_by(LANES) {
                 let valid = (s - c).min(LANES);
-                let (p, d) = grid.stencil(r, c);
+                let (p, d) = grid.stencil::<L>(r, c);
                 let fit = PlaneFit::new(&d);
                 let rgb = inp.shading.radiance_lanes(p, fit.n, lights);
                 let o = (r - r0) * s + c;

@@ -29,3 +29,69 @@ pub use inputs::{
     IMAGE_CHANNEL, KernelOutputs, KernelParams, NORMALS_CHANNEL, PACKED_CHANNELS, POINTS_CHANNEL,
 };
 pub use op::{SurfelKernelBackend, render_packed};
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering;
+
+    use super::backward::backward;
+    use super::forward::forward;
+    use super::inputs::{KernelInputs, KernelOutputs, KernelParams};
+    use super::simd::FORCE_PORTABLE;
+
+    /// Forward (all channels) and depth gradient of a fixed weighted loss.
+    fn sweep_both(portable: bool) -> (Vec<f32>, Vec<f32>) {
+        let (batch, size) = (2, 19);
+        let depth: Vec<f32> = (0..batch * size * size)
+            .map(|i| {
+                let (r, c) = ((i / size) % size, i % size);
+                let step = if r > 7 && c > 9 { -0.2 } else { 0.0 };
+                0.9 + 0.1 * (0.3 * c as f32).sin() * (0.2 * r as f32).cos() + step
+            })
+            .collect();
+        let dirs: Vec<f32> = pix2scene_scene::pixel_directions(26.0, size)
+            .into_iter()
+            .flat_map(|d| d.to_array())
+            .collect();
+        let light_pos = [0.3, 0.4, 0.1, -0.5, 0.2, 0.0].repeat(batch);
+        let light_color = [0.7, 0.6, 0.5, 0.2, 0.3, 0.4].repeat(batch);
+        let params = KernelParams {
+            shading: Default::default(),
+            outputs: KernelOutputs::ImageAndGeometry,
+        };
+        let inputs = KernelInputs::new(
+            &depth,
+            &dirs,
+            &light_pos,
+            &light_color,
+            [batch, size],
+            &params,
+        );
+        FORCE_PORTABLE.store(portable, Ordering::Relaxed);
+        let out = forward(&inputs);
+        let grad: Vec<f32> = (0..out.len())
+            .map(|i| ((i * 7919) % 13) as f32 / 13.0 - 0.4)
+            .collect();
+        let g = backward(&inputs, &grad);
+        FORCE_PORTABLE.store(false, Ordering::Relaxed);
+        (out, g)
+    }
+
+    #[test]
+    fn portable_lanes_match_the_simd_registers() {
+        let (out_simd, grad_simd) = sweep_both(false);
+        let (out_portable, grad_portable) = sweep_both(true);
+        for (what, a, b) in [
+            ("output", &out_simd, &out_portable),
+            ("depth gradient", &grad_simd, &grad_portable),
+        ] {
+            let scale = b.iter().fold(1.0f32, |m, v| m.max(v.abs()));
+            for (i, (x, y)) in a.iter().zip(b.iter()).enumerate() {
+                assert!(
+                    (x - y).abs() <= 1e-6 * scale,
+                    "{what}[{i}]: {x} vs portable {y}"
+                );
+            }
+        }
+    }
+}

@@ -3,7 +3,7 @@
 use pix2scene_scene::Vec3s;
 
 use super::inputs::KernelInputs;
-use super::simd::{LANES, Px, load};
+use super::simd::{LANES, Simd, lanes_at};
 use crate::normals::NEIGHBOR_OFFSETS;
 
 /// Points of image rows `lo − 1 ..= hi` of one sample, with one reflected column on each side
@@ -93,19 +93,19 @@ impl PointGrid {
 
     /// The points of the lane group starting at flat index `i`.
     #[inline(always)]
-    fn point(&self, i: usize) -> Vec3s<Px> {
+    fn point<L: Simd>(&self, i: usize) -> Vec3s<L> {
         Vec3s {
-            x: load(&self.x, i, LANES),
-            y: load(&self.y, i, LANES),
-            z: load(&self.z, i, LANES),
+            x: L::load(lanes_at(&self.x, i)),
+            y: L::load(lanes_at(&self.y, i)),
+            z: L::load(lanes_at(&self.z, i)),
         }
     }
 
     /// The centre points and the 8 neighbour differences `p_k − p` of the lane group starting
     /// at pixel (`row`, `col`), `row ∈ lo..hi`.
     #[inline(always)]
-    pub fn stencil(&self, row: usize, col: usize) -> (Vec3s<Px>, [Vec3s<Px>; 8]) {
-        let p = self.point(self.index(row, col, (0, 0)));
+    pub fn stencil<L: Simd>(&self, row: usize, col: usize) -> (Vec3s<L>, [Vec3s<L>; 8]) {
+        let p: Vec3s<L> = self.point(self.index(row, col, (0, 0)));
         let mut d = [p; 8];
         for (d, off) in d.iter_mut().zip(NEIGHBOR_OFFSETS) {
             *d = self.point(self.index(row, col, off)) - p;
