@@ -99,7 +99,7 @@ impl<T: Lane> PlaneFit<T> {
         let gc = g_nx * self.rx + g_det * self.a;
         let grx = g_nx * self.c - g_ny * self.b;
         let gry = g_ny * self.a - g_nx * self.b;
-        let mut gd = self.m;
+        let mut gd = [Vec3s::zero(); 8];
         for (k, gd) in gd.iter_mut().enumerate() {
             let m = self.m[k];
             let gm = Vec3s {
