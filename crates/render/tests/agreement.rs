@@ -8,9 +8,9 @@ use burn::tensor::{Device, Tensor, TensorData};
 use common::*;
 use pix2scene_render::{RenderImpl, RendererConfig};
 
-// Not a multiple of the kernel's 8 lanes and more than one 16-row band: covers full and partial
+// Not a multiple of the kernel's 8 lanes and more than one 32-row band: covers full and partial
 // lane groups and the band halos.
-const SIZE: usize = 21;
+const SIZE: usize = 37;
 const BATCH: usize = 3;
 
 struct Run {

@@ -14,8 +14,9 @@ pub const POINTS_CHANNEL: usize = 3;
 pub const NORMALS_CHANNEL: usize = 6;
 
 /// Rows per parallel task. Bands of whole rows keep each task's 3×3 stencil local; the backward
-/// pass recomputes one halo row above and below each band.
-pub(crate) const BAND_ROWS: usize = 16;
+/// pass recomputes one halo row above and below each band (6 % extra work at 32 rows, 12 % at
+/// 16: 32 measured 5 % faster at 128², and still gives 24 tasks for a batch of 6).
+pub(crate) const BAND_ROWS: usize = 32;
 
 /// What the fused kernel writes (and differentiates).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -41,7 +41,7 @@ mod tests {
 
     /// Forward (all channels) and depth gradient of a fixed weighted loss.
     fn sweep_both(portable: bool) -> (Vec<f32>, Vec<f32>) {
-        let (batch, size) = (2, 19);
+        let (batch, size) = (2, 35);
         let depth: Vec<f32> = (0..batch * size * size)
             .map(|i| {
                 let (r, c) = ((i / size) % size, i % size);
