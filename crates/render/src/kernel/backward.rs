@@ -8,7 +8,7 @@ use super::inputs::{
 };
 use super::plane_fit::PlaneFit;
 use super::point_grid::PointGrid;
-use super::simd::{LANES, Simd, Sweep, first_lanes, lanes_at_mut, load3, run};
+use super::simd::{Simd, Sweep, first_lanes, load3, run};
 use crate::normals::NEIGHBOR_OFFSETS;
 
 /// Vector–Jacobian product of [`super::forward::forward`].
@@ -78,7 +78,7 @@ impl Accumulator {
     #[inline(always)]
     fn add<L: Simd>(&mut self, i: usize, v: Vec3s<L>) {
         for (plane, v) in [(&mut self.x, v.x), (&mut self.y, v.y), (&mut self.z, v.z)] {
-            let dst = lanes_at_mut(plane, i);
+            let dst = &mut plane[i..];
             (L::load(dst) + v).store(dst);
         }
     }
@@ -133,8 +133,8 @@ impl<const GEOMETRY: bool> Sweep for BackwardBand<'_, '_, GEOMETRY> {
             z: vec![0.0; len],
         };
         for r in e0..e1 {
-            for c in (0..s).step_by(LANES) {
-                let valid = (s - c).min(LANES);
+            for c in (0..s).step_by(L::LANES) {
+                let valid = (s - c).min(L::LANES);
                 let i = r * s + c;
                 let (p, d) = grid.stencil::<L>(r, c);
                 let fit = PlaneFit::new(&d);
@@ -152,7 +152,7 @@ impl<const GEOMETRY: bool> Sweep for BackwardBand<'_, '_, GEOMETRY> {
                 } else {
                     (fit.vjp(gn), gp)
                 };
-                if valid < LANES {
+                if valid < L::LANES {
                     // Lanes past the right edge stand for no pixel: nothing flows from them.
                     let keep = first_lanes::<L>(valid);
                     let mask = |v: Vec3s<L>| v.map(|c| L::where_positive(keep, c));

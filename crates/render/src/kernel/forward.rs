@@ -6,9 +6,9 @@ use rayon::prelude::*;
 use super::inputs::{BAND_ROWS, IMAGE_CHANNEL, KernelInputs, NORMALS_CHANNEL, POINTS_CHANNEL};
 use super::plane_fit::PlaneFit;
 use super::point_grid::PointGrid;
-use super::simd::{LANES, Simd, Sweep, run, store3};
+use super::simd::{Simd, Sweep, run, store3};
 
-/// Renders a batch: for each group of [`LANES`] pixels of a row, back-projection, the Eq. 3
+/// Renders a batch: for each group of [`Simd::LANES`] pixels of a row, back-projection, the Eq. 3
 /// plane fit from their reflect-padded 3×3 stencils, and Eq. 1 through
 /// [`pix2scene_scene::ShadingConstants::radiance_lanes`].
 ///
@@ -67,8 +67,8 @@ impl<const GEOMETRY: bool> Sweep for ForwardBand<'_, '_, GEOMETRY> {
         let lights = &inp.lights[b];
         let grid = PointGrid::new(inp, b, r0, r1);
         for r in r0..r1 {
-            for c in (0..s).step_by(LANES) {
-                let valid = (s - c).min(LANES);
+            for c in (0..s).step_by(L::LANES) {
+                let valid = (s - c).min(L::LANES);
                 let (p, d) = grid.stencil::<L>(r, c);
                 let fit = PlaneFit::new(&d);
                 let rgb = inp.shading.radiance_lanes(p, fit.n, lights);

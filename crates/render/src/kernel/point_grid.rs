@@ -3,7 +3,7 @@
 use pix2scene_scene::Vec3s;
 
 use super::inputs::KernelInputs;
-use super::simd::{LANES, Simd, lanes_at};
+use super::simd::{MAX_LANES, Simd};
 use crate::normals::NEIGHBOR_OFFSETS;
 
 /// Points of image rows `lo − 1 ..= hi` of one sample, with one reflected column on each side
@@ -16,7 +16,7 @@ use crate::normals::NEIGHBOR_OFFSETS;
 pub(crate) struct PointGrid {
     /// First image row whose stencil is available.
     lo: usize,
-    /// Padded row length: `size` rounded up to [`LANES`], plus 2.
+    /// Padded row length: `size` rounded up to [`MAX_LANES`], plus 2.
     width: usize,
     /// `[rows, width]` planes of x, y and z.
     x: Vec<f32>,
@@ -28,7 +28,7 @@ impl PointGrid {
     /// Back-projects the points of sample `b` needed by the stencils of rows `lo..hi`.
     pub fn new(inp: &KernelInputs, b: usize, lo: usize, hi: usize) -> Self {
         let s = inp.size;
-        let width = s.div_ceil(LANES) * LANES + 2;
+        let width = s.div_ceil(MAX_LANES) * MAX_LANES + 2;
         let rows = hi - lo + 2;
         let mut grid = Self {
             lo,
@@ -95,9 +95,9 @@ impl PointGrid {
     #[inline(always)]
     fn point<L: Simd>(&self, i: usize) -> Vec3s<L> {
         Vec3s {
-            x: L::load(lanes_at(&self.x, i)),
-            y: L::load(lanes_at(&self.y, i)),
-            z: L::load(lanes_at(&self.z, i)),
+            x: L::load(&self.x[i..]),
+            y: L::load(&self.y[i..]),
+            z: L::load(&self.z[i..]),
         }
     }
 

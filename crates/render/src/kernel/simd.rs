@@ -1,62 +1,62 @@
-//! The lane width of the kernel's sweeps, the lane types they run on, lane loads and stores,
-//! and the run-time choice of instruction set.
+//! The lane types the kernel's sweeps run on, lane loads and stores, and the run-time choice of
+//! instruction set.
 //!
-//! The sweeps process [`LANES`] consecutive pixels of a row at once (structure of arrays),
-//! written once against [`Simd`]. [`run`] runs a [`Sweep`] on [`avx::F32x8`] — one AVX register
-//! per value, arithmetic by explicit intrinsics — when the CPU has AVX2 and FMA (checked at run
-//! time, so the binary stays portable), and on the portable [`Lanes`] otherwise. Explicit
-//! registers matter: with `Lanes` (plain `[f32; 8]` loops left to the auto-vectorizer) LLVM
-//! vectorizes parts of the plane fit's backward pass across the 8 neighbours instead of across
-//! the pixels, and runs the rest one lane at a time with gathers and stack traffic — 3–4× slower.
+//! The sweeps process [`Simd::LANES`] consecutive pixels of a row at once (structure of
+//! arrays), written once against [`Simd`]. [`run`] runs a [`Sweep`] on
+//! [`avx512::F32x16`] (16 lanes in one AVX-512 register) where the CPU has AVX-512F/VL, on
+//! [`avx::F32x8`] (8 lanes in one AVX register) where it has AVX2 + FMA — arithmetic by explicit
+//! intrinsics in both, checked at run time so the binary stays portable — and on the portable
+//! [`Portable`] lanes otherwise. Explicit registers matter: with plain `[f32; 8]` loops left to
+//! the auto-vectorizer LLVM vectorizes parts of the plane fit's backward pass across the 8
+//! neighbours instead of across the pixels, and runs the rest one lane at a time with gathers and
+//! stack traffic — 2× slower.
 
 use pix2scene_scene::{Lane, Lanes, Vec3s};
 
-/// Pixels per lane group: one AVX register of `f32`.
-pub(crate) const LANES: usize = 8;
+/// The widest lane group any lane type has: rows of the point grid are padded to a multiple of
+/// it.
+pub(crate) const MAX_LANES: usize = 16;
 
-/// A lane type of [`LANES`] pixels: [`Lane`] arithmetic plus loads and stores.
+/// A lane type: [`Lane`] arithmetic on `LANES` pixels, plus loads and stores.
 pub(crate) trait Simd: Lane {
-    /// The `LANES` values of `src`.
-    fn load(src: &[f32; LANES]) -> Self;
-    /// Writes the lanes to `dst`.
-    fn store(self, dst: &mut [f32; LANES]);
+    /// Pixels per lane group (at most [`MAX_LANES`]).
+    const LANES: usize;
+    /// The first `LANES` values of `src`.
+    ///
+    /// # Panics
+    /// If `src` is shorter than `LANES`.
+    fn load(src: &[f32]) -> Self;
+    /// Writes the lanes to the first `LANES` values of `dst`.
+    ///
+    /// # Panics
+    /// If `dst` is shorter than `LANES`.
+    fn store(self, dst: &mut [f32]);
 }
 
-impl Simd for Lanes<LANES> {
+/// The portable lane type: 8 lanes as a plain array, vectorized by the compiler.
+pub(crate) type Portable = Lanes<8>;
+
+impl Simd for Portable {
+    const LANES: usize = 8;
+
     #[inline(always)]
-    fn load(src: &[f32; LANES]) -> Self {
-        Lanes(*src)
+    fn load(src: &[f32]) -> Self {
+        Lanes(src[..8].try_into().expect("8 lanes"))
     }
 
     #[inline(always)]
-    fn store(self, dst: &mut [f32; LANES]) {
-        *dst = self.0;
+    fn store(self, dst: &mut [f32]) {
+        dst[..8].copy_from_slice(&self.0);
     }
-}
-
-/// The `LANES` values at `src[start..]`.
-#[inline(always)]
-pub(crate) fn lanes_at(src: &[f32], start: usize) -> &[f32; LANES] {
-    src[start..start + LANES]
-        .try_into()
-        .expect("slice of LANES")
-}
-
-/// The `LANES` values at `dst[start..]`, mutably.
-#[inline(always)]
-pub(crate) fn lanes_at_mut(dst: &mut [f32], start: usize) -> &mut [f32; LANES] {
-    (&mut dst[start..start + LANES])
-        .try_into()
-        .expect("slice of LANES")
 }
 
 /// Loads `src[start..start + valid]` into the first `valid` lanes; the other lanes are 0.
 #[inline(always)]
 pub(crate) fn load<L: Simd>(src: &[f32], start: usize, valid: usize) -> L {
-    if valid == LANES {
-        L::load(lanes_at(src, start))
+    if valid == L::LANES {
+        L::load(&src[start..])
     } else {
-        let mut a = [0.0; LANES];
+        let mut a = [0.0; MAX_LANES];
         a[..valid].copy_from_slice(&src[start..start + valid]);
         L::load(&a)
     }
@@ -65,10 +65,10 @@ pub(crate) fn load<L: Simd>(src: &[f32], start: usize, valid: usize) -> L {
 /// Stores the first `valid` lanes of `v` to `dst[start..start + valid]`.
 #[inline(always)]
 pub(crate) fn store<L: Simd>(dst: &mut [f32], start: usize, valid: usize, v: L) {
-    if valid == LANES {
-        v.store(lanes_at_mut(dst, start));
+    if valid == L::LANES {
+        v.store(&mut dst[start..]);
     } else {
-        let mut a = [0.0; LANES];
+        let mut a = [0.0; MAX_LANES];
         v.store(&mut a);
         dst[start..start + valid].copy_from_slice(&a[..valid]);
     }
@@ -77,7 +77,7 @@ pub(crate) fn store<L: Simd>(dst: &mut [f32], start: usize, valid: usize, v: L) 
 /// 1 in the first `valid` lanes, 0 in the others.
 #[inline(always)]
 pub(crate) fn first_lanes<L: Simd>(valid: usize) -> L {
-    let mut a = [0.0; LANES];
+    let mut a = [0.0; MAX_LANES];
     a[..valid].fill(1.0);
     L::load(&a)
 }
@@ -113,15 +113,20 @@ pub(crate) trait Sweep {
 /// AVX2 + FMA if this CPU supports them, and on [`Lanes`] otherwise.
 pub(crate) fn run(sweep: impl Sweep) {
     #[cfg(target_arch = "x86_64")]
-    if !portable_forced() {
-        let avx2 = is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma");
-        if avx2 && is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512vl") {
+    {
+        let avx2 =
+            isa_allowed(1) && is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma");
+        let avx512 = avx2
+            && isa_allowed(2)
+            && is_x86_feature_detected!("avx512f")
+            && is_x86_feature_detected!("avx512vl");
+        if avx512 {
             #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
             fn avx512(sweep: impl Sweep) {
-                sweep.sweep::<avx::F32x8>();
+                sweep.sweep::<avx512::F32x16>();
             }
             // SAFETY: the CPU supports AVX-512F/VL, AVX2 and FMA (checked just above), so
-            // `avx512` and the AVX intrinsics of `F32x8` may run.
+            // `avx512` and the AVX-512 intrinsics of `F32x16` may run.
             unsafe { avx512(sweep) };
             return;
         }
@@ -136,23 +141,146 @@ pub(crate) fn run(sweep: impl Sweep) {
             return;
         }
     }
-    sweep.sweep::<Lanes<LANES>>();
+    sweep.sweep::<Portable>();
 }
 
-/// Tests set this to make [`run`] take the portable path, to check it against the AVX one.
+/// The widest instruction set [`run`] may use: tests lower it to check each lane type against
+/// the others on one machine. 2: AVX-512, 1: AVX2, 0: portable.
 #[cfg(test)]
-pub(crate) static FORCE_PORTABLE: std::sync::atomic::AtomicBool =
-    std::sync::atomic::AtomicBool::new(false);
+pub(crate) static MAX_ISA: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(2);
 
 #[cfg(all(test, target_arch = "x86_64"))]
-fn portable_forced() -> bool {
-    FORCE_PORTABLE.load(std::sync::atomic::Ordering::Relaxed)
+fn isa_allowed(level: u8) -> bool {
+    MAX_ISA.load(std::sync::atomic::Ordering::Relaxed) >= level
 }
 
 #[cfg(all(not(test), target_arch = "x86_64"))]
 #[inline(always)]
-fn portable_forced() -> bool {
-    false
+fn isa_allowed(_: u8) -> bool {
+    true
+}
+
+/// Defines a lane type over one x86 vector register, its arithmetic by the given intrinsics.
+///
+/// Invariant of every type it defines: values exist only on CPUs with the instruction set of its
+/// intrinsics (named in the type's documentation) — [`run`] is the one place that instantiates a sweep with them, after checking — so
+/// every intrinsic runs on a CPU that has it.
+#[cfg(target_arch = "x86_64")]
+macro_rules! x86_lanes {
+    (
+        $(#[$doc:meta])* $name:ident($reg:ty), lanes: $lanes:literal,
+        add: $add:ident, sub: $sub:ident, mul: $mul:ident, div: $div:ident, sqrt: $sqrt:ident,
+        splat: $splat:ident, load: $load:ident, store: $store:ident,
+        neg: |$x:ident| $neg:expr,
+        where_positive: |$c:ident, $v:ident| $wp:expr $(,)?
+    ) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug)]
+        #[repr(transparent)]
+        pub(crate) struct $name($reg);
+
+        impl std::ops::Add for $name {
+            type Output = Self;
+            #[inline(always)]
+            fn add(self, o: Self) -> Self {
+                // SAFETY: the instruction set is available (type invariant).
+                Self(unsafe { $add(self.0, o.0) })
+            }
+        }
+
+        impl std::ops::Sub for $name {
+            type Output = Self;
+            #[inline(always)]
+            fn sub(self, o: Self) -> Self {
+                // SAFETY: the instruction set is available (type invariant).
+                Self(unsafe { $sub(self.0, o.0) })
+            }
+        }
+
+        impl std::ops::Mul for $name {
+            type Output = Self;
+            #[inline(always)]
+            fn mul(self, o: Self) -> Self {
+                // SAFETY: the instruction set is available (type invariant).
+                Self(unsafe { $mul(self.0, o.0) })
+            }
+        }
+
+        impl std::ops::Div for $name {
+            type Output = Self;
+            #[inline(always)]
+            fn div(self, o: Self) -> Self {
+                // SAFETY: the instruction set is available (type invariant).
+                Self(unsafe { $div(self.0, o.0) })
+            }
+        }
+
+        impl std::ops::Neg for $name {
+            type Output = Self;
+            #[inline(always)]
+            fn neg(self) -> Self {
+                let $x = self.0;
+                // SAFETY: the instruction set is available (type invariant).
+                Self(unsafe { $neg })
+            }
+        }
+
+        impl std::ops::AddAssign for $name {
+            #[inline(always)]
+            fn add_assign(&mut self, o: Self) {
+                *self = *self + o;
+            }
+        }
+
+        impl std::ops::SubAssign for $name {
+            #[inline(always)]
+            fn sub_assign(&mut self, o: Self) {
+                *self = *self - o;
+            }
+        }
+
+        impl Lane for $name {
+            #[inline(always)]
+            fn splat(v: f32) -> Self {
+                // SAFETY: the instruction set is available (type invariant).
+                Self(unsafe { $splat(v) })
+            }
+
+            #[inline(always)]
+            fn sqrt(self) -> Self {
+                // SAFETY: the instruction set is available (type invariant).
+                Self(unsafe { $sqrt(self.0) })
+            }
+
+            #[inline(always)]
+            fn where_positive(cond: Self, v: Self) -> Self {
+                let ($c, $v) = (cond.0, v.0);
+                // SAFETY: the instruction set is available (type invariant).
+                Self(unsafe { $wp })
+            }
+        }
+
+        impl Simd for $name {
+            const LANES: usize = $lanes;
+
+            #[inline(always)]
+            fn load(src: &[f32]) -> Self {
+                let src: &[f32; $lanes] = src[..$lanes].try_into().expect("a lane group");
+                // SAFETY: the instruction set is available (type invariant); `src` holds
+                // `LANES` readable `f32`.
+                Self(unsafe { $load(src.as_ptr()) })
+            }
+
+            #[inline(always)]
+            fn store(self, dst: &mut [f32]) {
+                let dst: &mut [f32; $lanes] =
+                    (&mut dst[..$lanes]).try_into().expect("a lane group");
+                // SAFETY: the instruction set is available (type invariant); `dst` holds
+                // `LANES` writable `f32`.
+                unsafe { $store(dst.as_mut_ptr(), self.0) }
+            }
+        }
+    };
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -160,96 +288,43 @@ pub(crate) mod avx {
     //! [`F32x8`]: 8 `f32` lanes in one AVX register.
 
     use std::arch::x86_64::*;
-    use std::ops::{Add, AddAssign, Div, Mul, Neg, Sub, SubAssign};
 
     use pix2scene_scene::Lane;
 
-    use super::{LANES, Simd};
+    use super::Simd;
 
-    /// 8 `f32` lanes in one `__m256` register, with arithmetic by AVX intrinsics.
-    ///
-    /// Invariant: values of this type exist only on CPUs with AVX2 and FMA — [`super::run`]
-    /// is the one place that instantiates a sweep with it, after checking — so every intrinsic
-    /// below runs on a CPU that has it.
-    #[derive(Clone, Copy, Debug)]
-    #[repr(transparent)]
-    pub(crate) struct F32x8(__m256);
-
-    macro_rules! binary {
-        ($trait:ident, $method:ident, $intrinsic:ident) => {
-            impl $trait for F32x8 {
-                type Output = Self;
-                #[inline(always)]
-                fn $method(self, o: Self) -> Self {
-                    // SAFETY: AVX is available (type invariant).
-                    Self(unsafe { $intrinsic(self.0, o.0) })
-                }
-            }
-        };
+    x86_lanes! {
+        /// 8 `f32` lanes in one `__m256` register (AVX2 + FMA CPUs only: see `x86_lanes`).
+        F32x8(__m256), lanes: 8,
+        add: _mm256_add_ps, sub: _mm256_sub_ps, mul: _mm256_mul_ps, div: _mm256_div_ps,
+        sqrt: _mm256_sqrt_ps, splat: _mm256_set1_ps, load: _mm256_loadu_ps,
+        store: _mm256_storeu_ps,
+        neg: |x| _mm256_xor_ps(x, _mm256_set1_ps(-0.0)),
+        // The ordered comparison is false for NaN, as `Lane::where_positive` requires.
+        where_positive: |c, v| _mm256_and_ps(_mm256_cmp_ps::<_CMP_GT_OQ>(c, _mm256_setzero_ps()), v),
     }
-    binary!(Add, add, _mm256_add_ps);
-    binary!(Sub, sub, _mm256_sub_ps);
-    binary!(Mul, mul, _mm256_mul_ps);
-    binary!(Div, div, _mm256_div_ps);
+}
 
-    impl Neg for F32x8 {
-        type Output = Self;
-        #[inline(always)]
-        fn neg(self) -> Self {
-            // SAFETY: AVX is available (type invariant).
-            Self(unsafe { _mm256_xor_ps(self.0, _mm256_set1_ps(-0.0)) })
-        }
-    }
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod avx512 {
+    //! [`F32x16`]: 16 `f32` lanes in one AVX-512 register.
 
-    impl AddAssign for F32x8 {
-        #[inline(always)]
-        fn add_assign(&mut self, o: Self) {
-            *self = *self + o;
-        }
-    }
+    use std::arch::x86_64::*;
 
-    impl SubAssign for F32x8 {
-        #[inline(always)]
-        fn sub_assign(&mut self, o: Self) {
-            *self = *self - o;
-        }
-    }
+    use pix2scene_scene::Lane;
 
-    impl Lane for F32x8 {
-        #[inline(always)]
-        fn splat(v: f32) -> Self {
-            // SAFETY: AVX is available (type invariant).
-            Self(unsafe { _mm256_set1_ps(v) })
-        }
+    use super::Simd;
 
-        #[inline(always)]
-        fn sqrt(self) -> Self {
-            // SAFETY: AVX is available (type invariant).
-            Self(unsafe { _mm256_sqrt_ps(self.0) })
-        }
-
-        #[inline(always)]
-        fn where_positive(cond: Self, v: Self) -> Self {
-            // SAFETY: AVX is available (type invariant). The ordered comparison is false for
-            // NaN, as `Lane::where_positive` requires.
-            Self(unsafe {
-                let keep = _mm256_cmp_ps::<_CMP_GT_OQ>(cond.0, _mm256_setzero_ps());
-                _mm256_and_ps(keep, v.0)
-            })
-        }
-    }
-
-    impl Simd for F32x8 {
-        #[inline(always)]
-        fn load(src: &[f32; LANES]) -> Self {
-            // SAFETY: AVX is available (type invariant); `src` holds 8 readable `f32`.
-            Self(unsafe { _mm256_loadu_ps(src.as_ptr()) })
-        }
-
-        #[inline(always)]
-        fn store(self, dst: &mut [f32; LANES]) {
-            // SAFETY: AVX is available (type invariant); `dst` holds 8 writable `f32`.
-            unsafe { _mm256_storeu_ps(dst.as_mut_ptr(), self.0) }
-        }
+    x86_lanes! {
+        /// 16 `f32` lanes in one `__m512` register (AVX-512F CPUs only: see `x86_lanes`).
+        F32x16(__m512), lanes: 16,
+        add: _mm512_add_ps, sub: _mm512_sub_ps, mul: _mm512_mul_ps, div: _mm512_div_ps,
+        sqrt: _mm512_sqrt_ps, splat: _mm512_set1_ps, load: _mm512_loadu_ps,
+        store: _mm512_storeu_ps,
+        // Flips the sign bit (−0 included, as `-x` does) by an integer xor: AVX-512F alone has
+        // no float xor.
+        neg: |x| _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(x), _mm512_set1_epi32(i32::MIN))),
+        // The ordered comparison is false for NaN, as `Lane::where_positive` requires.
+        where_positive: |c, v| _mm512_maskz_mov_ps(_mm512_cmp_ps_mask::<_CMP_GT_OQ>(c, _mm512_setzero_ps()), v),
     }
 }
