@@ -6,7 +6,7 @@ mod common;
 
 use burn::tensor::{Device, Tensor, TensorData};
 use common::*;
-use pix2scene_render::{RenderImpl, RendererConfig};
+use pix2scene_render::{RenderImpl, RendererConfig, SurfelRenderer};
 
 // Not a multiple of the kernel's 8 lanes and more than one 32-row band: covers full and partial
 // lane groups and the band halos.
@@ -20,7 +20,15 @@ struct Run {
     grad: Vec<f32>,
 }
 
-fn run(depth: &[f32], setup: &[([f32; 3], [f32; 3])], imp: RenderImpl) -> Run {
+/// A renderer of `imp` on an autodiff Flex device, the depth maps (requiring grad) and lights.
+struct Inputs {
+    renderer: SurfelRenderer,
+    d: Tensor<3>,
+    pos: Tensor<3>,
+    col: Tensor<3>,
+}
+
+fn inputs(depth: &[f32], setup: &[([f32; 3], [f32; 3])], imp: RenderImpl) -> Inputs {
     let device = Device::flex().autodiff();
     let renderer = RendererConfig::new(SIZE)
         .with_implementation(imp)
@@ -31,9 +39,24 @@ fn run(depth: &[f32], setup: &[([f32; 3], [f32; 3])], imp: RenderImpl) -> Run {
     )
     .require_grad();
     let (pos, col) = light_tensors(setup, BATCH, &device);
+    Inputs {
+        renderer,
+        d,
+        pos,
+        col,
+    }
+}
+
+fn run(depth: &[f32], setup: &[([f32; 3], [f32; 3])], imp: RenderImpl) -> Run {
+    let Inputs {
+        renderer,
+        d,
+        pos,
+        col,
+    } = inputs(depth, setup, imp);
     let out = renderer.forward(d.clone(), pos, col);
     let n = BATCH * SIZE * SIZE * 3;
-    let w = |seed| Tensor::<1>::from_data(TensorData::new(weights(n, seed), [n]), &device);
+    let w = |seed| Tensor::<1>::from_data(TensorData::new(weights(n, seed), [n]), &d.device());
     let loss = (out.image.clone().reshape([n]) * w(1)).sum()
         + (out.points.clone().reshape([n]) * w(2)).sum()
         + (out.normals.clone().reshape([n]) * w(3)).sum();
@@ -132,23 +155,19 @@ fn image_run(
     imp: RenderImpl,
     via_forward: bool,
 ) -> [Vec<f32>; 2] {
-    let device = Device::flex().autodiff();
-    let renderer = RendererConfig::new(SIZE)
-        .with_implementation(imp)
-        .init(&device);
-    let d = Tensor::<3>::from_data(
-        TensorData::new(depth.to_vec(), [BATCH, SIZE, SIZE]),
-        &device,
-    )
-    .require_grad();
-    let (pos, col) = light_tensors(setup, BATCH, &device);
+    let Inputs {
+        renderer,
+        d,
+        pos,
+        col,
+    } = inputs(depth, setup, imp);
     let image = if via_forward {
         renderer.forward(d.clone(), pos, col).image
     } else {
         renderer.render_image(d.clone(), pos, col)
     };
     let n = BATCH * SIZE * SIZE * 3;
-    let w = Tensor::<1>::from_data(TensorData::new(weights(n, 1), [n]), &device);
+    let w = Tensor::<1>::from_data(TensorData::new(weights(n, 1), [n]), &d.device());
     let grads = (image.clone().reshape([n]) * w).sum().backward();
     [values(image), values(d.grad(&grads).unwrap())]
 }

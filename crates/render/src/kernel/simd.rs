@@ -3,8 +3,8 @@
 //!
 //! The sweeps process [`Simd::LANES`] consecutive pixels of a row at once (structure of
 //! arrays), written once against [`Simd`]. [`run`] runs a [`Sweep`] on
-//! [`avx512::F32x16`] (16 lanes in one AVX-512 register) where the CPU has AVX-512F/VL, on
-//! [`avx::F32x8`] (8 lanes in one AVX register) where it has AVX2 + FMA — arithmetic by explicit
+//! [`x86::F32x16`] (16 lanes in one AVX-512 register) where the CPU has AVX-512F/VL, on
+//! [`x86::F32x8`] (8 lanes in one AVX register) where it has AVX2 + FMA — arithmetic by explicit
 //! intrinsics in both, checked at run time so the binary stays portable — and on the portable
 //! [`Portable`] lanes otherwise. Explicit registers matter: with plain `[f32; 8]` loops left to
 //! the auto-vectorizer LLVM vectorizes parts of the plane fit's backward pass across the 8
@@ -109,7 +109,7 @@ pub(crate) trait Sweep {
     fn sweep<L: Simd>(self);
 }
 
-/// Runs `sweep` on [`avx::F32x8`], compiled for AVX-512F/VL (32 registers instead of 16) or
+/// Runs `sweep` on [`x86::F32x8`], compiled for AVX-512F/VL (32 registers instead of 16) or
 /// AVX2 + FMA if this CPU supports them, and on [`Lanes`] otherwise.
 pub(crate) fn run(sweep: impl Sweep) {
     #[cfg(target_arch = "x86_64")]
@@ -123,7 +123,7 @@ pub(crate) fn run(sweep: impl Sweep) {
         if avx512 {
             #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
             fn avx512(sweep: impl Sweep) {
-                sweep.sweep::<avx512::F32x16>();
+                sweep.sweep::<x86::F32x16>();
             }
             // SAFETY: the CPU supports AVX-512F/VL, AVX2 and FMA (checked just above), so
             // `avx512` and the AVX-512 intrinsics of `F32x16` may run.
@@ -133,7 +133,7 @@ pub(crate) fn run(sweep: impl Sweep) {
         if avx2 {
             #[target_feature(enable = "avx2,fma")]
             fn avx2(sweep: impl Sweep) {
-                sweep.sweep::<avx::F32x8>();
+                sweep.sweep::<x86::F32x8>();
             }
             // SAFETY: the CPU supports AVX2 and FMA (checked just above), so `avx2` and the AVX
             // intrinsics of `F32x8` may run.
@@ -160,6 +160,22 @@ fn isa_allowed(_: u8) -> bool {
     true
 }
 
+/// Implements the binary operator `$trait::$method` of a lane type of [`x86_lanes`] by the
+/// intrinsic `$intrinsic`.
+#[cfg(target_arch = "x86_64")]
+macro_rules! x86_binary {
+    ($name:ident, $trait:ident, $method:ident, $intrinsic:ident) => {
+        impl std::ops::$trait for $name {
+            type Output = Self;
+            #[inline(always)]
+            fn $method(self, o: Self) -> Self {
+                // SAFETY: the instruction set is available (type invariant of `x86_lanes`).
+                Self(unsafe { $intrinsic(self.0, o.0) })
+            }
+        }
+    };
+}
+
 /// Defines a lane type over one x86 vector register, its arithmetic by the given intrinsics.
 ///
 /// Invariant of every type it defines: values exist only on CPUs with the instruction set of its
@@ -179,41 +195,10 @@ macro_rules! x86_lanes {
         #[repr(transparent)]
         pub(crate) struct $name($reg);
 
-        impl std::ops::Add for $name {
-            type Output = Self;
-            #[inline(always)]
-            fn add(self, o: Self) -> Self {
-                // SAFETY: the instruction set is available (type invariant).
-                Self(unsafe { $add(self.0, o.0) })
-            }
-        }
-
-        impl std::ops::Sub for $name {
-            type Output = Self;
-            #[inline(always)]
-            fn sub(self, o: Self) -> Self {
-                // SAFETY: the instruction set is available (type invariant).
-                Self(unsafe { $sub(self.0, o.0) })
-            }
-        }
-
-        impl std::ops::Mul for $name {
-            type Output = Self;
-            #[inline(always)]
-            fn mul(self, o: Self) -> Self {
-                // SAFETY: the instruction set is available (type invariant).
-                Self(unsafe { $mul(self.0, o.0) })
-            }
-        }
-
-        impl std::ops::Div for $name {
-            type Output = Self;
-            #[inline(always)]
-            fn div(self, o: Self) -> Self {
-                // SAFETY: the instruction set is available (type invariant).
-                Self(unsafe { $div(self.0, o.0) })
-            }
-        }
+        x86_binary!($name, Add, add, $add);
+        x86_binary!($name, Sub, sub, $sub);
+        x86_binary!($name, Mul, mul, $mul);
+        x86_binary!($name, Div, div, $div);
 
         impl std::ops::Neg for $name {
             type Output = Self;
@@ -284,8 +269,9 @@ macro_rules! x86_lanes {
 }
 
 #[cfg(target_arch = "x86_64")]
-pub(crate) mod avx {
-    //! [`F32x8`]: 8 `f32` lanes in one AVX register.
+pub(crate) mod x86 {
+    //! [`F32x8`] (8 `f32` lanes in one AVX register) and [`F32x16`] (16 in one AVX-512
+    //! register).
 
     use std::arch::x86_64::*;
 
@@ -303,17 +289,6 @@ pub(crate) mod avx {
         // The ordered comparison is false for NaN, as `Lane::where_positive` requires.
         where_positive: |c, v| _mm256_and_ps(_mm256_cmp_ps::<_CMP_GT_OQ>(c, _mm256_setzero_ps()), v),
     }
-}
-
-#[cfg(target_arch = "x86_64")]
-pub(crate) mod avx512 {
-    //! [`F32x16`]: 16 `f32` lanes in one AVX-512 register.
-
-    use std::arch::x86_64::*;
-
-    use pix2scene_scene::Lane;
-
-    use super::Simd;
 
     x86_lanes! {
         /// 16 `f32` lanes in one `__m512` register (AVX-512F CPUs only: see `x86_lanes`).
