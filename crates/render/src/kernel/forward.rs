@@ -3,7 +3,9 @@
 
 use rayon::prelude::*;
 
-use super::inputs::{BAND_ROWS, IMAGE_CHANNEL, KernelInputs, NORMALS_CHANNEL, POINTS_CHANNEL};
+use super::inputs::{
+    BAND_ROWS, IMAGE_CHANNEL, KernelInputs, NORMALS_CHANNEL, PACKED_CHANNELS, POINTS_CHANNEL,
+};
 use super::plane_fit::PlaneFit;
 use super::point_grid::PointGrid;
 use super::simd::{Simd, Sweep, run, store3};
@@ -35,10 +37,10 @@ pub(crate) fn forward(inp: &KernelInputs) -> Vec<f32> {
         }
     }
     tasks.into_par_iter().for_each(|(b, r0, views)| {
-        if channels == 3 {
-            run(ForwardBand::<false> { inp, b, r0, views });
-        } else {
+        if channels == PACKED_CHANNELS {
             run(ForwardBand::<true> { inp, b, r0, views });
+        } else {
+            run(ForwardBand::<false> { inp, b, r0, views });
         }
     });
     out
