@@ -4,7 +4,7 @@ use pix2scene_scene::Vec3s;
 use rayon::prelude::*;
 
 use super::inputs::{
-    BAND_ROWS, IMAGE_CHANNEL, KernelInputs, NORMALS_CHANNEL, PACKED_CHANNELS, POINTS_CHANNEL,
+    BAND_ROWS, IMAGE_CHANNEL, KernelInputs, KernelOutputs, NORMALS_CHANNEL, POINTS_CHANNEL,
 };
 use super::plane_fit::PlaneFit;
 use super::point_grid::PointGrid;
@@ -24,13 +24,13 @@ use crate::normals::NEIGHBOR_OFFSETS;
 /// `∂L/∂depth = (∂L/∂p) · ray direction`.
 ///
 /// # Shapes
-/// - `grad`: `[batch, inp.channels, size, size]`, the gradient of [`super::forward::forward`]'s
+/// - `grad`: `[batch, inp.outputs.channels(), size, size]`, the gradient of [`super::forward::forward`]'s
 ///   output (of the image alone, or of image, points and normals)
 /// - returns `[batch, size, size]`
 pub(crate) fn backward(inp: &KernelInputs, grad: &[f32]) -> Vec<f32> {
     let s = inp.size;
     let hw = s * s;
-    let channels = inp.channels;
+    let channels = inp.outputs.channels();
     assert_eq!(grad.len(), inp.batch * channels * hw, "gradient length");
     let mut out = vec![0.0f32; inp.batch * hw];
     let tasks: Vec<_> = out
@@ -45,22 +45,21 @@ pub(crate) fn backward(inp: &KernelInputs, grad: &[f32]) -> Vec<f32> {
         .collect();
     tasks.into_par_iter().for_each(|(b, r0, band_out)| {
         let g = &grad[b * channels * hw..(b + 1) * channels * hw];
-        if channels == PACKED_CHANNELS {
-            run(BackwardBand::<true> {
+        match inp.outputs {
+            KernelOutputs::ImageAndGeometry => run(BackwardBand::<true> {
                 inp,
                 b,
                 r0,
                 g,
                 band_out,
-            });
-        } else {
-            run(BackwardBand::<false> {
+            }),
+            KernelOutputs::Image => run(BackwardBand::<false> {
                 inp,
                 b,
                 r0,
                 g,
                 band_out,
-            });
+            }),
         }
     });
     out

@@ -4,7 +4,7 @@
 use rayon::prelude::*;
 
 use super::inputs::{
-    BAND_ROWS, IMAGE_CHANNEL, KernelInputs, NORMALS_CHANNEL, PACKED_CHANNELS, POINTS_CHANNEL,
+    BAND_ROWS, IMAGE_CHANNEL, KernelInputs, KernelOutputs, NORMALS_CHANNEL, POINTS_CHANNEL,
 };
 use super::plane_fit::PlaneFit;
 use super::point_grid::PointGrid;
@@ -14,13 +14,13 @@ use super::simd::{Simd, Sweep, run, store3};
 /// plane fit from their reflect-padded 3×3 stencils, and Eq. 1 through
 /// [`pix2scene_scene::ShadingConstants::radiance_lanes`].
 ///
-/// Returns `[batch, inp.channels, size, size]`: the image, followed by points and normals when
-/// `inp.channels` is [`super::PACKED_CHANNELS`]. Parallel over bands of rows of each sample
+/// Returns `[batch, inp.outputs.channels(), size, size]`: the image, followed by points and
+/// normals with [`KernelOutputs::ImageAndGeometry`]. Parallel over bands of rows of each sample
 /// (rayon's current pool).
 pub(crate) fn forward(inp: &KernelInputs) -> Vec<f32> {
     let s = inp.size;
     let hw = s * s;
-    let channels = inp.channels;
+    let channels = inp.outputs.channels();
     let mut out = vec![0.0f32; inp.batch * channels * hw];
     let mut tasks = Vec::new();
     for (b, sample) in out.chunks_mut(channels * hw).enumerate() {
@@ -36,13 +36,12 @@ pub(crate) fn forward(inp: &KernelInputs) -> Vec<f32> {
             tasks.push((b, band * BAND_ROWS, views));
         }
     }
-    tasks.into_par_iter().for_each(|(b, r0, views)| {
-        if channels == PACKED_CHANNELS {
-            run(ForwardBand::<true> { inp, b, r0, views });
-        } else {
-            run(ForwardBand::<false> { inp, b, r0, views });
-        }
-    });
+    tasks
+        .into_par_iter()
+        .for_each(|(b, r0, views)| match inp.outputs {
+            KernelOutputs::ImageAndGeometry => run(ForwardBand::<true> { inp, b, r0, views }),
+            KernelOutputs::Image => run(ForwardBand::<false> { inp, b, r0, views }),
+        });
     out
 }
 

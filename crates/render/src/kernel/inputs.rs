@@ -61,8 +61,8 @@ pub(crate) struct KernelInputs<'a> {
     pub lights: Vec<Vec<PointLight>>,
     /// Eq. 1 constants.
     pub shading: ShadingConstants,
-    /// Channels of the output (see [`KernelOutputs::channels`]).
-    pub channels: usize,
+    /// What to write.
+    pub outputs: KernelOutputs,
 }
 
 impl<'a> KernelInputs<'a> {
@@ -112,7 +112,7 @@ impl<'a> KernelInputs<'a> {
             dirs,
             lights,
             shading: params.shading,
-            channels: params.outputs.channels(),
+            outputs: params.outputs,
         }
     }
 }

@@ -6,8 +6,8 @@
 //! recomputes the stencil and pulls the output gradient back through
 //! [`pix2scene_scene::ShadingConstants::radiance_vjp_lanes`] and the plane fit's own
 //! vector–Jacobian product. Both sweeps run on groups of consecutive pixels of a row in SIMD
-//! lanes (see `simd.rs`), compiled for AVX-512 or AVX2 where the CPU has them. Rows are split into bands run
-//! in parallel on rayon's current pool.
+//! registers (see `simd.rs`: AVX-512 or AVX2 where the CPU has them). Rows are split into bands
+//! run in parallel on rayon's current pool.
 //!
 //! The kernel is a backend extension of burn's `Flex` backend ([`SurfelKernelBackend`]) whose
 //! `Autodiff<Flex>` implementation registers the backward. Its single output packs image,

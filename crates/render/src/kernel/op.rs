@@ -63,7 +63,10 @@ fn run_forward(
         params,
     );
     let out = forward(&inputs);
-    FlexTensor::from_data(TensorData::new(out, [batch, inputs.channels, size, size]))
+    FlexTensor::from_data(TensorData::new(
+        out,
+        [batch, inputs.outputs.channels(), size, size],
+    ))
 }
 
 impl SurfelKernelBackend for Flex {
