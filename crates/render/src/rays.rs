@@ -20,6 +20,19 @@ pub fn ray_directions(fov_y_deg: f32, size_px: usize, device: &Device) -> Tensor
     Tensor::from_data(TensorData::new(flat, [size_px, size_px, 3]), device)
 }
 
+/// [`ray_directions`] as three planes, the layout of the fused kernel: its loops read one
+/// coordinate of consecutive pixels at once.
+///
+/// # Shapes
+/// - returns `[3, size_px, size_px]`: `[xyz, row, col]`
+pub fn ray_direction_planes(fov_y_deg: f32, size_px: usize, device: &Device) -> Tensor<3> {
+    let dirs = pix2scene_scene::pixel_directions(fov_y_deg, size_px);
+    let flat: Vec<f32> = (0..3)
+        .flat_map(|axis| dirs.iter().map(move |d| d[axis]))
+        .collect();
+    Tensor::from_data(TensorData::new(flat, [3, size_px, size_px]), device)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -37,5 +50,20 @@ mod tests {
         assert!(v[0] < 0.0 && v[1] > 0.0);
         let last = &v[v.len() - 3..];
         assert!((last[0] + v[0]).abs() < 1e-7 && (last[1] + v[1]).abs() < 1e-7);
+    }
+
+    #[test]
+    fn planes_hold_the_same_directions() {
+        let device = Device::flex();
+        let dirs = ray_directions(30.0, 5, &device);
+        let planes = ray_direction_planes(30.0, 5, &device);
+        assert_eq!(
+            planes
+                .permute([1, 2, 0])
+                .into_data()
+                .try_to_vec::<f32>()
+                .unwrap(),
+            dirs.into_data().try_to_vec::<f32>().unwrap()
+        );
     }
 }

@@ -90,12 +90,6 @@ impl Accumulator {
             }
         }
     }
-
-    /// The accumulated vector at flat index `i`.
-    #[inline(always)]
-    fn get(&self, i: usize) -> [f32; 3] {
-        [self.x[i], self.y[i], self.z[i]]
-    }
 }
 
 /// `∂L/∂depth` of rows `r0..` of sample `b`, written into `band_out`, from `g`, the sample's
@@ -180,10 +174,12 @@ impl<const GEOMETRY: bool> Sweep for BackwardBand<'_, '_, GEOMETRY> {
             for (pad, to) in [(-1, 1), (s as isize, s - 2)] {
                 acc.fold(grid.index(r, 0, (0, pad)), grid.index(r, to, (0, 0)), 1);
             }
-            for c in 0..s {
-                let [x, y, z] = acc.get(grid.index(r, c, (0, 0)));
-                let dir = &inp.dirs[3 * (r * s + c)..3 * (r * s + c) + 3];
-                band_out[(r - r0) * s + c] = x * dir[0] + y * dir[1] + z * dir[2];
+            let i = grid.index(r, 0, (0, 0));
+            let [x, y, z] = [&acc.x, &acc.y, &acc.z].map(|plane| &plane[i..i + s]);
+            let [dx, dy, dz] = [0, 1, 2].map(|axis| &inp.dirs[(axis * s + r) * s..][..s]);
+            let out = &mut band_out[(r - r0) * s..][..s];
+            for (c, out) in out.iter_mut().enumerate() {
+                *out = x[c] * dx[c] + y[c] * dy[c] + z[c] * dz[c];
             }
         }
     }

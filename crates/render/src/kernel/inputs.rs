@@ -55,7 +55,7 @@ pub(crate) struct KernelInputs<'a> {
     pub batch: usize,
     /// Image side, pixels.
     pub size: usize,
-    /// `[size, size, 3]` unit ray directions, row-major, camera frame.
+    /// `[3, size, size]` unit ray directions as planes of x, y and z, camera frame.
     pub dirs: &'a [f32],
     /// Lights of each sample, camera frame.
     pub lights: Vec<Vec<PointLight>>,
@@ -70,7 +70,7 @@ impl<'a> KernelInputs<'a> {
     ///
     /// # Shapes
     /// - `depth`: `[batch, size, size]`
-    /// - `dirs`: `[size, size, 3]`, the pixels' unit ray directions
+    /// - `dirs`: `[3, size, size]`, the pixels' unit ray directions as planes
     /// - `light_pos`, `light_color`: `[batch, lights, 3]`
     ///
     /// # Panics

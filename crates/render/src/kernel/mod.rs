@@ -50,10 +50,10 @@ mod tests {
                 0.9 + 0.1 * (0.3 * c as f32).sin() * (0.2 * r as f32).cos() + step
             })
             .collect();
-        let dirs: Vec<f32> = pix2scene_scene::pixel_directions(26.0, size)
-            .into_iter()
-            .flat_map(|d| d.to_array())
-            .collect();
+        let dirs = crate::rays::ray_direction_planes(26.0, size, &burn::tensor::Device::flex())
+            .into_data()
+            .try_to_vec::<f32>()
+            .expect("f32 directions");
         let light_pos = [0.3, 0.4, 0.1, -0.5, 0.2, 0.0].repeat(batch);
         let light_color = [0.7, 0.6, 0.5, 0.2, 0.3, 0.4].repeat(batch);
         let params = KernelParams {

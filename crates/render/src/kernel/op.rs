@@ -19,7 +19,7 @@ use super::inputs::{KernelInputs, KernelParams};
 #[backend_extension(Flex, Autodiff)]
 pub trait SurfelKernelBackend: burn::backend::Backend {
     /// Render `[batch, params.outputs.channels(), size, size]` of `depth` `[batch, size, size]`
-    /// seen along the unit ray directions `dirs` `[size, size, 3]`, with lights
+    /// seen along the unit ray directions `dirs` (`[3, size, size]` planes), with lights
     /// `[batch, lights, 3]` (camera frame).
     fn surfel_render_packed(
         depth: FloatTensor<Self>,
@@ -144,7 +144,7 @@ impl<C: CheckpointStrategy> SurfelKernelBackend for Autodiff<Flex, C> {
 /// Runs the fused kernel on tensors of a `Flex` device (with or without autodiff).
 ///
 /// # Shapes
-/// - `depth`: `[batch, size, size]`; `dirs`: `[size, size, 3]`, unit ray directions;
+/// - `depth`: `[batch, size, size]`; `dirs`: `[3, size, size]`, unit ray directions as planes;
 ///   `light_pos`, `light_color`: `[batch, lights, 3]`
 /// - returns `[batch, params.outputs.channels(), size, size]`: image RGB, then (with
 ///   [`super::KernelOutputs::ImageAndGeometry`]) points xyz and normals xyz

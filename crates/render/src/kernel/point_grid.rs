@@ -45,23 +45,16 @@ impl PointGrid {
                 Some(r) if r == s => s - 2,
                 Some(r) => r,
             };
-            let (dirs, depth) = (
-                &inp.dirs[3 * r * s..3 * (r + 1) * s],
-                &depth[r * s..(r + 1) * s],
-            );
+            let depth = &depth[r * s..(r + 1) * s];
             let row = i * width..(i + 1) * width;
-            let (x, y, z) = (
-                &mut grid.x[row.clone()],
-                &mut grid.y[row.clone()],
-                &mut grid.z[row],
-            );
-            // Padded column j holds image column j − 1.
-            for (j, (dir, &d)) in dirs.chunks_exact(3).zip(depth).enumerate() {
-                x[j + 1] = dir[0] * d;
-                y[j + 1] = dir[1] * d;
-                z[j + 1] = dir[2] * d;
-            }
-            for plane in [x, y, z] {
+            let planes = [&mut grid.x, &mut grid.y, &mut grid.z];
+            for (axis, plane) in planes.into_iter().enumerate() {
+                let plane = &mut plane[row.clone()];
+                let dirs = &inp.dirs[(axis * s + r) * s..(axis * s + r + 1) * s];
+                // Padded column j holds image column j − 1.
+                for ((p, dir), d) in plane[1..=s].iter_mut().zip(dirs).zip(depth) {
+                    *p = dir * d;
+                }
                 // Column −1 reflects to 1, column `size` to `size − 2`; filler past it repeats
                 // the last pixel.
                 plane[0] = plane[2];
