@@ -243,29 +243,38 @@ pub struct Trainer {
 
 impl Trainer {
     /// Builds fresh networks (weights seeded by `run.seed`) on `device` (an autodiff device).
+    ///
+    /// The weights are drawn on the CPU and then moved to `device`, so that a seed gives the
+    /// same initial networks on every backend (backends have different random generators).
     pub fn new(preset: &TrainPreset, renderer: RendererConfig, device: &Device) -> Self {
         let m = &preset.model;
-        device.seed(preset.run.seed);
+        let host = Device::flex().autodiff();
+        host.seed(preset.run.seed);
         let encoder = EncoderConfig::new(m.resolution)
             .with_width(m.width)
             .with_z_dim(m.z_dim)
-            .init(device);
+            .init(&host);
         let decoder = DecoderConfig::new(m.resolution)
             .with_width(m.width)
             .with_z_dim(m.z_dim)
             .with_num_classes(m.num_classes)
-            .init(device);
+            .init(&host);
         let critic = CriticConfig::new(m.resolution)
             .with_width(m.width)
             .with_z_dim(m.z_dim)
             .with_num_classes(m.num_classes)
-            .init(device);
+            .init(&host);
         // burn initializes parameters lazily, sharing the pending initialization between clones.
         // Materialize them now, right after seeding: the weights then depend on the seed alone,
         // and the `no_grad()` copies taken in the steps cannot alter the originals.
         encoder.visit(&mut Materialize);
         decoder.visit(&mut Materialize);
         critic.visit(&mut Materialize);
+        let (encoder, decoder, critic) = (
+            encoder.fork(device),
+            decoder.fork(device),
+            critic.fork(device),
+        );
         let o = &preset.optim;
         let adam = AdamConfig::new()
             .with_beta_1(o.beta1)

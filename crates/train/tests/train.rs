@@ -42,16 +42,79 @@ fn device() -> Device {
 }
 
 fn trainer_and_batch(preset: &TrainPreset) -> (Trainer, DeviceBatch, HostBatch) {
+    trainer_and_batch_on(preset, &device())
+}
+
+fn trainer_and_batch_on(
+    preset: &TrainPreset,
+    device: &Device,
+) -> (Trainer, DeviceBatch, HostBatch) {
     let size = preset.model.resolution;
     let source = SceneSource::open(&preset.data, size).unwrap();
     let samples = source
         .train_samples(0, preset.optim.batch, &mut ShardCache::default())
         .unwrap();
     let host = HostBatch::from_samples(&samples, size).unwrap();
-    let device = device();
-    let trainer = Trainer::new(preset, renderer_config(&source, size), &device);
-    let batch = DeviceBatch::from_host(&host, 0, &device);
+    let trainer = Trainer::new(preset, renderer_config(&source, size), device);
+    let batch = DeviceBatch::from_host(&host, 0, device);
     (trainer, batch, host)
+}
+
+/// The GPU path (burn's wgpu backend; the surfel renderer's tensor-op reference there) computes
+/// the same first critic and generator steps as the CPU path: same seed, same initial weights,
+/// same losses up to float rounding. Runs only in builds with the `wgpu` feature, on a machine
+/// with a wgpu adapter (a GPU, or Mesa's lavapipe CPU Vulkan driver).
+#[cfg(feature = "wgpu")]
+#[test]
+fn wgpu_backend_computes_the_same_first_steps_as_the_cpu() {
+    let preset = tiny(&[]);
+    let noise = IterationNoise::draw(&preset, 0);
+    let gpu = pix2scene_train::device::TrainDevice::Wgpu.autodiff_device();
+    let losses = |device: &Device| {
+        let (mut trainer, batch, _) = trainer_and_batch_on(&preset, device);
+        let lights = || (batch.light_pos.clone(), batch.light_color.clone());
+        let (critic, wasserstein, gp) = trainer
+            .critic_step(
+                &batch,
+                &noise.critic_z[0],
+                &noise.critic_alpha[0],
+                lights(),
+                0,
+            )
+            .unwrap();
+        let (generator, terms) = trainer
+            .generator_step(&batch, &noise.generator_z, lights(), 0)
+            .unwrap();
+        [
+            critic,
+            wasserstein,
+            gp,
+            generator,
+            terms[0],
+            terms[1],
+            terms[2],
+            terms[3],
+        ]
+    };
+    let (cpu, wgpu) = (losses(&device()), losses(&gpu));
+    for (name, (c, g)) in [
+        "critic",
+        "wasserstein",
+        "gradient penalty",
+        "generator",
+        "adversarial",
+        "recon_x",
+        "recon_z",
+        "planarity",
+    ]
+    .into_iter()
+    .zip(cpu.into_iter().zip(wgpu))
+    {
+        assert!(
+            (c - g).abs() <= 1e-3 * c.abs().max(1e-2),
+            "{name}: cpu {c} vs wgpu {g}"
+        );
+    }
 }
 
 #[test]
