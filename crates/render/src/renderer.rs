@@ -10,10 +10,7 @@ use crate::kernel::{
     IMAGE_CHANNEL, KernelOutputs, KernelParams, NORMALS_CHANNEL, POINTS_CHANNEL, render_packed,
 };
 use crate::{
-    normals::plane_fit_normals,
-    rays::{ray_direction_planes, ray_directions},
-    shade::shade,
-    surfels::back_project,
+    normals::plane_fit_normals, rays::ray_direction_planes, shade::shade, surfels::back_project,
 };
 
 /// Which implementation [`SurfelRenderer::forward`] runs.
@@ -68,9 +65,8 @@ pub struct SurfelRenderer {
     fov_y_deg: f32,
     shading: ShadingConstants,
     implementation: RenderImpl,
-    /// `[size_px, size_px, 3]` ray directions on the renderer's device.
-    dirs: Tensor<3>,
-    /// The same as `[3, size_px, size_px]` planes, for the fused kernel.
+    /// `[3, size_px, size_px]` ray directions (planes of x, y and z) on the renderer's device:
+    /// the fused kernel's layout; the reference path views them as `[size_px, size_px, 3]`.
     dir_planes: Tensor<3>,
 }
 
@@ -122,7 +118,6 @@ impl RendererConfig {
             fov_y_deg: self.fov_y_deg,
             shading: self.shading(),
             implementation: self.implementation,
-            dirs: ray_directions(self.fov_y_deg, self.size_px, device),
             dir_planes: ray_direction_planes(self.fov_y_deg, self.size_px, device),
         }
     }
@@ -173,7 +168,7 @@ impl SurfelRenderer {
     ) -> Tensor<4> {
         if self.use_fused(&depth, &light_pos, &light_color) {
             let params = self.kernel_params(KernelOutputs::Image);
-            let dirs = on_device_of(&self.dir_planes, &depth);
+            let dirs = self.dir_planes_on(&depth);
             render_packed(depth, dirs, light_pos, light_color, params)
         } else {
             self.forward_reference(depth, light_pos, light_color).image
@@ -198,6 +193,11 @@ impl SurfelRenderer {
             }
             RenderImpl::Auto => fused_applies(depth, light_pos, light_color),
         }
+    }
+
+    /// The ray direction planes `[3, size_px, size_px]` on the device of `depth`.
+    fn dir_planes_on(&self, depth: &Tensor<3>) -> Tensor<3> {
+        self.dir_planes.clone().to_device(&depth.device())
     }
 
     fn kernel_params(&self, outputs: KernelOutputs) -> KernelParams {
@@ -242,7 +242,7 @@ impl SurfelRenderer {
         light_pos: Tensor<3>,
         light_color: Tensor<3>,
     ) -> RenderOutput {
-        let dirs = on_device_of(&self.dirs, &depth);
+        let dirs = self.dir_planes_on(&depth).permute([1, 2, 0]);
         let points = back_project(depth, dirs);
         let normals = plane_fit_normals(points.clone());
         let image = shade(
@@ -267,7 +267,7 @@ impl SurfelRenderer {
         light_color: Tensor<3>,
     ) -> RenderOutput {
         let params = self.kernel_params(KernelOutputs::ImageAndGeometry);
-        let dirs = on_device_of(&self.dir_planes, &depth);
+        let dirs = self.dir_planes_on(&depth);
         let packed = render_packed(depth, dirs, light_pos, light_color, params);
         let channels = |start: usize| packed.clone().narrow(1, start, 3);
         RenderOutput {
@@ -276,11 +276,6 @@ impl SurfelRenderer {
             normals: channels(NORMALS_CHANNEL).permute([0, 2, 3, 1]),
         }
     }
-}
-
-/// The renderer's constant `dirs` (ray directions or their planes) on the device of `depth`.
-fn on_device_of(dirs: &Tensor<3>, depth: &Tensor<3>) -> Tensor<3> {
-    dirs.clone().to_device(&depth.device())
 }
 
 /// Whether the fused kernel can run these inputs: `f32` on a `Flex` device (autodiff or not),
