@@ -3,35 +3,50 @@
 use pix2scene_scene::Vec3s;
 use rayon::prelude::*;
 
+use super::edges::{EdgeTerm, scatter_edges};
+use super::forward::SUMS_CHANNELS;
 use super::inputs::{
     BAND_ROWS, IMAGE_CHANNEL, KernelInputs, KernelOutputs, NORMALS_CHANNEL, POINTS_CHANNEL,
 };
-use super::plane_fit::PlaneFit;
+use super::plane_fit::{Moments, PlaneFit};
+use super::planes::{Planes, add, keep_first};
 use super::point_grid::PointGrid;
-use super::simd::{Simd, Sweep, first_lanes, load3, run};
-use crate::normals::NEIGHBOR_OFFSETS;
+use super::simd::{Simd, Sweep, load, load3, run};
 
 /// Vector–Jacobian product of [`super::forward::forward`].
 ///
 /// Each band of rows gets its own accumulator of `∂L/∂p`, laid out like its reflect-padded
-/// [`PointGrid`]: every lane group of the band and of the halo rows just above and below it
-/// recomputes its plane fits, pulls its output gradient through
-/// [`pix2scene_scene::ShadingConstants::radiance_vjp_lanes`] and [`PlaneFit::vjp`], and adds
-/// the result onto its own points and its 8 neighbours (contiguous lane adds; a neighbour
-/// across the image border lands in the padding). The padding is then folded onto the
-/// reflected pixels it stands for, contributions outside the band are left to the band that
-/// owns them (so bands run in parallel without sharing writes), and finally
+/// [`PointGrid`], and a plane of `∂L/∂` each pixel's plane-fit sums ([`Moments`]) in the same
+/// layout, zero in the padding. Row by row, over the band and the halo rows just above and
+/// below it: every lane group finishes its plane fits from the sums the forward pass kept and
+/// pulls its output gradient through
+/// [`pix2scene_scene::ShadingConstants::radiance_vjp_lanes`] and [`PlaneFit::moments_vjp`] (its
+/// own points' gradient goes to the accumulator, the sums' gradient to its plane); then every
+/// edge of the padded pixel grid between that row and the one above (4 per pixel: right, down,
+/// diagonal and anti-diagonal) adds the sums' gradients of its two ends, pulls them through
+/// [`Moments::edge_vjp`] once, and adds the result to one end and subtracts it from the other.
+/// An edge into the padding counts for the real pixel only (the padding's sums' gradient is
+/// zero), exactly as the 3×3 stencil of that pixel sees it. The padding is then folded onto
+/// the reflected pixels it stands for, contributions outside the band are left to the band
+/// that owns them (so bands run in parallel without sharing writes), and finally
 /// `∂L/∂depth = (∂L/∂p) · ray direction`.
 ///
 /// # Shapes
+/// - `sums`: `[batch, SUMS_CHANNELS, size, size]`, the plane-fit sums kept by
+///   [`super::forward::forward`]
 /// - `grad`: `[batch, inp.outputs.channels(), size, size]`, the gradient of [`super::forward::forward`]'s
 ///   output (of the image alone, or of image, points and normals)
 /// - returns `[batch, size, size]`
-pub(crate) fn backward(inp: &KernelInputs, grad: &[f32]) -> Vec<f32> {
+pub(crate) fn backward(inp: &KernelInputs, sums: &[f32], grad: &[f32]) -> Vec<f32> {
     let s = inp.size;
     let hw = s * s;
     let channels = inp.outputs.channels();
     assert_eq!(grad.len(), inp.batch * channels * hw, "gradient length");
+    assert_eq!(
+        sums.len(),
+        inp.batch * SUMS_CHANNELS * hw,
+        "plane-fit sums length"
+    );
     let mut out = vec![0.0f32; inp.batch * hw];
     let tasks: Vec<_> = out
         .chunks_mut(hw)
@@ -45,11 +60,13 @@ pub(crate) fn backward(inp: &KernelInputs, grad: &[f32]) -> Vec<f32> {
         .collect();
     tasks.into_par_iter().for_each(|(b, r0, band_out)| {
         let g = &grad[b * channels * hw..(b + 1) * channels * hw];
+        let sums = &sums[b * SUMS_CHANNELS * hw..(b + 1) * SUMS_CHANNELS * hw];
         match inp.outputs {
             KernelOutputs::ImageAndGeometry => run(BackwardBand::<true> {
                 inp,
                 b,
                 r0,
+                sums,
                 g,
                 band_out,
             }),
@@ -57,6 +74,7 @@ pub(crate) fn backward(inp: &KernelInputs, grad: &[f32]) -> Vec<f32> {
                 inp,
                 b,
                 r0,
+                sums,
                 g,
                 band_out,
             }),
@@ -65,100 +83,108 @@ pub(crate) fn backward(inp: &KernelInputs, grad: &[f32]) -> Vec<f32> {
     out
 }
 
-/// `∂L/∂p` in the padded layout of a [`PointGrid`], one plane per coordinate.
-struct Accumulator {
-    x: Vec<f32>,
-    y: Vec<f32>,
-    z: Vec<f32>,
+/// `[x, y, z]`.
+#[inline(always)]
+fn xyz<L: Simd>(v: Vec3s<L>) -> [L; 3] {
+    [v.x, v.y, v.z]
 }
 
-impl Accumulator {
-    /// Adds `v` to the lane group at flat index `i`.
-    #[inline(always)]
-    fn add<L: Simd>(&mut self, i: usize, v: Vec3s<L>) {
-        for (plane, v) in [(&mut self.x, v.x), (&mut self.y, v.y), (&mut self.z, v.z)] {
-            let dst = &mut plane[i..];
-            (L::load(dst) + v).store(dst);
-        }
-    }
-
-    /// Adds the `n` entries from flat index `from` onto those from `to`, and clears them.
-    fn fold(&mut self, from: usize, to: usize, n: usize) {
-        for plane in [&mut self.x, &mut self.y, &mut self.z] {
-            for j in 0..n {
-                plane[to + j] += std::mem::take(&mut plane[from + j]);
-            }
-        }
-    }
-}
-
-/// `∂L/∂depth` of rows `r0..` of sample `b`, written into `band_out`, from `g`, the sample's
-/// gradient of the output (image, then points and normals when `GEOMETRY`).
+/// `∂L/∂depth` of rows `r0..` of sample `b`, written into `band_out`, from the sample's
+/// plane-fit `sums` and `g`, its gradient of the output (image, then points and normals when
+/// `GEOMETRY`).
 struct BackwardBand<'a, 'o, const GEOMETRY: bool> {
     inp: &'a KernelInputs<'a>,
     b: usize,
     r0: usize,
+    sums: &'a [f32],
     g: &'a [f32],
     band_out: &'o mut [f32],
+}
+
+/// The gradient of an edge's plane-fit terms: the sums' gradients of its two ends, pulled
+/// through the edge by [`Moments::edge_vjp`]; added to its end, subtracted from its start.
+struct EdgeGradient<'p> {
+    /// `∂L/∂` each pixel's plane-fit sums, zero in the padding.
+    sums_grad: &'p Planes<SUMS_CHANNELS>,
+}
+
+impl<L: Simd> EdgeTerm<L, 3> for EdgeGradient<'_> {
+    const ANTISYMMETRIC: bool = true;
+
+    #[inline(always)]
+    fn term(&self, from: usize, to: usize, d: Vec3s<L>) -> [L; 3] {
+        let g = add(self.sums_grad.load::<L>(from), self.sums_grad.load::<L>(to));
+        xyz(Moments::from_array(g).edge_vjp(d))
+    }
+}
+
+/// Image row `r`'s own gradients: through the shading (and the points and normals channels)
+/// to its points, added to `acc`, and to its plane-fit sums, written to `sums_grad`.
+#[inline(always)]
+fn own_row<L: Simd, const GEOMETRY: bool>(
+    band: &BackwardBand<'_, '_, GEOMETRY>,
+    grid: &PointGrid,
+    r: usize,
+    acc: &mut Planes<3>,
+    sums_grad: &mut Planes<SUMS_CHANNELS>,
+) {
+    let inp = band.inp;
+    let s = inp.size;
+    let hw = s * s;
+    let lights = &inp.lights[band.b];
+    for c in (0..s).step_by(L::LANES) {
+        let valid = (s - c).min(L::LANES);
+        let i = r * s + c;
+        let at = grid.index(r, c, (0, 0));
+        let mut sums = [L::splat(0.0); SUMS_CHANNELS];
+        for (k, v) in sums.iter_mut().enumerate() {
+            *v = load(band.sums, k * hw + i, valid);
+        }
+        let fit = PlaneFit::from_sums(Moments::from_array(sums));
+        let (mut gp, mut gn) = inp.shading.radiance_vjp_lanes(
+            grid.point(at),
+            fit.n,
+            lights,
+            load3(band.g, IMAGE_CHANNEL * hw + i, hw, valid),
+        );
+        if GEOMETRY {
+            gp += load3(band.g, POINTS_CHANNEL * hw + i, hw, valid);
+            gn += load3(band.g, NORMALS_CHANNEL * hw + i, hw, valid);
+        }
+        let (mut g_sums, mut gp) = (fit.moments_vjp(gn).to_array(), xyz(gp));
+        if valid < L::LANES {
+            // Lanes past the right edge stand for no pixel: nothing flows from them.
+            g_sums = keep_first(g_sums, valid);
+            gp = keep_first(gp, valid);
+        }
+        sums_grad.store(at, g_sums);
+        acc.add(at, gp);
+    }
 }
 
 impl<const GEOMETRY: bool> Sweep for BackwardBand<'_, '_, GEOMETRY> {
     #[inline(always)]
     fn sweep<L: Simd>(self) {
-        let Self {
-            inp,
-            b,
-            r0,
-            g,
-            band_out,
-        } = self;
-        let s = inp.size;
-        let hw = s * s;
-        let r1 = r0 + band_out.len() / s;
-        let lights = &inp.lights[b];
+        let inp = self.inp;
+        let (s, r0) = (inp.size, self.r0);
+        let r1 = r0 + self.band_out.len() / s;
         // Rows whose stencils reach into the band.
         let (e0, e1) = (r0.saturating_sub(1), (r1 + 1).min(s));
-        let grid = PointGrid::new(inp, b, e0, e1);
+        let grid = PointGrid::new(inp, self.b, e0, e1);
         let len = grid.rows() * grid.width();
-        let mut acc = Accumulator {
-            x: vec![0.0; len],
-            y: vec![0.0; len],
-            z: vec![0.0; len],
-        };
-        for r in e0..e1 {
-            for c in (0..s).step_by(L::LANES) {
-                let valid = (s - c).min(L::LANES);
-                let i = r * s + c;
-                let (p, d) = grid.stencil::<L>(r, c);
-                let fit = PlaneFit::new(&d);
-                let (gp, gn) = inp.shading.radiance_vjp_lanes(
-                    p,
-                    fit.n,
-                    lights,
-                    load3(g, IMAGE_CHANNEL * hw + i, hw, valid),
-                );
-                let (mut gd, mut own) = if GEOMETRY {
-                    (
-                        fit.vjp(gn + load3(g, NORMALS_CHANNEL * hw + i, hw, valid)),
-                        gp + load3(g, POINTS_CHANNEL * hw + i, hw, valid),
-                    )
-                } else {
-                    (fit.vjp(gn), gp)
+        let mut acc = Planes::<3>::zeros(len);
+        let mut sums_grad = Planes::<SUMS_CHANNELS>::zeros(len);
+        // Each row's own gradients (the padding rows −1 and `size` have none), then the edges
+        // between it and the row above.
+        for r in r0 as isize - 1..=r1 as isize {
+            if (e0 as isize..e1 as isize).contains(&r) {
+                own_row::<L, GEOMETRY>(&self, &grid, r as usize, &mut acc, &mut sums_grad);
+            }
+            if r >= r0 as isize {
+                let edges = EdgeGradient {
+                    sums_grad: &sums_grad,
                 };
-                if valid < L::LANES {
-                    // Lanes past the right edge stand for no pixel: nothing flows from them.
-                    let keep = first_lanes::<L>(valid);
-                    let mask = |v: Vec3s<L>| v.map(|c| L::where_positive(keep, c));
-                    for gd in &mut gd {
-                        *gd = mask(*gd);
-                    }
-                    own = mask(own);
-                }
-                for (k, off) in NEIGHBOR_OFFSETS.into_iter().enumerate() {
-                    acc.add(grid.index(r, c, off), gd[k]);
-                    own -= gd[k];
-                }
-                acc.add(grid.index(r, c, (0, 0)), own);
+                scatter_edges::<L, 3, _>(&grid, r - 1, &edges, &mut acc);
             }
         }
         // Fold the padding onto the pixels it reflects (−1 → 1, size → size − 2): rows, then the
@@ -175,9 +201,9 @@ impl<const GEOMETRY: bool> Sweep for BackwardBand<'_, '_, GEOMETRY> {
                 acc.fold(grid.index(r, 0, (0, pad)), grid.index(r, to, (0, 0)), 1);
             }
             let i = grid.index(r, 0, (0, 0));
-            let [x, y, z] = [&acc.x, &acc.y, &acc.z].map(|plane| &plane[i..i + s]);
+            let [x, y, z] = acc.0.each_ref().map(|plane| &plane[i..i + s]);
             let [dx, dy, dz] = [0, 1, 2].map(|axis| &inp.dirs[(axis * s + r) * s..][..s]);
-            let out = &mut band_out[(r - r0) * s..][..s];
+            let out = &mut self.band_out[(r - r0) * s..][..s];
             for (c, out) in out.iter_mut().enumerate() {
                 *out = x[c] * dx[c] + y[c] * dy[c] + z[c] * dz[c];
             }

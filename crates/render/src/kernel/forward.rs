@@ -1,57 +1,116 @@
 //! The fused forward pass: depth → image (and optionally points and normals) in one sweep over
 //! the pixels.
 
+use pix2scene_scene::Vec3s;
 use rayon::prelude::*;
 
+use super::edges::{EdgeTerm, scatter_edges};
 use super::inputs::{
     BAND_ROWS, IMAGE_CHANNEL, KernelInputs, KernelOutputs, NORMALS_CHANNEL, POINTS_CHANNEL,
 };
-use super::plane_fit::PlaneFit;
+use super::plane_fit::{Moments, PlaneFit};
+use super::planes::Planes;
 use super::point_grid::PointGrid;
-use super::simd::{Simd, Sweep, run, store3};
+use super::simd::{Simd, Sweep, run, store, store3};
 
-/// Renders a batch: for each group of [`Simd::LANES`] pixels of a row, back-projection, the Eq. 3
-/// plane fit from their reflect-padded 3×3 stencils, and Eq. 1 through
-/// [`pix2scene_scene::ShadingConstants::radiance_lanes`].
+/// Channels of the plane-fit sums [`forward`] can keep for the backward pass, in the order of
+/// [`Moments::to_array`].
+pub(crate) const SUMS_CHANNELS: usize = 5;
+
+/// Renders a batch: back-projection, the Eq. 3 plane-fit sums of every pixel from the edges of
+/// its reflect-padded 3×3 stencil ([`scatter_edges`], each edge's terms computed once for both
+/// its ends), then for each group of [`Simd::LANES`] pixels of a row the normal and Eq. 1
+/// through [`pix2scene_scene::ShadingConstants::radiance_lanes`].
 ///
-/// Returns `[batch, inp.outputs.channels(), size, size]`: the image, followed by points and
-/// normals with [`KernelOutputs::ImageAndGeometry`]. Parallel over bands of rows of each sample
-/// (rayon's current pool).
-pub(crate) fn forward(inp: &KernelInputs) -> Vec<f32> {
+/// Returns `[batch, inp.outputs.channels(), size, size]` — the image, followed by points and
+/// normals with [`KernelOutputs::ImageAndGeometry`] — and, with `keep_sums`, the plane-fit sums
+/// `[batch, SUMS_CHANNELS, size, size]` that [`super::backward::backward`] needs (empty
+/// otherwise). Parallel over bands of rows of each sample (rayon's current pool).
+pub(crate) fn forward(inp: &KernelInputs, keep_sums: bool) -> (Vec<f32>, Vec<f32>) {
     let s = inp.size;
-    let hw = s * s;
     let channels = inp.outputs.channels();
-    let mut out = vec![0.0f32; inp.batch * channels * hw];
-    let mut tasks = Vec::new();
-    for (b, sample) in out.chunks_mut(channels * hw).enumerate() {
+    let mut out = vec![0.0f32; inp.batch * channels * s * s];
+    let mut sums = vec![
+        0.0f32;
+        if keep_sums {
+            inp.batch * SUMS_CHANNELS * s * s
+        } else {
+            0
+        }
+    ];
+    let mut sums_bands = band_views(&mut sums, SUMS_CHANNELS, s).into_iter();
+    let tasks: Vec<_> = band_views(&mut out, channels, s)
+        .into_iter()
+        .map(|(b, r0, views)| {
+            let kept = match sums_bands.next() {
+                Some((_, _, kept)) => kept,
+                None => Vec::new(),
+            };
+            (b, r0, views, kept)
+        })
+        .collect();
+    tasks
+        .into_par_iter()
+        .for_each(|(b, r0, views, kept)| match inp.outputs {
+            KernelOutputs::ImageAndGeometry => run(ForwardBand::<true> {
+                inp,
+                b,
+                r0,
+                views,
+                kept,
+            }),
+            KernelOutputs::Image => run(ForwardBand::<false> {
+                inp,
+                b,
+                r0,
+                views,
+                kept,
+            }),
+        });
+    (out, sums)
+}
+
+/// Splits `buf`, `[batch, channels, size, size]`, into bands of [`BAND_ROWS`] rows: for each,
+/// its sample, its first row, and its part of each channel. Nothing when `buf` is empty.
+fn band_views(buf: &mut [f32], channels: usize, s: usize) -> Vec<(usize, usize, Vec<&mut [f32]>)> {
+    let hw = s * s;
+    let mut bands = Vec::new();
+    for (b, sample) in buf.chunks_mut(channels * hw).enumerate() {
         let mut planes: Vec<_> = sample
             .chunks_mut(hw)
             .map(|plane| plane.chunks_mut(BAND_ROWS * s))
             .collect();
         for band in 0..s.div_ceil(BAND_ROWS) {
-            let views: Vec<&mut [f32]> = planes
+            let views = planes
                 .iter_mut()
                 .map(|plane| plane.next().expect("one chunk per band"))
                 .collect();
-            tasks.push((b, band * BAND_ROWS, views));
+            bands.push((b, band * BAND_ROWS, views));
         }
     }
-    tasks
-        .into_par_iter()
-        .for_each(|(b, r0, views)| match inp.outputs {
-            KernelOutputs::ImageAndGeometry => run(ForwardBand::<true> { inp, b, r0, views }),
-            KernelOutputs::Image => run(ForwardBand::<false> { inp, b, r0, views }),
-        });
-    out
+    bands
+}
+
+/// The plane-fit terms of an edge, added to both its ends.
+struct SumsOfEdges;
+
+impl<L: Simd> EdgeTerm<L, SUMS_CHANNELS> for SumsOfEdges {
+    const ANTISYMMETRIC: bool = false;
+
+    #[inline(always)]
+    fn term(&self, _: usize, _: usize, d: Vec3s<L>) -> [L; SUMS_CHANNELS] {
+        Moments::of_edge(d).to_array()
+    }
 }
 
 /// Rows `r0..` of sample `b`, rendered into `views`, the band's part of each output channel;
-/// points and normals too when `GEOMETRY`.
+/// points and normals too when `GEOMETRY`; the plane-fit sums into `kept` unless it is empty.
 struct ForwardBand<'a, 'o, const GEOMETRY: bool> {
     inp: &'a KernelInputs<'a>,
     b: usize,
     r0: usize,
     views: Vec<&'o mut [f32]>,
+    kept: Vec<&'o mut [f32]>,
 }
 
 impl<const GEOMETRY: bool> Sweep for ForwardBand<'_, '_, GEOMETRY> {
@@ -62,16 +121,23 @@ impl<const GEOMETRY: bool> Sweep for ForwardBand<'_, '_, GEOMETRY> {
             b,
             r0,
             mut views,
+            mut kept,
         } = self;
         let s = inp.size;
         let r1 = r0 + views[0].len() / s;
         let lights = &inp.lights[b];
         let grid = PointGrid::new(inp, b, r0, r1);
+        let mut sums = Planes::<SUMS_CHANNELS>::zeros(grid.rows() * grid.width());
+        for r in r0 as isize - 1..r1 as isize {
+            scatter_edges::<L, SUMS_CHANNELS, _>(&grid, r, &SumsOfEdges, &mut sums);
+        }
         for r in r0..r1 {
             for c in (0..s).step_by(L::LANES) {
                 let valid = (s - c).min(L::LANES);
-                let (p, d) = grid.stencil::<L>(r, c);
-                let fit = PlaneFit::new(&d);
+                let i = grid.index(r, c, (0, 0));
+                let p = grid.point::<L>(i);
+                let m = sums.load::<L>(i);
+                let fit = PlaneFit::from_sums(Moments::from_array(m));
                 let rgb = inp.shading.radiance_lanes(p, fit.n, lights);
                 let o = (r - r0) * s + c;
                 store3(&mut views[IMAGE_CHANNEL..IMAGE_CHANNEL + 3], o, valid, rgb);
@@ -83,6 +149,9 @@ impl<const GEOMETRY: bool> Sweep for ForwardBand<'_, '_, GEOMETRY> {
                         valid,
                         fit.n,
                     );
+                }
+                for (dst, m) in kept.iter_mut().zip(m) {
+                    store(dst, o, valid, m);
                 }
             }
         }

@@ -1,13 +1,15 @@
 //! The fused CPU kernel of the renderer and its hand-written backward.
 //!
-//! One sweep over the pixels computes each surfel's position, its Eq. 3 normal from the 3×3
-//! stencil, and its Eq. 1 colour through [`pix2scene_scene::ShadingConstants::radiance_lanes`]
-//! (the ray tracer's shading code, instantiated for lanes of pixels); the backward sweep
-//! recomputes the stencil and pulls the output gradient back through
+//! The forward sweep computes each surfel's position, the sums of its Eq. 3 plane fit from the
+//! edges of the 3×3 stencil (each edge once for both its ends: `edges.rs`), its normal, and its
+//! Eq. 1 colour through [`pix2scene_scene::ShadingConstants::radiance_lanes`] (the ray tracer's
+//! shading code, instantiated for lanes of pixels); when gradients are tracked it keeps the
+//! plane-fit sums (5 floats per pixel). The backward sweep finishes the fits from those sums
+//! and pulls the output gradient back through
 //! [`pix2scene_scene::ShadingConstants::radiance_vjp_lanes`] and the plane fit's own
-//! vector–Jacobian product. Both sweeps run on groups of consecutive pixels of a row in SIMD
-//! registers (see `simd.rs`: AVX-512 or AVX2 where the CPU has them). Rows are split into bands
-//! run in parallel on rayon's current pool.
+//! vector–Jacobian product, again once per edge. Both sweeps run on groups of consecutive
+//! pixels of a row in SIMD registers (see `simd.rs`: AVX-512 or AVX2 where the CPU has them).
+//! Rows are split into bands run in parallel on rayon's current pool.
 //!
 //! The kernel is a backend extension of burn's `Flex` backend ([`SurfelKernelBackend`]) whose
 //! `Autodiff<Flex>` implementation registers the backward. Its single output packs image,
@@ -18,10 +20,12 @@
 //! and burn's zero-filled gradients of the unused views.
 
 mod backward;
+mod edges;
 mod forward;
 mod inputs;
 mod op;
 mod plane_fit;
+mod planes;
 mod point_grid;
 mod simd;
 
@@ -69,11 +73,11 @@ mod tests {
             &params,
         );
         MAX_ISA.store(max_isa, Ordering::Relaxed);
-        let out = forward(&inputs);
+        let (out, sums) = forward(&inputs, true);
         let grad: Vec<f32> = (0..out.len())
             .map(|i| ((i * 7919) % 13) as f32 / 13.0 - 0.4)
             .collect();
-        let g = backward(&inputs, &grad);
+        let g = backward(&inputs, &sums, &grad);
         MAX_ISA.store(2, Ordering::Relaxed);
         (out, g)
     }

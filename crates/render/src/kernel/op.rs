@@ -47,11 +47,14 @@ fn contiguous(t: FlexTensor) -> FlexTensor {
 /// The kernel's constant inputs: contiguous ray directions, light positions and colours.
 type Constants = [FlexTensor; 3];
 
+/// Runs the forward sweep; also returns the plane-fit sums for the backward pass when
+/// `keep_sums` (empty otherwise).
 fn run_forward(
     depth: &FlexTensor,
     [dirs, light_pos, light_color]: &Constants,
     params: &KernelParams,
-) -> FlexTensor {
+    keep_sums: bool,
+) -> (FlexTensor, Vec<f32>) {
     let dims = depth.shape().dims::<3>();
     let [batch, size, _] = dims;
     let inputs = KernelInputs::new(
@@ -62,11 +65,12 @@ fn run_forward(
         [batch, size],
         params,
     );
-    let out = forward(&inputs);
-    FlexTensor::from_data(TensorData::new(
+    let (out, sums) = forward(&inputs, keep_sums);
+    let out = FlexTensor::from_data(TensorData::new(
         out,
         [batch, inputs.outputs.channels(), size, size],
-    ))
+    ));
+    (out, sums)
 }
 
 impl SurfelKernelBackend for Flex {
@@ -78,7 +82,7 @@ impl SurfelKernelBackend for Flex {
         params: KernelParams,
     ) -> FlexTensor {
         let constants = [dirs, light_pos, light_color].map(contiguous);
-        run_forward(&contiguous(depth), &constants, &params)
+        run_forward(&contiguous(depth), &constants, &params, false).0
     }
 }
 
@@ -87,13 +91,14 @@ impl SurfelKernelBackend for Flex {
 struct SurfelRenderBackward;
 
 impl Backward<Flex, 1> for SurfelRenderBackward {
-    /// Contiguous depth, the constant inputs, and the kernel settings.
-    type State = (FlexTensor, Constants, KernelParams);
+    /// Contiguous depth, the constant inputs, the kernel settings, and the plane-fit sums of the
+    /// forward pass (`[batch, 5, size, size]`).
+    type State = (FlexTensor, Constants, KernelParams, Vec<f32>);
 
     fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
         let [node_depth] = ops.parents;
         let grad = contiguous(grads.consume::<Flex>(&ops.node));
-        let (depth, [dirs, light_pos, light_color], params) = ops.state;
+        let (depth, [dirs, light_pos, light_color], params, sums) = ops.state;
         let Some(node) = node_depth else { return };
         let [batch, size, _] = depth.shape().dims::<3>();
         let inputs = KernelInputs::new(
@@ -104,7 +109,7 @@ impl Backward<Flex, 1> for SurfelRenderBackward {
             [batch, size],
             &params,
         );
-        let g = backward(&inputs, grad.as_slice().expect("contiguous"));
+        let g = backward(&inputs, &sums, grad.as_slice().expect("contiguous"));
         grads.register::<Flex>(
             node.id,
             FlexTensor::from_data(TensorData::new(g, [batch, size, size])),
@@ -130,12 +135,12 @@ impl<C: CheckpointStrategy> SurfelKernelBackend for Autodiff<Flex, C> {
         {
             OpsKind::Tracked(prep) => {
                 let d = contiguous(depth.primitive().clone());
-                let out = run_forward(&d, &constants, &params);
-                prep.finish((d, constants, params), out)
+                let (out, sums) = run_forward(&d, &constants, &params, true);
+                prep.finish((d, constants, params, sums), out)
             }
             OpsKind::UnTracked(prep) => {
                 let d = contiguous(depth.into_primitive());
-                prep.finish(run_forward(&d, &constants, &params))
+                prep.finish(run_forward(&d, &constants, &params, false).0)
             }
         }
     }

@@ -4,19 +4,21 @@ use pix2scene_scene::Vec3s;
 
 use super::inputs::KernelInputs;
 use super::simd::{MAX_LANES, Simd};
-use crate::normals::NEIGHBOR_OFFSETS;
 
 /// Points of image rows `lo − 1 ..= hi` of one sample, with one reflected column on each side
-/// (and the rows `−1` and `size` reflected), so that the 3×3 stencils of rows `lo..hi` are
-/// plain contiguous lane loads. Rows are padded on the right to a whole number of lane groups
-/// with finite filler points.
+/// (and the rows `−1` and `size` reflected), so that the points of the 3×3 stencils of rows
+/// `lo..hi` — and the edges between them (`edges.rs`) — are plain contiguous lane loads. Rows
+/// are padded on the right with finite filler points, so that lane groups may start anywhere in
+/// the padded columns `0 ..= size + 1` and load one column past their end.
 ///
 /// The same padded geometry indexes the backward pass's gradient accumulator
 /// ([`Self::index`]), whose padding cells are then folded onto the pixels they reflect.
 pub(crate) struct PointGrid {
+    /// Image side, pixels.
+    size: usize,
     /// First image row whose stencil is available.
     lo: usize,
-    /// Padded row length: `size` rounded up to [`MAX_LANES`], plus 2.
+    /// Padded row length: `size + 2` rounded up to [`MAX_LANES`], plus [`MAX_LANES`].
     width: usize,
     /// `[rows, width]` planes of x, y and z.
     x: Vec<f32>,
@@ -28,9 +30,10 @@ impl PointGrid {
     /// Back-projects the points of sample `b` needed by the stencils of rows `lo..hi`.
     pub fn new(inp: &KernelInputs, b: usize, lo: usize, hi: usize) -> Self {
         let s = inp.size;
-        let width = s.div_ceil(MAX_LANES) * MAX_LANES + 2;
+        let width = (s + 2).div_ceil(MAX_LANES) * MAX_LANES + MAX_LANES;
         let rows = hi - lo + 2;
         let mut grid = Self {
+            size: s,
             lo,
             width,
             x: vec![0.0; rows * width],
@@ -66,6 +69,11 @@ impl PointGrid {
         grid
     }
 
+    /// Image side, pixels.
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
     /// Padded row length.
     pub fn width(&self) -> usize {
         self.width
@@ -84,25 +92,19 @@ impl PointGrid {
         ((row + 1 - self.lo) as isize + dy) as usize * self.width + (col as isize + 1 + dx) as usize
     }
 
+    /// Flat index of padded column 0 (image column −1) of image row `row ∈ lo − 1 ..= hi`.
+    #[inline(always)]
+    pub fn row_start(&self, row: isize) -> usize {
+        (row + 1 - self.lo as isize) as usize * self.width
+    }
+
     /// The points of the lane group starting at flat index `i`.
     #[inline(always)]
-    fn point<L: Simd>(&self, i: usize) -> Vec3s<L> {
+    pub fn point<L: Simd>(&self, i: usize) -> Vec3s<L> {
         Vec3s {
             x: L::load(&self.x[i..]),
             y: L::load(&self.y[i..]),
             z: L::load(&self.z[i..]),
         }
-    }
-
-    /// The centre points and the 8 neighbour differences `p_k − p` of the lane group starting
-    /// at pixel (`row`, `col`), `row ∈ lo..hi`.
-    #[inline(always)]
-    pub fn stencil<L: Simd>(&self, row: usize, col: usize) -> (Vec3s<L>, [Vec3s<L>; 8]) {
-        let p: Vec3s<L> = self.point(self.index(row, col, (0, 0)));
-        let mut d = [p; 8];
-        for (d, off) in d.iter_mut().zip(NEIGHBOR_OFFSETS) {
-            *d = self.point(self.index(row, col, off)) - p;
-        }
-        (p, d)
     }
 }

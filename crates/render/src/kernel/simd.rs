@@ -31,6 +31,10 @@ pub(crate) trait Simd: Lane {
     /// # Panics
     /// If `dst` is shorter than `LANES`.
     fn store(self, dst: &mut [f32]);
+    /// `[prev[LANES − 1], cur[0], …, cur[LANES − 2]]`: `cur` moved one lane up, with the last
+    /// lane of the group before it moved in — what a lane group one pixel to the right receives
+    /// from the pixels on its left.
+    fn shift_in(prev: Self, cur: Self) -> Self;
 }
 
 /// The portable lane type: 8 lanes as a plain array, vectorized by the compiler.
@@ -47,6 +51,13 @@ impl Simd for Portable {
     #[inline(always)]
     fn store(self, dst: &mut [f32]) {
         dst[..8].copy_from_slice(&self.0);
+    }
+
+    #[inline(always)]
+    fn shift_in(prev: Self, cur: Self) -> Self {
+        Lanes(std::array::from_fn(|i| {
+            if i == 0 { prev.0[7] } else { cur.0[i - 1] }
+        }))
     }
 }
 
@@ -188,7 +199,8 @@ macro_rules! x86_lanes {
         add: $add:ident, sub: $sub:ident, mul: $mul:ident, div: $div:ident, sqrt: $sqrt:ident,
         splat: $splat:ident, load: $load:ident, store: $store:ident,
         neg: |$x:ident| $neg:expr,
-        where_positive: |$c:ident, $v:ident| $wp:expr $(,)?
+        where_positive: |$c:ident, $v:ident| $wp:expr,
+        shift_in: |$prev:ident, $cur:ident| $shift:expr $(,)?
     ) => {
         $(#[$doc])*
         #[derive(Clone, Copy, Debug)]
@@ -264,6 +276,13 @@ macro_rules! x86_lanes {
                 // `LANES` writable `f32`.
                 unsafe { $store(dst.as_mut_ptr(), self.0) }
             }
+
+            #[inline(always)]
+            fn shift_in(prev: Self, cur: Self) -> Self {
+                let ($prev, $cur) = (prev.0, cur.0);
+                // SAFETY: the instruction set is available (type invariant).
+                Self(unsafe { $shift })
+            }
         }
     };
 }
@@ -288,6 +307,12 @@ pub(crate) mod x86 {
         neg: |x| _mm256_xor_ps(x, _mm256_set1_ps(-0.0)),
         // The ordered comparison is false for NaN, as `Lane::where_positive` requires.
         where_positive: |c, v| _mm256_and_ps(_mm256_cmp_ps::<_CMP_GT_OQ>(c, _mm256_setzero_ps()), v),
+        // `t` = [prev's upper half, cur's lower half]; then, in each 128-bit half, the last
+        // lane of `t` followed by the first three of `cur`.
+        shift_in: |prev, cur| {
+            let t = _mm256_castps_si256(_mm256_permute2f128_ps::<0x21>(prev, cur));
+            _mm256_castsi256_ps(_mm256_alignr_epi8::<12>(_mm256_castps_si256(cur), t))
+        },
     }
 
     x86_lanes! {
@@ -301,5 +326,7 @@ pub(crate) mod x86 {
         neg: |x| _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(x), _mm512_set1_epi32(i32::MIN))),
         // The ordered comparison is false for NaN, as `Lane::where_positive` requires.
         where_positive: |c, v| _mm512_maskz_mov_ps(_mm512_cmp_ps_mask::<_CMP_GT_OQ>(c, _mm512_setzero_ps()), v),
+        // Lanes 15..31 of the 32-lane concatenation [prev, cur].
+        shift_in: |prev, cur| _mm512_castsi512_ps(_mm512_alignr_epi32::<15>(_mm512_castps_si512(cur), _mm512_castps_si512(prev))),
     }
 }
