@@ -6,7 +6,7 @@ use rayon::prelude::*;
 use super::edges::{EdgeTerm, scatter_edges};
 use super::forward::SUMS_CHANNELS;
 use super::inputs::{
-    BAND_ROWS, IMAGE_CHANNEL, KernelInputs, KernelOutputs, NORMALS_CHANNEL, POINTS_CHANNEL,
+    IMAGE_CHANNEL, KernelInputs, KernelOutputs, NORMALS_CHANNEL, POINTS_CHANNEL, band_rows,
 };
 use super::plane_fit::{Moments, PlaneFit};
 use super::planes::{Planes, add, keep_first};
@@ -47,15 +47,16 @@ pub(crate) fn backward(inp: &KernelInputs, sums: &[f32], grad: &[f32]) -> Vec<f3
         inp.batch * SUMS_CHANNELS * hw,
         "plane-fit sums length"
     );
+    let rows = band_rows(inp.batch, s);
     let mut out = vec![0.0f32; inp.batch * hw];
     let tasks: Vec<_> = out
         .chunks_mut(hw)
         .enumerate()
         .flat_map(|(b, sample)| {
             sample
-                .chunks_mut(BAND_ROWS * s)
+                .chunks_mut(rows * s)
                 .enumerate()
-                .map(move |(band, rows)| (b, band * BAND_ROWS, rows))
+                .map(move |(band, band_out)| (b, band * rows, band_out))
         })
         .collect();
     tasks.into_par_iter().for_each(|(b, r0, band_out)| {

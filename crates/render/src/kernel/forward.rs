@@ -6,7 +6,7 @@ use rayon::prelude::*;
 
 use super::edges::{EdgeTerm, scatter_edges};
 use super::inputs::{
-    BAND_ROWS, IMAGE_CHANNEL, KernelInputs, KernelOutputs, NORMALS_CHANNEL, POINTS_CHANNEL,
+    IMAGE_CHANNEL, KernelInputs, KernelOutputs, NORMALS_CHANNEL, POINTS_CHANNEL, band_rows,
 };
 use super::plane_fit::{Moments, PlaneFit};
 use super::planes::Planes;
@@ -29,6 +29,7 @@ pub(crate) const SUMS_CHANNELS: usize = 5;
 pub(crate) fn forward(inp: &KernelInputs, keep_sums: bool) -> (Vec<f32>, Vec<f32>) {
     let s = inp.size;
     let channels = inp.outputs.channels();
+    let rows = band_rows(inp.batch, s);
     let mut out = vec![0.0f32; inp.batch * channels * s * s];
     let mut sums = vec![
         0.0f32;
@@ -38,8 +39,8 @@ pub(crate) fn forward(inp: &KernelInputs, keep_sums: bool) -> (Vec<f32>, Vec<f32
             0
         }
     ];
-    let mut sums_bands = band_views(&mut sums, SUMS_CHANNELS, s).into_iter();
-    let tasks: Vec<_> = band_views(&mut out, channels, s)
+    let mut sums_bands = band_views(&mut sums, SUMS_CHANNELS, s, rows).into_iter();
+    let tasks: Vec<_> = band_views(&mut out, channels, s, rows)
         .into_iter()
         .map(|(b, r0, views)| {
             let kept = match sums_bands.next() {
@@ -70,22 +71,27 @@ pub(crate) fn forward(inp: &KernelInputs, keep_sums: bool) -> (Vec<f32>, Vec<f32
     (out, sums)
 }
 
-/// Splits `buf`, `[batch, channels, size, size]`, into bands of [`BAND_ROWS`] rows: for each,
-/// its sample, its first row, and its part of each channel. Nothing when `buf` is empty.
-fn band_views(buf: &mut [f32], channels: usize, s: usize) -> Vec<(usize, usize, Vec<&mut [f32]>)> {
+/// Splits `buf`, `[batch, channels, size, size]`, into bands of `rows` rows: for each, its
+/// sample, its first row, and its part of each channel. Nothing when `buf` is empty.
+fn band_views(
+    buf: &mut [f32],
+    channels: usize,
+    s: usize,
+    rows: usize,
+) -> Vec<(usize, usize, Vec<&mut [f32]>)> {
     let hw = s * s;
     let mut bands = Vec::new();
     for (b, sample) in buf.chunks_mut(channels * hw).enumerate() {
         let mut planes: Vec<_> = sample
             .chunks_mut(hw)
-            .map(|plane| plane.chunks_mut(BAND_ROWS * s))
+            .map(|plane| plane.chunks_mut(rows * s))
             .collect();
-        for band in 0..s.div_ceil(BAND_ROWS) {
+        for band in 0..s.div_ceil(rows) {
             let views = planes
                 .iter_mut()
                 .map(|plane| plane.next().expect("one chunk per band"))
                 .collect();
-            bands.push((b, band * BAND_ROWS, views));
+            bands.push((b, band * rows, views));
         }
     }
     bands
