@@ -31,14 +31,12 @@ pub(crate) fn forward(inp: &KernelInputs, keep_sums: bool) -> (Vec<f32>, Vec<f32
     let channels = inp.outputs.channels();
     let rows = band_rows(inp.batch, s);
     let mut out = vec![0.0f32; inp.batch * channels * s * s];
-    let mut sums = vec![
-        0.0f32;
-        if keep_sums {
-            inp.batch * SUMS_CHANNELS * s * s
-        } else {
-            0
-        }
-    ];
+    let sums_len = if keep_sums {
+        inp.batch * SUMS_CHANNELS * s * s
+    } else {
+        0
+    };
+    let mut sums = vec![0.0f32; sums_len];
     let mut sums_bands = band_views(&mut sums, SUMS_CHANNELS, s, rows).into_iter();
     let tasks: Vec<_> = band_views(&mut out, channels, s, rows)
         .into_iter()
