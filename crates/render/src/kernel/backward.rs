@@ -4,11 +4,10 @@ use pix2scene_scene::Vec3s;
 use rayon::prelude::*;
 
 use super::edges::{EdgeTerm, scatter_edges};
-use super::forward::SUMS_CHANNELS;
 use super::inputs::{
     IMAGE_CHANNEL, KernelInputs, KernelOutputs, NORMALS_CHANNEL, POINTS_CHANNEL, band_rows,
 };
-use super::plane_fit::{Moments, PlaneFit};
+use super::plane_fit::{Moments, PlaneFit, SUMS_CHANNELS};
 use super::planes::{Planes, add, keep_first};
 use super::point_grid::PointGrid;
 use super::simd::{Simd, Sweep, load, load3, run};

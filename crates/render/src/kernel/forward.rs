@@ -8,14 +8,10 @@ use super::edges::{EdgeTerm, scatter_edges};
 use super::inputs::{
     IMAGE_CHANNEL, KernelInputs, KernelOutputs, NORMALS_CHANNEL, POINTS_CHANNEL, band_rows,
 };
-use super::plane_fit::{Moments, PlaneFit};
+use super::plane_fit::{Moments, PlaneFit, SUMS_CHANNELS};
 use super::planes::Planes;
 use super::point_grid::PointGrid;
 use super::simd::{Simd, Sweep, run, store, store3};
-
-/// Channels of the plane-fit sums [`forward`] can keep for the backward pass, in the order of
-/// [`Moments::to_array`].
-pub(crate) const SUMS_CHANNELS: usize = 5;
 
 /// Renders a batch: back-projection, the Eq. 3 plane-fit sums of every pixel from the edges of
 /// its reflect-padded 3×3 stencil ([`scatter_edges`], each edge's terms computed once for both

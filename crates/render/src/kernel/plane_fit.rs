@@ -17,6 +17,10 @@ use pix2scene_scene::{Lane, Vec3s};
 
 use crate::normals::{DET_EPS, NEIGHBOR_NORM_EPS};
 
+/// How many sums a [`Moments`] holds: the channels of the plane-fit sums the forward pass keeps
+/// for the backward pass, in the order of [`Moments::to_array`].
+pub(crate) const SUMS_CHANNELS: usize = 5;
+
 /// The five sums Eq. 3's normal depends on — `a = Σm_x², b = Σm_x m_y, c = Σm_y²` and the
 /// right-hand side `r = −Σm_{x,y} m_z` over the normalized neighbour differences `m_k` — or,
 /// in the backward pass, the gradient of a loss with respect to them.
@@ -32,13 +36,13 @@ pub(crate) struct Moments<T> {
 impl<T: Lane> Moments<T> {
     /// `[a, b, c, rx, ry]`.
     #[inline(always)]
-    pub fn to_array(self) -> [T; 5] {
+    pub fn to_array(self) -> [T; SUMS_CHANNELS] {
         [self.a, self.b, self.c, self.rx, self.ry]
     }
 
     /// The inverse of [`Self::to_array`].
     #[inline(always)]
-    pub fn from_array([a, b, c, rx, ry]: [T; 5]) -> Self {
+    pub fn from_array([a, b, c, rx, ry]: [T; SUMS_CHANNELS]) -> Self {
         Self { a, b, c, rx, ry }
     }
 
