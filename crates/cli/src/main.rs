@@ -10,6 +10,7 @@ use clap::Parser;
 use crate::commands::Cli;
 
 fn main() -> ExitCode {
+    pix2scene_render::heap::retain_freed_memory();
     match commands::run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

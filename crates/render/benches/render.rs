@@ -9,6 +9,7 @@ use divan::Bencher;
 use pix2scene_render::{RenderImpl, RendererConfig, ShadeParams, bench::peer_depth};
 
 fn main() {
+    pix2scene_render::heap::retain_freed_memory();
     divan::main();
 }
 

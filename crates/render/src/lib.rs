@@ -43,6 +43,7 @@
 
 pub mod bench;
 mod error;
+pub mod heap;
 pub mod kernel;
 pub mod normals;
 pub mod npy;

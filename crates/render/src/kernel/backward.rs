@@ -7,10 +7,11 @@ use super::edges::{EdgeTerm, scatter_edges};
 use super::inputs::{
     IMAGE_CHANNEL, KernelInputs, KernelOutputs, NORMALS_CHANNEL, POINTS_CHANNEL, band_rows,
 };
+use super::kept_sums::KeptSums;
 use super::plane_fit::{Moments, PlaneFit, SUMS_CHANNELS};
 use super::planes::{Planes, add, keep_first};
 use super::point_grid::PointGrid;
-use super::simd::{Simd, Sweep, load, load3, run};
+use super::simd::{Simd, Sweep, load3, run};
 
 /// Vector–Jacobian product of [`super::forward::forward`].
 ///
@@ -31,21 +32,16 @@ use super::simd::{Simd, Sweep, load, load3, run};
 /// `∂L/∂depth = (∂L/∂p) · ray direction`.
 ///
 /// # Shapes
-/// - `sums`: `[batch, SUMS_CHANNELS, size, size]`, the plane-fit sums kept by
-///   [`super::forward::forward`]
+/// - `sums`: the plane-fit sums of every pixel, as [`super::forward::forward`] left them
 /// - `grad`: `[batch, inp.outputs.channels(), size, size]`, the gradient of [`super::forward::forward`]'s
 ///   output (of the image alone, or of image, points and normals)
 /// - returns `[batch, size, size]`
-pub(crate) fn backward(inp: &KernelInputs, sums: &[f32], grad: &[f32]) -> Vec<f32> {
+pub(crate) fn backward(inp: &KernelInputs, sums: &KeptSums, grad: &[f32]) -> Vec<f32> {
     let s = inp.size;
     let hw = s * s;
     let channels = inp.outputs.channels();
     assert_eq!(grad.len(), inp.batch * channels * hw, "gradient length");
-    assert_eq!(
-        sums.len(),
-        inp.batch * SUMS_CHANNELS * hw,
-        "plane-fit sums length"
-    );
+    assert_eq!(sums.batch(), inp.batch, "plane-fit sums of every sample");
     let rows = band_rows(inp.batch, s);
     let mut out = vec![0.0f32; inp.batch * hw];
     let tasks: Vec<_> = out
@@ -60,7 +56,6 @@ pub(crate) fn backward(inp: &KernelInputs, sums: &[f32], grad: &[f32]) -> Vec<f3
         .collect();
     tasks.into_par_iter().for_each(|(b, r0, band_out)| {
         let g = &grad[b * channels * hw..(b + 1) * channels * hw];
-        let sums = &sums[b * SUMS_CHANNELS * hw..(b + 1) * SUMS_CHANNELS * hw];
         match inp.outputs {
             KernelOutputs::ImageAndGeometry => run(BackwardBand::<true> {
                 inp,
@@ -89,14 +84,14 @@ fn xyz<L: Simd>(v: Vec3s<L>) -> [L; 3] {
     [v.x, v.y, v.z]
 }
 
-/// `∂L/∂depth` of rows `r0..` of sample `b`, written into `band_out`, from the sample's
-/// plane-fit `sums` and `g`, its gradient of the output (image, then points and normals when
-/// `GEOMETRY`).
+/// `∂L/∂depth` of rows `r0..` of sample `b`, written into `band_out`, from the batch's
+/// plane-fit `sums` and `g`, the sample's gradient of the output (image, then points and normals
+/// when `GEOMETRY`).
 struct BackwardBand<'a, 'o, const GEOMETRY: bool> {
     inp: &'a KernelInputs<'a>,
     b: usize,
     r0: usize,
-    sums: &'a [f32],
+    sums: &'a KeptSums,
     g: &'a [f32],
     band_out: &'o mut [f32],
 }
@@ -136,11 +131,7 @@ fn own_row<L: Simd, const GEOMETRY: bool>(
         let valid = (s - c).min(L::LANES);
         let i = r * s + c;
         let at = grid.index(r, c, (0, 0));
-        let mut sums = [L::splat(0.0); SUMS_CHANNELS];
-        for (k, v) in sums.iter_mut().enumerate() {
-            *v = load(band.sums, k * hw + i, valid);
-        }
-        let fit = PlaneFit::from_sums(Moments::from_array(sums));
+        let fit = PlaneFit::from_sums(Moments::from_array(band.sums.load::<L>(band.b, r, c)));
         let (mut gp, mut gn) = inp.shading.radiance_vjp_lanes(
             grid.point(at),
             fit.n,
@@ -163,6 +154,8 @@ fn own_row<L: Simd, const GEOMETRY: bool>(
 }
 
 impl<const GEOMETRY: bool> Sweep for BackwardBand<'_, '_, GEOMETRY> {
+    type Output = ();
+
     #[inline(always)]
     fn sweep<L: Simd>(self) {
         let inp = self.inp;

@@ -8,10 +8,11 @@ use super::edges::{EdgeTerm, scatter_edges};
 use super::inputs::{
     IMAGE_CHANNEL, KernelInputs, KernelOutputs, NORMALS_CHANNEL, POINTS_CHANNEL, band_rows,
 };
+use super::kept_sums::KeptSums;
 use super::plane_fit::{Moments, PlaneFit, SUMS_CHANNELS};
 use super::planes::Planes;
 use super::point_grid::PointGrid;
-use super::simd::{Simd, Sweep, run, store, store3};
+use super::simd::{Simd, Sweep, run, store3};
 
 /// Renders a batch: back-projection, the Eq. 3 plane-fit sums of every pixel from the edges of
 /// its reflect-padded 3×3 stencil ([`scatter_edges`], each edge's terms computed once for both
@@ -20,49 +21,26 @@ use super::simd::{Simd, Sweep, run, store, store3};
 ///
 /// Returns `[batch, inp.outputs.channels(), size, size]` — the image, followed by points and
 /// normals with [`KernelOutputs::ImageAndGeometry`] — and, with `keep_sums`, the plane-fit sums
-/// `[batch, SUMS_CHANNELS, size, size]` that [`super::backward::backward`] needs (empty
-/// otherwise). Parallel over bands of rows of each sample (rayon's current pool).
-pub(crate) fn forward(inp: &KernelInputs, keep_sums: bool) -> (Vec<f32>, Vec<f32>) {
+/// that [`super::backward::backward`] needs, in the planes the bands accumulated them in
+/// (without it each band frees its planes at once, so the next band reuses the memory while it
+/// is in cache). Parallel over bands of rows of each sample (rayon's current pool).
+pub(crate) fn forward(inp: &KernelInputs, keep_sums: bool) -> (Vec<f32>, Option<KeptSums>) {
     let s = inp.size;
     let channels = inp.outputs.channels();
     let rows = band_rows(inp.batch, s);
     let mut out = vec![0.0f32; inp.batch * channels * s * s];
-    let sums_len = if keep_sums {
-        inp.batch * SUMS_CHANNELS * s * s
-    } else {
-        0
-    };
-    let mut sums = vec![0.0f32; sums_len];
-    let mut sums_bands = band_views(&mut sums, SUMS_CHANNELS, s, rows).into_iter();
-    let tasks: Vec<_> = band_views(&mut out, channels, s, rows)
-        .into_iter()
+    let bands: Vec<_> = band_views(&mut out, channels, s, rows)
+        .into_par_iter()
         .map(|(b, r0, views)| {
-            let kept = match sums_bands.next() {
-                Some((_, _, kept)) => kept,
-                None => Vec::new(),
+            let sums = match inp.outputs {
+                KernelOutputs::ImageAndGeometry => run(ForwardBand::<true> { inp, b, r0, views }),
+                KernelOutputs::Image => run(ForwardBand::<false> { inp, b, r0, views }),
             };
-            (b, r0, views, kept)
+            keep_sums.then_some(sums)
         })
         .collect();
-    tasks
-        .into_par_iter()
-        .for_each(|(b, r0, views, kept)| match inp.outputs {
-            KernelOutputs::ImageAndGeometry => run(ForwardBand::<true> {
-                inp,
-                b,
-                r0,
-                views,
-                kept,
-            }),
-            KernelOutputs::Image => run(ForwardBand::<false> {
-                inp,
-                b,
-                r0,
-                views,
-                kept,
-            }),
-        });
-    (out, sums)
+    let kept = keep_sums.then(|| KeptSums::new(s, rows, bands.into_iter().flatten().collect()));
+    (out, kept)
 }
 
 /// Splits `buf`, `[batch, channels, size, size]`, into bands of `rows` rows: for each, its
@@ -104,24 +82,24 @@ impl<L: Simd> EdgeTerm<L, SUMS_CHANNELS> for SumsOfEdges {
 }
 
 /// Rows `r0..` of sample `b`, rendered into `views`, the band's part of each output channel;
-/// points and normals too when `GEOMETRY`; the plane-fit sums into `kept` unless it is empty.
+/// points and normals too when `GEOMETRY`. Returns the band's plane-fit sums.
 struct ForwardBand<'a, 'o, const GEOMETRY: bool> {
     inp: &'a KernelInputs<'a>,
     b: usize,
     r0: usize,
     views: Vec<&'o mut [f32]>,
-    kept: Vec<&'o mut [f32]>,
 }
 
 impl<const GEOMETRY: bool> Sweep for ForwardBand<'_, '_, GEOMETRY> {
+    type Output = Planes<SUMS_CHANNELS>;
+
     #[inline(always)]
-    fn sweep<L: Simd>(self) {
+    fn sweep<L: Simd>(self) -> Planes<SUMS_CHANNELS> {
         let Self {
             inp,
             b,
             r0,
             mut views,
-            mut kept,
         } = self;
         let s = inp.size;
         let r1 = r0 + views[0].len() / s;
@@ -150,10 +128,8 @@ impl<const GEOMETRY: bool> Sweep for ForwardBand<'_, '_, GEOMETRY> {
                         fit.n,
                     );
                 }
-                for (dst, m) in kept.iter_mut().zip(m) {
-                    store(dst, o, valid, m);
-                }
             }
         }
+        sums
     }
 }

@@ -23,6 +23,7 @@ mod backward;
 mod edges;
 mod forward;
 mod inputs;
+mod kept_sums;
 mod op;
 mod plane_fit;
 mod planes;
@@ -74,6 +75,7 @@ mod tests {
         );
         MAX_ISA.store(max_isa, Ordering::Relaxed);
         let (out, sums) = forward(&inputs, true);
+        let sums = sums.expect("kept when asked for");
         let grad: Vec<f32> = (0..out.len())
             .map(|i| ((i * 7919) % 13) as f32 / 13.0 - 0.4)
             .collect();

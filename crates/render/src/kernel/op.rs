@@ -14,6 +14,7 @@ use burn::tensor::{DType, Tensor, TensorData};
 use super::backward::backward;
 use super::forward::forward;
 use super::inputs::{KernelInputs, KernelParams};
+use super::kept_sums::KeptSums;
 
 /// Backends that run the fused surfel kernel. Implemented for `Flex` and `Autodiff<Flex>`.
 #[backend_extension(Flex, Autodiff)]
@@ -48,13 +49,13 @@ fn contiguous(t: FlexTensor) -> FlexTensor {
 type Constants = [FlexTensor; 3];
 
 /// Runs the forward sweep; also returns the plane-fit sums for the backward pass when
-/// `keep_sums` (empty otherwise).
+/// `keep_sums`.
 fn run_forward(
     depth: &FlexTensor,
     [dirs, light_pos, light_color]: &Constants,
     params: &KernelParams,
     keep_sums: bool,
-) -> (FlexTensor, Vec<f32>) {
+) -> (FlexTensor, Option<KeptSums>) {
     let dims = depth.shape().dims::<3>();
     let [batch, size, _] = dims;
     let inputs = KernelInputs::new(
@@ -92,8 +93,8 @@ struct SurfelRenderBackward;
 
 impl Backward<Flex, 1> for SurfelRenderBackward {
     /// Contiguous depth, the constant inputs, the kernel settings, and the plane-fit sums of the
-    /// forward pass (`[batch, 5, size, size]`).
-    type State = (FlexTensor, Constants, KernelParams, Vec<f32>);
+    /// forward pass.
+    type State = (FlexTensor, Constants, KernelParams, KeptSums);
 
     fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
         let [node_depth] = ops.parents;
@@ -136,6 +137,7 @@ impl<C: CheckpointStrategy> SurfelKernelBackend for Autodiff<Flex, C> {
             OpsKind::Tracked(prep) => {
                 let d = contiguous(depth.primitive().clone());
                 let (out, sums) = run_forward(&d, &constants, &params, true);
+                let sums = sums.expect("kept when asked for");
                 prep.finish((d, constants, params, sums), out)
             }
             OpsKind::UnTracked(prep) => {

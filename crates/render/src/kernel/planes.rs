@@ -4,6 +4,7 @@
 use super::simd::{Simd, first_lanes};
 
 /// `N` planes of values in the padded layout of a [`super::point_grid::PointGrid`].
+#[derive(Clone, Debug)]
 pub(crate) struct Planes<const N: usize>(pub [Vec<f32>; N]);
 
 impl<const N: usize> Planes<N> {

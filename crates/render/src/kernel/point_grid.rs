@@ -30,7 +30,7 @@ impl PointGrid {
     /// Back-projects the points of sample `b` needed by the stencils of rows `lo..hi`.
     pub fn new(inp: &KernelInputs, b: usize, lo: usize, hi: usize) -> Self {
         let s = inp.size;
-        let width = (s + 2).div_ceil(MAX_LANES) * MAX_LANES + MAX_LANES;
+        let width = Self::padded_width(s);
         let rows = hi - lo + 2;
         let mut grid = Self {
             size: s,
@@ -69,6 +69,12 @@ impl PointGrid {
         grid
     }
 
+    /// Padded row length of the grids of images of side `size`: `size + 2` rounded up to
+    /// [`MAX_LANES`], plus [`MAX_LANES`].
+    pub fn padded_width(size: usize) -> usize {
+        (size + 2).div_ceil(MAX_LANES) * MAX_LANES + MAX_LANES
+    }
+
     /// Image side, pixels.
     pub fn size(&self) -> usize {
         self.size
@@ -89,7 +95,15 @@ impl PointGrid {
     /// (−1 and `size` address the padding).
     #[inline(always)]
     pub fn index(&self, row: usize, col: usize, (dy, dx): (isize, isize)) -> usize {
-        ((row + 1 - self.lo) as isize + dy) as usize * self.width + (col as isize + 1 + dx) as usize
+        (Self::index_in(self.width, self.lo, row, col) as isize + dy * self.width as isize + dx)
+            as usize
+    }
+
+    /// [`Self::index`] of pixel (`row`, `col`) in a grid of rows `lo..` and padded row length
+    /// `width`, without the grid.
+    #[inline(always)]
+    pub fn index_in(width: usize, lo: usize, row: usize, col: usize) -> usize {
+        (row + 1 - lo) * width + col + 1
     }
 
     /// Flat index of padded column 0 (image column −1) of image row `row ∈ lo − 1 ..= hi`.

@@ -114,15 +114,18 @@ pub(crate) fn store3<L: Simd>(dst: &mut [&mut [f32]], start: usize, valid: usize
 
 /// A sweep over lane groups of pixels, run by [`run`].
 pub(crate) trait Sweep {
+    /// What the sweep returns.
+    type Output;
+
     /// Runs the sweep on lane type `L`. Implementations are `#[inline(always)]`, so that their
     /// body (with the lane arithmetic it inlines) is compiled inside [`run`]'s
     /// `#[target_feature]` function.
-    fn sweep<L: Simd>(self);
+    fn sweep<L: Simd>(self) -> Self::Output;
 }
 
 /// Runs `sweep` on [`x86::F32x8`], compiled for AVX-512F/VL (32 registers instead of 16) or
 /// AVX2 + FMA if this CPU supports them, and on [`Lanes`] otherwise.
-pub(crate) fn run(sweep: impl Sweep) {
+pub(crate) fn run<S: Sweep>(sweep: S) -> S::Output {
     #[cfg(target_arch = "x86_64")]
     {
         let avx2 =
@@ -133,26 +136,24 @@ pub(crate) fn run(sweep: impl Sweep) {
             && is_x86_feature_detected!("avx512vl");
         if avx512 {
             #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
-            fn avx512(sweep: impl Sweep) {
-                sweep.sweep::<x86::F32x16>();
+            fn avx512<S: Sweep>(sweep: S) -> S::Output {
+                sweep.sweep::<x86::F32x16>()
             }
             // SAFETY: the CPU supports AVX-512F/VL, AVX2 and FMA (checked just above), so
             // `avx512` and the AVX-512 intrinsics of `F32x16` may run.
-            unsafe { avx512(sweep) };
-            return;
+            return unsafe { avx512(sweep) };
         }
         if avx2 {
             #[target_feature(enable = "avx2,fma")]
-            fn avx2(sweep: impl Sweep) {
-                sweep.sweep::<x86::F32x8>();
+            fn avx2<S: Sweep>(sweep: S) -> S::Output {
+                sweep.sweep::<x86::F32x8>()
             }
             // SAFETY: the CPU supports AVX2 and FMA (checked just above), so `avx2` and the AVX
             // intrinsics of `F32x8` may run.
-            unsafe { avx2(sweep) };
-            return;
+            return unsafe { avx2(sweep) };
         }
     }
-    sweep.sweep::<Portable>();
+    sweep.sweep::<Portable>()
 }
 
 /// The widest instruction set [`run`] may use: tests lower it to check each lane type against
