@@ -3,8 +3,8 @@
 //! The forward sweep computes each surfel's position, the sums of its Eq. 3 plane fit from the
 //! edges of the 3×3 stencil (each edge once for both its ends: `edges.rs`), its normal, and its
 //! Eq. 1 colour through [`pix2scene_scene::ShadingConstants::radiance_lanes`] (the ray tracer's
-//! shading code, instantiated for lanes of pixels); when gradients are tracked it keeps the
-//! plane-fit sums (5 floats per pixel). The backward sweep finishes the fits from those sums
+//! shading code, instantiated for lanes of pixels); when gradients are tracked each band keeps
+//! its planes of plane-fit sums (5 floats per pixel, `kept_sums.rs`). The backward sweep finishes the fits from those sums
 //! and pulls the output gradient back through
 //! [`pix2scene_scene::ShadingConstants::radiance_vjp_lanes`] and the plane fit's own
 //! vector–Jacobian product, again once per edge. Both sweeps run on groups of consecutive
