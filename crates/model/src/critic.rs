@@ -27,6 +27,11 @@ pub struct CriticConfig {
     /// 0 for an unconditional critic.
     #[config(default = 0)]
     pub num_classes: usize,
+    /// Channels of a joint 1×1 convolution (with LeakyReLU) between the join of `z` and the
+    /// head; 0 for none (DESIGN.md §6 and the PyTorch peer). Without it the score is
+    /// `f(x) + w·z`, additive in `z`, so the critic cannot see how codes go with images.
+    #[config(default = 0)]
+    pub joint_width: usize,
 }
 
 /// Scores an (image, latent code) pair seen from a known camera; WGAN critic of the BiGAN/ALI
@@ -35,17 +40,22 @@ pub struct CriticConfig {
 /// Layers: the image concatenated with 3 constant planes holding the camera position (6
 /// channels) → `L` convolutions 4×4, stride 2, padding 1, with bias, no normalization,
 /// LeakyReLU(0.2), widths `width·2^i` → at 4×4, `z` (and the one-hot class) broadcast to 4×4
-/// planes and concatenated → a 4×4 valid convolution to one scalar.
+/// planes and concatenated → with `joint_width > 0`, a 1×1 convolution to `joint_width`
+/// channels and LeakyReLU(0.2) → a 4×4 valid convolution to one scalar.
 ///
 /// Paper Table 6 (128², width 85, "BatchNorm: No"; the camera enters as input planes). The
-/// width is a parameter; otherwise exactly the PyTorch peer (`peers/train_peer.py`, class
-/// `Critic`). The critic has only layers whose input gradient [`Critic::input_gradient`] writes
+/// width is a parameter; with `joint_width = 0`, otherwise exactly the PyTorch peer
+/// (`peers/train_peer.py`, class `Critic`). The joint layer is the smallest change that lets
+/// the score depend on `x` and `z` together, as ALI's joint discriminator does. The critic has only layers whose input gradient [`Critic::input_gradient`] writes
 /// with differentiable ops — burn has no double backward — so keep it that way when changing it.
 #[derive(Module, Debug)]
 pub struct Critic {
     /// The stride-2 convolutions, from the image side.
     pub convs: Vec<Conv2d>,
-    /// The final 4×4 valid convolution from `[features, z(, class)]` to one channel.
+    /// The joint 1×1 convolution on `[features, z(, class)]`, if any.
+    pub joint: Option<Conv2d>,
+    /// The final 4×4 valid convolution from the joint layer's output, or from
+    /// `[features, z(, class)]` without one, to one channel.
     pub head: Conv2d,
     /// Input resolution in pixels.
     pub resolution: usize,
@@ -85,10 +95,18 @@ impl CriticConfig {
             );
             c_in = w;
         }
-        let head =
-            Conv2dConfig::new([c_in + self.z_dim + self.num_classes, 1], [4, 4]).init(device);
+        let joined = c_in + self.z_dim + self.num_classes;
+        let joint = (self.joint_width > 0)
+            .then(|| Conv2dConfig::new([joined, self.joint_width], [1, 1]).init(device));
+        let head_in = if self.joint_width > 0 {
+            self.joint_width
+        } else {
+            joined
+        };
+        let head = Conv2dConfig::new([head_in, 1], [4, 4]).init(device);
         Critic {
             convs,
+            joint,
             head,
             resolution: self.resolution,
             z_dim: self.z_dim,
@@ -141,8 +159,9 @@ impl Critic {
     /// itself be back-propagated to the critic's parameters (WGAN-GP without double backward).
     ///
     /// Each layer's backward is spelled out: the head convolution's input gradient is its weight
-    /// broadcast over the batch (a 4×4 valid convolution of a 4×4 map); its `z` channels are
-    /// summed over the 4×4 planes (the adjoint of the broadcast); each LeakyReLU multiplies by a
+    /// broadcast over the batch (a 4×4 valid convolution of a 4×4 map); the joint layer's (if
+    /// any) is that times its slope mask through its transposed 1×1 weight; the `z` channels
+    /// of the joined input are summed over the 4×4 planes (the adjoint of the broadcast); each LeakyReLU multiplies by a
     /// constant slope mask (1 or 0.2) taken from a forward pass outside autodiff — exact, since
     /// the mask's own derivative is zero almost everywhere; each stride-2 convolution becomes
     /// `conv_transpose2d` with the same weight. The camera planes are constants, as in the peer.
@@ -243,24 +262,43 @@ impl Critic {
         for conv in &self.convs {
             h = leaky_relu(conv2d_layer(conv, h));
         }
-        conv2d_layer(&self.head, Self::join_latent(h, z, class)).reshape([batch])
+        let mut h = Self::join_latent(h, z, class);
+        if let Some(joint) = &self.joint {
+            h = leaky_relu(conv2d_layer(joint, h));
+        }
+        conv2d_layer(&self.head, h).reshape([batch])
     }
 
     /// LeakyReLU slope masks (1 where the pre-activation is positive, else 0.2) of every
-    /// stride-2 layer, computed outside autodiff.
-    fn slope_masks(&self, x: Tensor<4>, camera: Tensor<2>) -> Vec<Tensor<4>> {
+    /// stride-2 layer and of the joint layer (if any), computed outside autodiff.
+    fn slope_masks(
+        &self,
+        x: Tensor<4>,
+        z: Tensor<2>,
+        camera: Tensor<2>,
+        class: Option<Tensor<2>>,
+    ) -> (Vec<Tensor<4>>, Option<Tensor<4>>) {
+        let layer = |h: Tensor<4>, conv: &Conv2d, options: ConvOptions<2>| {
+            let weight = conv.weight.val().without_autodiff();
+            let bias = conv.bias.as_ref().map(|b| b.val().without_autodiff());
+            let pre = conv2d(h, weight, bias, options);
+            let positive = pre.clone().greater_elem(0.0);
+            let mask = pre.ones_like().mask_fill(positive.bool_not(), LEAKY_SLOPE);
+            (pre * mask.clone(), mask)
+        };
         let mut h = Self::joint_input(x.without_autodiff(), camera.without_autodiff());
         let mut masks = Vec::with_capacity(self.convs.len());
         for conv in &self.convs {
-            let weight = conv.weight.val().without_autodiff();
-            let bias = conv.bias.as_ref().map(|b| b.val().without_autodiff());
-            let pre = conv2d(h, weight, bias, stride2_options());
-            let positive = pre.clone().greater_elem(0.0);
-            let mask = pre.ones_like().mask_fill(positive.bool_not(), LEAKY_SLOPE);
-            h = pre * mask.clone();
+            let (out, mask) = layer(h, conv, stride2_options());
+            h = out;
             masks.push(mask);
         }
-        masks
+        let joint_mask = self.joint.as_ref().map(|joint| {
+            let class = class.map(Tensor::without_autodiff);
+            let joined = Self::join_latent(h, z.without_autodiff(), class);
+            layer(joined, joint, ConvOptions::new([1, 1], [0, 0], [1, 1], 1)).1
+        });
+        (masks, joint_mask)
     }
 
     fn gradient(
@@ -272,12 +310,24 @@ impl Critic {
     ) -> (Tensor<4>, Tensor<2>) {
         self.check_shapes(&x, &z, &camera, class.as_ref());
         let [batch, _, _, _] = x.dims();
-        let masks = self.slope_masks(x, camera);
+        let (masks, joint_mask) = self.slope_masks(x, z, camera, class);
         let head = self.head.weight.val();
-        let [_, joined, k, _] = head.dims();
+        let [_, head_in, k, _] = head.dims();
+        // ∂D/∂(the head's 4×4 input) is the head kernel itself, the same for every sample;
+        // through the joint layer (a 1×1 convolution) it is that times the slope mask, by the
+        // transposed weight.
+        let grad_head_in = head.expand([batch, head_in, k, k]);
+        let grad_joined = match (&self.joint, joint_mask) {
+            (Some(joint), Some(mask)) => conv_transpose2d(
+                grad_head_in * mask,
+                joint.weight.val(),
+                None,
+                ConvTransposeOptions::new([1, 1], [0, 0], [0, 0], [1, 1], 1),
+            ),
+            _ => grad_head_in,
+        };
+        let joined = grad_joined.dims()[1];
         let features = joined - self.z_dim - self.num_classes;
-        // ∂D/∂(joined 4×4 input) is the head kernel itself, the same for every sample.
-        let grad_joined = head.expand([batch, joined, k, k]);
         let grad_z = grad_joined
             .clone()
             .narrow(1, features, self.z_dim)
@@ -299,8 +349,15 @@ mod tests {
     use super::*;
     use crate::testutil::{RefCritic, Rng, device, max_abs_diff, to_vec};
 
-    /// Hand count: convs `Σ (c_in·w·16 + w)` with `c_in = 6` first, head `(c_L + z + k)·16 + 1`.
-    fn expected_params(resolution: usize, width: usize, z: usize, classes: usize) -> usize {
+    /// Hand count: convs `Σ (c_in·w·16 + w)` with `c_in = 6` first; with a joint layer of `j`
+    /// channels `(c_L + z + k)·j + j` and head `j·16 + 1`, else head `(c_L + z + k)·16 + 1`.
+    fn expected_params(
+        resolution: usize,
+        width: usize,
+        z: usize,
+        classes: usize,
+        j: usize,
+    ) -> usize {
         let stages = (resolution / 4).trailing_zeros() as usize;
         let mut c_in = 6;
         let mut total = 0;
@@ -309,30 +366,75 @@ mod tests {
             total += c_in * w * 16 + w;
             c_in = w;
         }
-        total + (c_in + z + classes) * 16 + 1
+        let joined = c_in + z + classes;
+        match j {
+            0 => total + joined * 16 + 1,
+            j => total + joined * j + j + j * 16 + 1,
+        }
     }
 
     #[test]
     fn critic_parameter_count_matches_formula() {
         let device = device();
-        for (r, w, z, k) in [(8, 4, 5, 0), (16, 4, 6, 0), (32, 3, 7, 2)] {
+        for (r, w, z, k, j) in [
+            (8, 4, 5, 0, 0),
+            (16, 4, 6, 0, 0),
+            (32, 3, 7, 2, 0),
+            (16, 4, 6, 0, 5),
+        ] {
             let critic = CriticConfig::new(r)
                 .with_width(w)
                 .with_z_dim(z)
                 .with_num_classes(k)
+                .with_joint_width(j)
                 .init(&device);
-            assert_eq!(critic.num_params(), expected_params(r, w, z, k));
+            assert_eq!(critic.num_params(), expected_params(r, w, z, k, j));
         }
         // (16, 4, 6, 0): 6·4·16 + 4 + 4·8·16 + 8 + (8 + 6)·16 + 1 = 388 + 520 + 225.
-        assert_eq!(expected_params(16, 4, 6, 0), 1133);
+        assert_eq!(expected_params(16, 4, 6, 0, 0), 1133);
+        // With a joint layer of 5: 388 + 520 + (14·5 + 5) + (5·16 + 1).
+        assert_eq!(expected_params(16, 4, 6, 0, 5), 1064);
+    }
+
+    /// Without a joint layer the score is additive in `z`: its `z` gradient does not depend on
+    /// the image or the code. With one it does.
+    #[test]
+    fn joint_layer_couples_image_and_code() {
+        let (device, mut rng) = (device(), Rng::new(35));
+        for (j, coupled) in [(0, false), (8, true)] {
+            let critic = CriticConfig::new(16)
+                .with_width(4)
+                .with_z_dim(5)
+                .with_joint_width(j)
+                .init(&device);
+            let x = rng.tensor([2, 3, 16, 16], 0.0, 1.0, &device);
+            // Opposite codes: every joint unit's `z` term changes sign between the samples, so
+            // their slope masks differ whatever the weights.
+            let z = Tensor::<2>::from_floats([[3.0; 5], [-3.0; 5]], &device);
+            let cam = rng.tensor([2, 3], 0.0, 1.0, &device);
+            let gz = to_vec(critic.input_gradient(x, z, cam).1);
+            let spread = max_abs_diff(&gz[..5], &gz[5..]);
+            assert_eq!(
+                spread > 1e-4,
+                coupled,
+                "joint width {j}: z gradients {gz:?}"
+            );
+        }
     }
 
     #[test]
     fn critic_forward_matches_f64_reference() {
+        for joint_width in [0, 6] {
+            check_forward_matches_f64_reference(joint_width);
+        }
+    }
+
+    fn check_forward_matches_f64_reference(joint_width: usize) {
         let (device, mut rng) = (device(), Rng::new(31));
         let critic = CriticConfig::new(16)
             .with_width(4)
             .with_z_dim(5)
+            .with_joint_width(joint_width)
             .init(&device);
         let x = rng.tensor([3, 3, 16, 16], 0.0, 1.0, &device);
         let z = rng.tensor([3, 5], -2.0, 2.0, &device);
@@ -354,13 +456,14 @@ mod tests {
     }
 
     /// The hand-written input gradient equals burn's first-order autodiff gradient.
-    fn check_input_gradient_matches_autodiff(class: bool) {
+    fn check_input_gradient_matches_autodiff(class: bool, joint_width: usize) {
         let (device, mut rng) = (device(), Rng::new(32 + class as u64));
         let ad = device.clone().autodiff();
         let critic = CriticConfig::new(32)
             .with_width(4)
             .with_z_dim(6)
             .with_num_classes(if class { 3 } else { 0 })
+            .with_joint_width(joint_width)
             .init(&ad);
         let x = rng.tensor([4, 3, 32, 32], 0.0, 1.0, &device);
         let z = rng.tensor([4, 6], -2.0, 2.0, &device);
@@ -411,20 +514,29 @@ mod tests {
 
     #[test]
     fn input_gradient_matches_autodiff() {
-        check_input_gradient_matches_autodiff(false);
+        check_input_gradient_matches_autodiff(false, 0);
+        check_input_gradient_matches_autodiff(false, 7);
     }
 
     #[test]
     fn class_conditional_input_gradient_matches_autodiff() {
-        check_input_gradient_matches_autodiff(true);
+        check_input_gradient_matches_autodiff(true, 0);
+        check_input_gradient_matches_autodiff(true, 7);
     }
 
     #[test]
     fn input_gradient_matches_f64_finite_differences() {
+        for joint_width in [0, 5] {
+            check_input_gradient_matches_f64_finite_differences(joint_width);
+        }
+    }
+
+    fn check_input_gradient_matches_f64_finite_differences(joint_width: usize) {
         let (device, mut rng) = (device(), Rng::new(34));
         let critic = CriticConfig::new(16)
             .with_width(3)
             .with_z_dim(4)
+            .with_joint_width(joint_width)
             .init(&device);
         let x = rng.tensor([2, 3, 16, 16], 0.0, 1.0, &device);
         let z = rng.tensor([2, 4], -2.0, 2.0, &device);

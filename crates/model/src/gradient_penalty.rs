@@ -108,7 +108,19 @@ mod tests {
     use crate::testutil::{RefCritic, Rng, device, to_vec};
     use burn::module::Param;
 
-    /// Perturbs entry `index` of a flat parameter vector in the reference critic.
+    /// The critic's convolutions in order: stride-2 ones, the joint one (if any), the head.
+    fn layers(critic: &Critic) -> Vec<&burn::nn::conv::Conv2d> {
+        let joint = critic.joint.iter();
+        critic
+            .convs
+            .iter()
+            .chain(joint)
+            .chain([&critic.head])
+            .collect()
+    }
+
+    /// Perturbs entry `index` of a flat parameter vector of layer `layer` (in the order of
+    /// [`layers`]) in the reference critic.
     fn nudge(
         reference: &RefCritic,
         layer: usize,
@@ -117,11 +129,14 @@ mod tests {
         delta: f64,
     ) -> RefCritic {
         let mut out = reference.clone();
-        let conv = if layer < out.convs.len() {
-            &mut out.convs[layer]
-        } else {
-            &mut out.head
-        };
+        let joint = out.joint.iter_mut();
+        let conv = out
+            .convs
+            .iter_mut()
+            .chain(joint)
+            .chain([&mut out.head])
+            .nth(layer)
+            .expect("a layer");
         if bias {
             conv.bias[index] += delta;
         } else {
@@ -132,18 +147,30 @@ mod tests {
 
     #[test]
     fn gradient_penalty_matches_finite_differences() {
-        // Penalty and its parameter gradient (burn, f32) against a plain-Rust f64 reference: the
-        // input gradient by f64 central differences of the reference critic, the parameter
-        // gradient by f64 central differences of that penalty.
+        for joint_width in [0, 3] {
+            check_gradient_penalty(joint_width);
+        }
+    }
+
+    /// Penalty and its parameter gradient (burn, f32) against a plain-Rust f64 reference: the
+    /// input gradient by f64 central differences of the reference critic, the parameter
+    /// gradient by f64 central differences of that penalty.
+    fn check_gradient_penalty(joint_width: usize) {
         let (device, mut rng) = (device(), Rng::new(41));
         let ad = device.clone().autodiff();
         let (n, zd, batch) = (16, 3, 2);
-        let mut critic = CriticConfig::new(n).with_width(2).with_z_dim(zd).init(&ad);
+        let mut critic = CriticConfig::new(n)
+            .with_width(2)
+            .with_z_dim(zd)
+            .with_joint_width(joint_width)
+            .init(&ad);
         // Seeded weights and biases, three times the default init's scale, so that the penalty
         // is far from its minimum whatever burn's global generator did.
+        let joint = critic.joint.iter_mut();
         for conv in critic
             .convs
             .iter_mut()
+            .chain(joint)
             .chain(std::iter::once(&mut critic.head))
         {
             let dims = conv.weight.dims();
@@ -199,20 +226,10 @@ mod tests {
         );
 
         let h = 1e-4;
-        let layers = critic.convs.len() + 1;
-        for layer in 0..layers {
-            let conv = if layer < critic.convs.len() {
-                &critic.convs[layer]
-            } else {
-                &critic.head
-            };
+        let convs = layers(&critic);
+        for (layer, conv) in convs.iter().enumerate() {
             let burn_grad = to_vec(conv.weight.grad(&grads).expect("weight gradient"));
-            let count = reference
-                .convs
-                .get(layer)
-                .unwrap_or(&reference.head)
-                .weight
-                .len();
+            let count = burn_grad.len();
             for index in [0, count / 3, count / 2 + 1, count - 1] {
                 let up = penalty_of(&nudge(&reference, layer, false, index, h));
                 let down = penalty_of(&nudge(&reference, layer, false, index, -h));
@@ -224,7 +241,7 @@ mod tests {
                 );
             }
             // Biases enter the input gradient only through the slope masks: zero gradient.
-            if layer < critic.convs.len() {
+            if layer + 1 < convs.len() {
                 let up = penalty_of(&nudge(&reference, layer, true, 0, h));
                 let down = penalty_of(&nudge(&reference, layer, true, 0, -h));
                 let fd = (up - down) / (2.0 * h);

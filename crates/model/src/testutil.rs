@@ -60,43 +60,47 @@ pub(crate) fn max_abs_diff(a: &[f64], b: &[f64]) -> f64 {
         .fold(0.0, f64::max)
 }
 
-/// One convolution of the reference critic: weight `[out, in, 4, 4]` row-major, bias `[out]`.
+/// One convolution of the reference critic: weight `[out, in, k, k]` row-major, bias `[out]`.
 #[derive(Clone)]
 pub(crate) struct RefConv {
     pub(crate) weight: Vec<f64>,
     pub(crate) bias: Vec<f64>,
     pub(crate) c_out: usize,
     pub(crate) c_in: usize,
+    pub(crate) k: usize,
 }
 
 /// f64 copy of a [`Critic`], evaluated with naive loops; shares no code with the burn path.
 #[derive(Clone)]
 pub(crate) struct RefCritic {
     pub(crate) convs: Vec<RefConv>,
+    pub(crate) joint: Option<RefConv>,
     pub(crate) head: RefConv,
 }
 
 fn ref_conv(weight: Tensor<4>, bias: Option<Tensor<1>>) -> RefConv {
-    let [c_out, c_in, _, _] = weight.dims();
+    let [c_out, c_in, k, _] = weight.dims();
     RefConv {
         weight: to_vec(weight),
         bias: bias.map_or_else(|| vec![0.0; c_out], to_vec),
         c_out,
         c_in,
+        k,
     }
 }
 
-/// 4×4 convolution of one `[c_in, n, n]` map with stride `s` and zero padding `p`.
+/// k×k convolution of one `[c_in, n, n]` map with stride `s` and zero padding `p`.
 fn conv(layer: &RefConv, x: &[f64], n: usize, stride: usize, pad: usize) -> (Vec<f64>, usize) {
-    let m = (n + 2 * pad - 4) / stride + 1;
+    let k = layer.k;
+    let m = (n + 2 * pad - k) / stride + 1;
     let mut out = vec![0.0; layer.c_out * m * m];
     for o in 0..layer.c_out {
         for i in 0..m {
             for j in 0..m {
                 let mut acc = layer.bias[o];
                 for c in 0..layer.c_in {
-                    for ki in 0..4 {
-                        for kj in 0..4 {
+                    for ki in 0..k {
+                        for kj in 0..k {
                             let (y, x_) = (
                                 (i * stride + ki) as isize - pad as isize,
                                 (j * stride + kj) as isize - pad as isize,
@@ -104,7 +108,7 @@ fn conv(layer: &RefConv, x: &[f64], n: usize, stride: usize, pad: usize) -> (Vec
                             if y < 0 || x_ < 0 || y >= n as isize || x_ >= n as isize {
                                 continue;
                             }
-                            let w = layer.weight[((o * layer.c_in + c) * 4 + ki) * 4 + kj];
+                            let w = layer.weight[((o * layer.c_in + c) * k + ki) * k + kj];
                             acc += w * x[(c * n + y as usize) * n + x_ as usize];
                         }
                     }
@@ -125,6 +129,10 @@ impl RefCritic {
                 .iter()
                 .map(|c| ref_conv(c.weight.val(), c.bias.as_ref().map(|b| b.val())))
                 .collect(),
+            joint: critic
+                .joint
+                .as_ref()
+                .map(|c| ref_conv(c.weight.val(), c.bias.as_ref().map(|b| b.val()))),
             head: ref_conv(
                 critic.head.weight.val(),
                 critic.head.bias.as_ref().map(|b| b.val()),
@@ -138,17 +146,22 @@ impl RefCritic {
         for c in camera {
             h.extend(std::iter::repeat_n(*c, n * n));
         }
+        let leaky = |a: Vec<f64>| -> Vec<f64> {
+            a.into_iter()
+                .map(|v| if v > 0.0 { v } else { 0.2 * v })
+                .collect()
+        };
         let mut size = n;
         for layer in &self.convs {
             let (a, m) = conv(layer, &h, size, 2, 1);
-            h = a
-                .into_iter()
-                .map(|v| if v > 0.0 { v } else { 0.2 * v })
-                .collect();
+            h = leaky(a);
             size = m;
         }
         for v in z {
             h.extend(std::iter::repeat_n(*v, size * size));
+        }
+        if let Some(joint) = &self.joint {
+            h = leaky(conv(joint, &h, size, 1, 0).0);
         }
         conv(&self.head, &h, size, 1, 0).0[0]
     }

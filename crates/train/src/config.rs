@@ -44,6 +44,10 @@ pub struct ModelSection {
     pub z_dim: usize,
     /// Number of scene classes for the class-conditional decoder and critic; 0 = unconditional.
     pub num_classes: usize,
+    /// Channels of the critic's joint 1×1 layer after `z` joins the image features (see
+    /// `pix2scene_model::CriticConfig::joint_width`); 0 = none, the critic of DESIGN.md §6 and
+    /// the PyTorch peer, whose score is additive in `z`. Default 0.
+    pub critic_joint_width: usize,
 }
 
 impl Default for ModelSection {
@@ -53,6 +57,7 @@ impl Default for ModelSection {
             width: 32,
             z_dim: 128,
             num_classes: 0,
+            critic_joint_width: 0,
         }
     }
 }

@@ -263,6 +263,7 @@ impl Trainer {
             .with_width(m.width)
             .with_z_dim(m.z_dim)
             .with_num_classes(m.num_classes)
+            .with_joint_width(m.critic_joint_width)
             .init(&host);
         // burn initializes parameters lazily, sharing the pending initialization between clones.
         // Materialize them now, right after seeding: the weights then depend on the seed alone,
