@@ -28,6 +28,9 @@ pub(crate) struct PointGrid {
 
 impl PointGrid {
     /// Back-projects the points of sample `b` needed by the stencils of rows `lo..hi`.
+    ///
+    /// Inlined into the sweeps, so that it is compiled with their instruction set.
+    #[inline(always)]
     pub fn new(inp: &KernelInputs, b: usize, lo: usize, hi: usize) -> Self {
         let s = inp.size;
         let width = Self::padded_width(s);
