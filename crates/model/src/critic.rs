@@ -408,8 +408,8 @@ mod tests {
                 .with_joint_width(j)
                 .init(&device);
             let x = rng.tensor([2, 3, 16, 16], 0.0, 1.0, &device);
-            // Opposite codes: every joint unit's `z` term changes sign between the samples, so
-            // their slope masks differ whatever the weights.
+            // Opposite, large codes: every joint unit's `z` term changes sign between the
+            // samples and outweighs the image's, so their slope masks differ.
             let z = Tensor::<2>::from_floats([[3.0; 5], [-3.0; 5]], &device);
             let cam = rng.tensor([2, 3], 0.0, 1.0, &device);
             let gz = to_vec(critic.input_gradient(x, z, cam).1);
