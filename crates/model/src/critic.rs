@@ -46,8 +46,9 @@ pub struct CriticConfig {
 /// Paper Table 6 (128², width 85, "BatchNorm: No"; the camera enters as input planes). The
 /// width is a parameter; with `joint_width = 0`, otherwise exactly the PyTorch peer
 /// (`peers/train_peer.py`, class `Critic`). The joint layer is the smallest change that lets
-/// the score depend on `x` and `z` together, as ALI's joint discriminator does. The critic has only layers whose input gradient [`Critic::input_gradient`] writes
-/// with differentiable ops — burn has no double backward — so keep it that way when changing it.
+/// the score depend on `x` and `z` together, as ALI's joint discriminator does. The critic has
+/// only layers whose input gradient [`Critic::input_gradient`] writes with differentiable ops —
+/// burn has no double backward — so keep it that way when changing it.
 #[derive(Module, Debug)]
 pub struct Critic {
     /// The stride-2 convolutions, from the image side.
@@ -161,10 +162,10 @@ impl Critic {
     /// Each layer's backward is spelled out: the head convolution's input gradient is its weight
     /// broadcast over the batch (a 4×4 valid convolution of a 4×4 map); the joint layer's (if
     /// any) is that times its slope mask through its transposed 1×1 weight; the `z` channels
-    /// of the joined input are summed over the 4×4 planes (the adjoint of the broadcast); each LeakyReLU multiplies by a
-    /// constant slope mask (1 or 0.2) taken from a forward pass outside autodiff — exact, since
-    /// the mask's own derivative is zero almost everywhere; each stride-2 convolution becomes
-    /// `conv_transpose2d` with the same weight. The camera planes are constants, as in the peer.
+    /// of the joined input are summed over the 4×4 planes (the adjoint of the broadcast); each
+    /// LeakyReLU multiplies by a constant slope mask (1 or 0.2) taken from a forward pass
+    /// outside autodiff — exact, since the mask's own derivative is zero almost everywhere; each
+    /// stride-2 convolution becomes `conv_transpose2d` with the same weight. The camera planes are constants, as in the peer.
     /// The result depends on `x` and `z` only through the masks, so no graph is recorded for
     /// them; it is differentiable w.r.t. every weight (biases enter only through the masks, so
     /// their gradients through it are zero, as with autograd).
@@ -317,14 +318,14 @@ impl Critic {
         // through the joint layer (a 1×1 convolution) it is that times the slope mask, by the
         // transposed weight.
         let grad_head_in = head.expand([batch, head_in, k, k]);
-        let grad_joined = match (&self.joint, joint_mask) {
-            (Some(joint), Some(mask)) => conv_transpose2d(
-                grad_head_in * mask,
+        let grad_joined = match &self.joint {
+            Some(joint) => conv_transpose2d(
+                grad_head_in * joint_mask.expect("slope_masks gives the joint layer's mask"),
                 joint.weight.val(),
                 None,
                 ConvTransposeOptions::new([1, 1], [0, 0], [0, 0], [1, 1], 1),
             ),
-            _ => grad_head_in,
+            None => grad_head_in,
         };
         let joined = grad_joined.dims()[1];
         let features = joined - self.z_dim - self.num_classes;

@@ -4,8 +4,8 @@
 //! edges of the 3×3 stencil (each edge once for both its ends: `edges.rs`), its normal, and its
 //! Eq. 1 colour through [`pix2scene_scene::ShadingConstants::radiance_lanes`] (the ray tracer's
 //! shading code, instantiated for lanes of pixels); when gradients are tracked each band keeps
-//! its planes of plane-fit sums (5 floats per pixel, `kept_sums.rs`). The backward sweep finishes the fits from those sums
-//! and pulls the output gradient back through
+//! its planes of plane-fit sums (5 floats per pixel, `kept_sums.rs`). The backward sweep
+//! finishes the fits from those sums and pulls the output gradient back through
 //! [`pix2scene_scene::ShadingConstants::radiance_vjp_lanes`] and the plane fit's own
 //! vector–Jacobian product, again once per edge. Both sweeps run on groups of consecutive
 //! pixels of a row in SIMD registers (see `simd.rs`: AVX-512 or AVX2 where the CPU has them).
