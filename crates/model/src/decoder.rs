@@ -3,15 +3,18 @@
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::Initializer;
-use burn::nn::conv::{ConvTranspose2d, ConvTranspose2dConfig};
+use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
 use burn::tensor::activation::softplus;
+use burn::tensor::module::interpolate;
+use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
 use burn::tensor::{Device, Tensor, assert_shape};
 
 use crate::activation::leaky_relu;
 use crate::cond_norm::{CondNorm, CondNormConfig};
 
 use crate::CAMERA_DIM;
-use crate::conv::conv_transpose2d_layer;
+use crate::conv::{conv_transpose2d_layer, conv2d_layer};
+use crate::error::Error;
 use crate::stages::{stage_widths, validate};
 
 /// Smallest depth the decoder can output, in scene units: `depth = MIN_DEPTH + softplus(h)`.
@@ -39,6 +42,22 @@ pub struct DecoderConfig {
     /// from a nearly flat depth map at `0.2 + softplus(0) ≈ 0.89`, the scale of the scenes.
     #[config(default = 0.01)]
     pub output_init_scale: f64,
+    /// Number of coarse depth heads (0 = paper Table 5: the depth is the last layer's output
+    /// alone). Head `j` is a 1×1 convolution from the features at resolution `R/2^(j+1)` to
+    /// one channel, bilinearly upsampled to `R×R` and added to the last layer's output before
+    /// the softplus; at most `L` (down to the 4×4 features). The renderer sees depth only
+    /// through normals (neighbour differences), so the image loss's gradient on a depth map
+    /// grows with spatial frequency; a coarse head moves a whole block of pixels with one
+    /// weight, which gives box-sized relief the step size that pixel texture otherwise gets.
+    /// Initialized like the last layer (scaled by `output_init_scale`).
+    #[config(default = 0)]
+    pub coarse_heads: usize,
+    /// Constant factor on the last layer's output `h` before the coarse heads are added (1 =
+    /// paper). Under Adam a parameter moves about `lr` per step whatever its gradient's size,
+    /// so a factor below 1 slows the pixel-level part of the depth by that factor relative to
+    /// the coarse heads: per-pixel texture becomes a slow way to explain shading.
+    #[config(default = 1.0)]
+    pub fine_gain: f64,
 }
 
 /// Generates a depth map (one surfel per pixel) from a latent code seen from a given camera.
@@ -46,8 +65,9 @@ pub struct DecoderConfig {
 /// Layers: `[z, camera(, one-hot class)]` as a `1×1` map → transposed convolution 4×4 (no
 /// bias) to `width·2^(L−1)` channels at 4×4 → [`CondNorm`] → LeakyReLU(0.2); then `L` transposed
 /// convolutions 4×4, stride 2, padding 1, halving the width, each but the last followed by
-/// [`CondNorm`] and LeakyReLU; the last goes to 1 channel (with bias). Output
-/// `depth = 0.2 + softplus(h)`.
+/// [`CondNorm`] and LeakyReLU; the last goes to 1 channel (with bias), `h`. With coarse heads,
+/// `h` also gets the bilinearly upsampled 1×1 projections of the features at `R/2, R/4, …`
+/// (see [`DecoderConfig::coarse_heads`]; not in the paper). Output `depth = 0.2 + softplus(h)`.
 ///
 /// Paper Table 5 (DCGAN-like generator with LeakyReLU, conditional normalization "in the
 /// alternate layers"). Departures, all shared with the PyTorch peer (`peers/train_peer.py`, class
@@ -65,12 +85,17 @@ pub struct Decoder {
     pub ups: Vec<ConvTranspose2d>,
     /// Conditional normalizations after `ups[i]` for `i < L − 1`.
     pub norms: Vec<CondNorm>,
+    /// The coarse depth heads (1×1 convolutions to one channel), from the output side: head `j`
+    /// reads the features at resolution `R/2^(j+1)` (see [`DecoderConfig::coarse_heads`]).
+    pub coarse: Vec<Conv2d>,
     /// Output resolution in pixels.
     pub resolution: usize,
     /// Length of the latent code.
     pub z_dim: usize,
     /// Number of classes (0: unconditional).
     pub num_classes: usize,
+    /// Factor on the last layer's output (see [`DecoderConfig::fine_gain`]).
+    pub fine_gain: f64,
 }
 
 impl DecoderConfig {
@@ -78,9 +103,23 @@ impl DecoderConfig {
     ///
     /// # Errors
     /// [`Error::Config`](crate::Error::Config) naming the field when `resolution` is not
-    /// `4·2^L` with `L ≥ 1`, or `width` or `z_dim` is 0.
+    /// `4·2^L` with `L ≥ 1`, `width` or `z_dim` is 0, or `coarse_heads` exceeds `L`.
     pub fn validate(&self) -> crate::Result<()> {
-        validate("decoder", self.resolution, self.width, self.z_dim).map(|_| ())
+        self.stages().map(|_| ())
+    }
+
+    /// Validates the configuration and returns the number of stride-2 stages `L`.
+    fn stages(&self) -> crate::Result<usize> {
+        let stages = validate("decoder", self.resolution, self.width, self.z_dim)?;
+        if self.coarse_heads > stages {
+            return Err(Error::Config {
+                config: "decoder",
+                field: "coarse_heads",
+                value: self.coarse_heads,
+                expected: "at most the number of stride-2 stages (log2(resolution / 4))",
+            });
+        }
+        Ok(stages)
     }
 
     /// Builds the decoder with PyTorch-style (Kaiming-uniform) initial weights.
@@ -88,7 +127,7 @@ impl DecoderConfig {
     /// # Panics
     /// If [`DecoderConfig::validate`] fails; the message names the field.
     pub fn init(&self, device: &Device) -> Decoder {
-        let stages = match validate("decoder", self.resolution, self.width, self.z_dim) {
+        let stages = match self.stages() {
             Ok(stages) => stages,
             Err(err) => panic!("{err}"),
         };
@@ -104,6 +143,10 @@ impl DecoderConfig {
                 .init(device)
         };
         let project_norm = cond_norm(widths[0]);
+        let kaiming = |gain: f64| Initializer::KaimingUniform {
+            gain: gain / 3f64.sqrt(),
+            fan_out_only: false,
+        };
         let mut ups = Vec::with_capacity(stages);
         let mut norms = Vec::with_capacity(stages - 1);
         for (i, &w) in widths.iter().enumerate() {
@@ -115,24 +158,34 @@ impl DecoderConfig {
                     .with_stride([2, 2])
                     .with_padding([1, 1])
                     .with_bias(last)
-                    .with_initializer(Initializer::KaimingUniform {
-                        gain: gain / 3f64.sqrt(),
-                        fan_out_only: false,
-                    })
+                    .with_initializer(kaiming(gain))
                     .init(device),
             );
             if !last {
                 norms.push(cond_norm(c_out));
             }
         }
+        let coarse = widths
+            .iter()
+            .rev()
+            .take(self.coarse_heads)
+            .map(|&w| {
+                Conv2dConfig::new([w, 1], [1, 1])
+                    .with_bias(false)
+                    .with_initializer(kaiming(self.output_init_scale))
+                    .init(device)
+            })
+            .collect();
         Decoder {
             project,
             project_norm,
             ups,
             norms,
+            coarse,
             resolution: self.resolution,
             z_dim: self.z_dim,
             num_classes: self.num_classes,
+            fine_gain: self.fine_gain,
         }
     }
 }
@@ -193,13 +246,25 @@ impl Decoder {
         let [_, c_in] = input.dims();
         let h = conv_transpose2d_layer(&self.project, input.reshape([batch, c_in, 1, 1]));
         let mut h = leaky_relu(self.project_norm.forward(h, camera.clone()));
+        // Features at 4×4, 8×8, …, R/2 (the inputs of `ups`), for the coarse heads.
+        let mut features = Vec::with_capacity(self.ups.len());
         for (i, up) in self.ups.iter().enumerate() {
+            features.push(h.clone());
             h = conv_transpose2d_layer(up, h);
             if let Some(norm) = self.norms.get(i) {
                 h = leaky_relu(norm.forward(h, camera.clone()));
             }
         }
         let r = self.resolution;
+        let upsample = InterpolateOptions::new(InterpolateMode::Bilinear)
+            .with_align_corners(false)
+            .with_output_size([r, r]);
+        if self.fine_gain != 1.0 {
+            h = h.mul_scalar(self.fine_gain);
+        }
+        for (head, feature) in self.coarse.iter().zip(features.into_iter().rev()) {
+            h = h + interpolate(conv2d_layer(head, feature), upsample.clone());
+        }
         softplus(h.reshape([batch, r, r]), 1.0).add_scalar(MIN_DEPTH)
     }
 }
@@ -210,11 +275,18 @@ mod tests {
     use crate::testutil::{Rng, device, max_abs_diff, to_vec};
 
     /// Hand count: project `(z+3+k)·w_top·16`, norms `8w` each (Linear 3 → 2w), ups
-    /// `w·c_out·16` (+1 bias on the last).
-    fn expected_params(resolution: usize, width: usize, z: usize, classes: usize) -> usize {
+    /// `w·c_out·16` (+1 bias on the last), coarse head `j` `width·2^j`.
+    fn expected_params(
+        resolution: usize,
+        width: usize,
+        z: usize,
+        classes: usize,
+        heads: usize,
+    ) -> usize {
         let stages = (resolution / 4).trailing_zeros() as usize;
         let widths: Vec<usize> = (0..stages).rev().map(|i| width << i).collect();
         let mut total = (z + 3 + classes) * widths[0] * 16 + 8 * widths[0];
+        total += (0..heads).map(|j| width << j).sum::<usize>();
         for (i, &w) in widths.iter().enumerate() {
             match widths.get(i + 1) {
                 Some(&c_out) => total += w * c_out * 16 + 8 * c_out,
@@ -231,19 +303,27 @@ mod tests {
     #[test]
     fn decoder_parameter_count_matches_formula() {
         let device = device();
-        for (r, w, z, k) in [(8, 4, 5, 0), (16, 4, 6, 0), (32, 3, 7, 2)] {
+        for (r, w, z, k, heads) in [
+            (8, 4, 5, 0, 0),
+            (16, 4, 6, 0, 0),
+            (32, 3, 7, 2, 0),
+            (32, 3, 7, 0, 3),
+        ] {
             let dec = DecoderConfig::new(r)
                 .with_width(w)
                 .with_z_dim(z)
                 .with_num_classes(k)
+                .with_coarse_heads(heads)
                 .init(&device);
             assert_eq!(
                 dec.num_params() - running_stats(&dec),
-                expected_params(r, w, z, k)
+                expected_params(r, w, z, k, heads)
             );
         }
         // (16, 4, 6, 0): 9·8·16 + 64 + 8·4·16 + 32 + 4·16 + 1 = 1152 + 64 + 512 + 32 + 65.
-        assert_eq!(expected_params(16, 4, 6, 0), 1825);
+        assert_eq!(expected_params(16, 4, 6, 0, 0), 1825);
+        // Two heads read the 8×8 (4 channels) and 4×4 (8 channels) features.
+        assert_eq!(expected_params(16, 4, 6, 0, 2), 1825 + 12);
     }
 
     #[test]
@@ -292,6 +372,113 @@ mod tests {
         assert!(
             std > 0.1,
             "default PyTorch init: per-pixel noise, got ± {std}"
+        );
+    }
+
+    /// Bilinear resampling (half-pixel centres, edges clamped, as PyTorch's
+    /// `align_corners=False`) of the `n×n` maps `m` (`[batch, n, n]`) to `r×r`.
+    fn upsample_ref(m: &[f64], n: usize, r: usize) -> Vec<f64> {
+        let taps = |o: usize| {
+            let src = ((o as f64 + 0.5) * n as f64 / r as f64 - 0.5).max(0.0);
+            let i0 = (src.floor() as usize).min(n - 1);
+            (i0, (i0 + 1).min(n - 1), src - i0 as f64)
+        };
+        let mut out = Vec::with_capacity(m.len() / (n * n) * r * r);
+        for map in m.chunks(n * n) {
+            for y in 0..r {
+                let (y0, y1, ty) = taps(y);
+                for x in 0..r {
+                    let (x0, x1, tx) = taps(x);
+                    let row = |yy: usize| (1.0 - tx) * map[yy * n + x0] + tx * map[yy * n + x1];
+                    out.push((1.0 - ty) * row(y0) + ty * row(y1));
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn coarse_heads_add_the_bilinear_upsampling_of_their_projections_to_the_scaled_output() {
+        let (device, mut rng) = (device(), Rng::new(24));
+        let (batch, width, z_dim) = (2, 3, 4);
+        let dec = DecoderConfig::new(16)
+            .with_width(width)
+            .with_z_dim(z_dim)
+            .with_output_init_scale(1.0)
+            .with_coarse_heads(2)
+            .with_fine_gain(0.5)
+            .init(&device);
+        let plain = Decoder {
+            coarse: Vec::new(),
+            fine_gain: 1.0,
+            ..dec.clone()
+        };
+        let z = rng.tensor([batch, z_dim], -1.0, 1.0, &device);
+        let cam = rng.tensor([batch, 3], 0.0, 1.0, &device);
+        // Pre-softplus outputs `h` of both decoders.
+        let logits = |d: &Decoder| -> Vec<f64> {
+            let depth = to_vec(d.forward(z.clone(), cam.clone()));
+            depth
+                .iter()
+                .map(|v| (v - MIN_DEPTH).exp_m1().ln())
+                .collect()
+        };
+        // The features the heads read: 4×4 (after the projection) and 8×8 (after `ups[0]`).
+        let input = Tensor::cat(vec![z.clone(), cam.clone()], 1).reshape([batch, z_dim + 3, 1, 1]);
+        let f4 = leaky_relu(
+            dec.project_norm
+                .forward(conv_transpose2d_layer(&dec.project, input), cam.clone()),
+        );
+        let f8 = leaky_relu(
+            dec.norms[0].forward(conv_transpose2d_layer(&dec.ups[0], f4.clone()), cam.clone()),
+        );
+        // Head `j` (from the output side) reads the `R/2^(j+1)` features: 8×8, then 4×4.
+        let mut expected: Vec<f64> = logits(&plain).iter().map(|h| 0.5 * h).collect();
+        for (head, feature) in dec.coarse.iter().zip([f8, f4]) {
+            let [_, channels, n, _] = feature.dims();
+            let w = to_vec(head.weight.val());
+            let f = to_vec(feature);
+            let projected: Vec<f64> = (0..batch * n * n)
+                .map(|i| {
+                    let (b, p) = (i / (n * n), i % (n * n));
+                    (0..channels)
+                        .map(|c| w[c] * f[(b * channels + c) * n * n + p])
+                        .sum()
+                })
+                .collect();
+            for (e, u) in expected.iter_mut().zip(upsample_ref(&projected, n, 16)) {
+                *e += u;
+            }
+        }
+        let got = logits(&dec);
+        let scale = expected.iter().fold(1.0f64, |m, v| m.max(v.abs()));
+        assert!(
+            max_abs_diff(&got, &expected) < 1e-4 * scale,
+            "{}",
+            max_abs_diff(&got, &expected)
+        );
+        assert!(
+            max_abs_diff(&got, &logits(&plain)) > 1e-2,
+            "heads had no effect"
+        );
+    }
+
+    #[test]
+    fn too_many_coarse_heads_are_rejected_by_name() {
+        let err = DecoderConfig::new(16)
+            .with_coarse_heads(3)
+            .validate()
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "decoder config: field `coarse_heads` is 3, expected at most the number of stride-2 \
+             stages (log2(resolution / 4))"
+        );
+        assert!(
+            DecoderConfig::new(16)
+                .with_coarse_heads(2)
+                .validate()
+                .is_ok()
         );
     }
 

@@ -48,6 +48,14 @@ pub struct ModelSection {
     /// `pix2scene_model::CriticConfig::joint_width`); 0 = none, the critic of DESIGN.md §6 and
     /// the PyTorch peer, whose score is additive in `z`. Default 0.
     pub critic_joint_width: usize,
+    /// Coarse depth heads of the decoder (see `pix2scene_model::DecoderConfig::coarse_heads`):
+    /// 1×1 projections of the features at `R/2, R/4, …` added, upsampled, to the depth before
+    /// its softplus; at most `log2(resolution / 4)`. 0 = the decoder of DESIGN.md §6 and the
+    /// PyTorch peer. Default 0.
+    pub decoder_coarse_heads: usize,
+    /// Factor on the decoder's last-layer output (see `pix2scene_model::DecoderConfig::fine_gain`);
+    /// 1 = DESIGN.md §6. Default 1.
+    pub decoder_fine_gain: f64,
 }
 
 impl Default for ModelSection {
@@ -58,6 +66,8 @@ impl Default for ModelSection {
             z_dim: 128,
             num_classes: 0,
             critic_joint_width: 0,
+            decoder_coarse_heads: 0,
+            decoder_fine_gain: 1.0,
         }
     }
 }
@@ -340,6 +350,21 @@ impl TrainPreset {
         if m.z_dim == 0 {
             return Err(bad("model.z_dim", m.z_dim, "must be at least 1"));
         }
+        if !(m.decoder_fine_gain.is_finite() && m.decoder_fine_gain > 0.0) {
+            return Err(bad(
+                "model.decoder_fine_gain",
+                m.decoder_fine_gain,
+                "must be a positive number",
+            ));
+        }
+        let stages = (m.resolution / 4).trailing_zeros() as usize;
+        if m.decoder_coarse_heads > stages {
+            return Err(bad(
+                "model.decoder_coarse_heads",
+                m.decoder_coarse_heads,
+                &format!("must be at most log2(resolution / 4) = {stages}"),
+            ));
+        }
         let d = &self.data;
         if d.dir.is_empty() && d.preset.is_empty() {
             return Err(bad(
@@ -545,6 +570,14 @@ mod tests {
                 "optim.recon_levels=6",
                 "optim.recon_levels = 6: must be in 1..=5 (64² images, at least 4² pixels at the \
                  coarsest level)",
+            ),
+            (
+                "model.decoder_fine_gain=0",
+                "model.decoder_fine_gain = 0: must be a positive number",
+            ),
+            (
+                "model.decoder_coarse_heads=5",
+                "model.decoder_coarse_heads = 5: must be at most log2(resolution / 4) = 4",
             ),
             (
                 "optim.planarity_weight=-1",

@@ -258,6 +258,8 @@ impl Trainer {
             .with_width(m.width)
             .with_z_dim(m.z_dim)
             .with_num_classes(m.num_classes)
+            .with_coarse_heads(m.decoder_coarse_heads)
+            .with_fine_gain(m.decoder_fine_gain)
             .init(&host);
         let critic = CriticConfig::new(m.resolution)
             .with_width(m.width)

@@ -242,8 +242,10 @@ fn nan_loss_stops_the_run_and_keeps_the_last_checkpoint() {
 #[test]
 fn checkpoint_round_trip_gives_identical_outputs() {
     let dir = scratch("roundtrip");
-    // With the critic's optional joint layer, so that it is saved and loaded too.
-    let preset = tiny(&["model.critic_joint_width=4"]);
+    // With the critic's optional joint layer and the decoder's coarse heads, so that they are
+    // saved and loaded too.
+    let options = ["model.critic_joint_width=4", "model.decoder_coarse_heads=2"];
+    let preset = tiny(&options);
     let (mut a, batch, _) = trainer_and_batch(&preset);
     // Move the weights and the Adam moments away from their initial values first.
     let noise = IterationNoise::draw(&preset, 0);
@@ -265,7 +267,7 @@ fn checkpoint_round_trip_gives_identical_outputs() {
         loss_window: Default::default(),
     };
     let ckpt = a.save_checkpoint(&dir, &state, 3).unwrap();
-    let (mut b, _, _) = trainer_and_batch(&tiny(&["run.seed=99", "model.critic_joint_width=4"]));
+    let (mut b, _, _) = trainer_and_batch(&tiny(&[&["run.seed=99"][..], &options].concat()));
     let outputs = |t: &Trainer| {
         let (z, depth) = t.reconstruct(&batch);
         let z_: Vec<f32> = z.into_data().try_to_vec::<f32>().unwrap();
