@@ -3,7 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use burn::tensor::Device;
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::tensor::{Device, Tensor};
 use pix2scene_train::checkpoint::{CHECKPOINT_FORMAT_VERSION, CheckpointState, list_checkpoints};
 use pix2scene_train::data::{HostBatch, SceneSource};
 use pix2scene_train::metrics::read_metrics;
@@ -389,4 +390,63 @@ fn training_from_a_dataset_directory_streams_shards_and_resumes_exactly() {
         "{err}"
     );
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Every float parameter of a module, in visiting order.
+struct Parameters(Vec<Vec<f32>>);
+
+impl ModuleVisitor for Parameters {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        self.0
+            .push(param.val().into_data().try_to_vec::<f32>().unwrap());
+    }
+}
+
+/// The weights of the encoder, decoder and critic after three full iterations (all critic steps
+/// and the encoder/decoder step) run on a rayon pool of `threads` threads.
+fn weights_after_three_iterations(preset: &TrainPreset, threads: usize) -> Vec<Vec<f32>> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
+    pool.install(|| {
+        let (mut t, batch, _) = trainer_and_batch(preset);
+        let lights = || (batch.light_pos.clone(), batch.light_color.clone());
+        for step in 0..3 {
+            let noise = IterationNoise::draw(preset, step);
+            for (z, alpha) in noise.critic_z.iter().zip(&noise.critic_alpha) {
+                t.critic_step(&batch, z, alpha, lights(), step + 1).unwrap();
+            }
+            t.generator_step(&batch, &noise.generator_z, lights(), step + 1)
+                .unwrap();
+        }
+        let mut weights = Parameters(Vec::new());
+        t.nets.encoder.visit(&mut weights);
+        t.nets.decoder.visit(&mut weights);
+        t.critic.visit(&mut weights);
+        weights.0
+    })
+}
+
+/// Training computes the same bits on any number of threads (with the optional critic joint
+/// layer and decoder coarse heads too).
+#[test]
+fn training_steps_give_the_same_weights_on_any_thread_count() {
+    for options in [
+        &[][..],
+        &["model.critic_joint_width=4", "model.decoder_coarse_heads=2"][..],
+    ] {
+        let preset = tiny(options);
+        let one = weights_after_three_iterations(&preset, 1);
+        assert_eq!(
+            one,
+            weights_after_three_iterations(&preset, 2),
+            "{options:?}"
+        );
+        assert_eq!(
+            one,
+            weights_after_three_iterations(&preset, 3),
+            "{options:?}"
+        );
+    }
 }

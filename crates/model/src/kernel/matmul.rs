@@ -1,5 +1,5 @@
-//! A bounds-checked matrix product on the `gemm` crate's strided kernels, split into one band
-//! per thread.
+//! A bounds-checked matrix product on the `gemm` crate's strided kernels, split into bands that
+//! rayon's threads share.
 
 use rayon::prelude::*;
 
@@ -74,13 +74,18 @@ const PARALLEL_WORK: usize = 1 << 17;
 /// Bands are multiples of this many rows or columns (a multiple of the GEMM micro-tiles).
 const BAND_ALIGN: usize = 16;
 
+/// Large products are cut into at most this many bands.
+const MAX_BANDS: usize = 8;
+
 /// `a · b`, row-major `[a.rows, b.cols]`, written straight into fresh memory (no zero fill).
 ///
-/// Large products are cut into one band of output rows or columns per thread of rayon's current
-/// pool (along the larger output side), each band one single-threaded GEMM. The `gemm` crate's
-/// own parallel mode packs the right operand on the calling thread while the others wait; here
-/// every thread packs its own operands. The sum over the inner dimension is never split, so
-/// runs with the same thread count give the same bits.
+/// Large products are cut into up to [`MAX_BANDS`] bands of output rows or columns (along the
+/// larger output side), each band one single-threaded GEMM, which rayon's current pool shares
+/// out. The `gemm` crate's own parallel mode packs the right operand on the calling thread
+/// while the others wait; here every band packs its own operands. The bands depend on the
+/// shapes alone, never on the thread count, and the sum over the inner dimension is never
+/// split, so any thread count gives the same bits (the `gemm` crate's kernels for one shape and
+/// layout may round differently from those for a band of it).
 ///
 /// # Panics
 /// If the inner sizes disagree or a view is too short.
@@ -93,15 +98,14 @@ pub fn product(a: View<'_>, b: View<'_>) -> Vec<f32> {
     }
     let mut out: Vec<f32> = Vec::with_capacity(m * n);
     let dst = SharedOut(out.as_mut_ptr());
-    let threads = rayon::current_num_threads();
     let side = m.max(n);
-    if threads == 1 || m * n * k < PARALLEL_WORK || side < 2 * BAND_ALIGN {
+    if m * n * k < PARALLEL_WORK || side < 2 * BAND_ALIGN {
         // SAFETY: `out` has capacity for the `m·n` row-major entries, which the GEMM writes
         // without reading (no accumulation); both views lie inside their slices (checked
         // above).
         unsafe { gemm_serial(dst.0, n, a, b) };
     } else {
-        let band = side.div_ceil(threads).next_multiple_of(BAND_ALIGN);
+        let band = side.div_ceil(MAX_BANDS).next_multiple_of(BAND_ALIGN);
         (0..side.div_ceil(band)).into_par_iter().for_each(|i| {
             let (start, len) = (i * band, band.min(side - i * band));
             let dst = &dst;
@@ -126,7 +130,7 @@ pub fn product(a: View<'_>, b: View<'_>) -> Vec<f32> {
 /// The destination pointer, shared by the bands (each writes its own entries).
 struct SharedOut(*mut f32);
 
-// SAFETY: the bands that share the pointer write disjoint entries (see `matmul`).
+// SAFETY: the bands that share the pointer write disjoint entries (see `product`).
 unsafe impl Sync for SharedOut {}
 
 /// One single-threaded GEMM `dst = a · b` (`dst` is written, never read), `dst` with row
@@ -192,13 +196,48 @@ mod tests {
             for (m, k, n) in [(7, 19, 33), (150, 40, 37), (37, 40, 150), (5, 0, 4)] {
                 let a: Vec<f32> = (0..m * k).map(|i| ((i * 7) % 13) as f32 - 6.0).collect();
                 let b: Vec<f32> = (0..k * n).map(|i| ((i * 5) % 11) as f32 - 5.0).collect();
-                for (va, vb) in [
-                    (View::rows(&a, m, k), View::rows(&b, k, n)),
-                    (View::rows(&a, k, m).t(), View::rows(&b, n, k).t()),
-                ] {
+                for (va, vb) in layouts(&a, &b, m, k, n) {
                     let got = pool.install(|| product(va, vb));
                     assert_eq!(got, naive(va, vb), "{m}×{k}×{n} on {threads} threads");
                 }
+            }
+        }
+    }
+
+    /// The four layouts of `a` (`m×k`) and `b` (`k×n`): row-major or transposed each.
+    fn layouts<'a>(
+        a: &'a [f32],
+        b: &'a [f32],
+        m: usize,
+        k: usize,
+        n: usize,
+    ) -> [(View<'a>, View<'a>); 4] {
+        let (ar, at) = (View::rows(a, m, k), View::rows(a, k, m).t());
+        let (br, bt) = (View::rows(b, k, n), View::rows(b, n, k).t());
+        [(ar, br), (ar, bt), (at, br), (at, bt)]
+    }
+
+    /// Rounded (non-integer) sums give the same bits on 1, 2 and 3 threads, in every layout —
+    /// including the shapes of a first convolution's weight gradient (`8 × 1024 · 1024 × 48`,
+    /// `b` transposed), whose whole-product and band kernels round differently.
+    #[test]
+    fn any_thread_count_gives_the_same_bits() {
+        for (m, k, n) in [(8, 1024, 48), (48, 1024, 8), (64, 700, 200), (300, 64, 40)] {
+            let a: Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.618_034).sin()).collect();
+            let b: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.414_213).cos()).collect();
+            for (va, vb) in layouts(&a, &b, m, k, n) {
+                let runs: Vec<Vec<f32>> = [1, 2, 3]
+                    .iter()
+                    .map(|&threads| {
+                        let pool = rayon::ThreadPoolBuilder::new()
+                            .num_threads(threads)
+                            .build()
+                            .unwrap();
+                        pool.install(|| product(va, vb))
+                    })
+                    .collect();
+                assert_eq!(runs[0], runs[1], "{m}×{k}×{n}, 1 vs 2 threads");
+                assert_eq!(runs[0], runs[2], "{m}×{k}×{n}, 1 vs 3 threads");
             }
         }
     }
