@@ -246,22 +246,25 @@ impl Decoder {
         let [_, c_in] = input.dims();
         let h = conv_transpose2d_layer(&self.project, input.reshape([batch, c_in, 1, 1]));
         let mut h = leaky_relu(self.project_norm.forward(h, camera.clone()));
-        // Features at 4×4, 8×8, …, R/2 (the inputs of `ups`), for the coarse heads.
-        let mut features = Vec::with_capacity(self.ups.len());
+        // The inputs of the last `coarse.len()` layers of `ups` (… R/4, R/2), for the heads.
+        let first_read = self.ups.len() - self.coarse.len();
+        let mut features = Vec::with_capacity(self.coarse.len());
         for (i, up) in self.ups.iter().enumerate() {
-            features.push(h.clone());
+            if i >= first_read {
+                features.push(h.clone());
+            }
             h = conv_transpose2d_layer(up, h);
             if let Some(norm) = self.norms.get(i) {
                 h = leaky_relu(norm.forward(h, camera.clone()));
             }
         }
+        if self.fine_gain != 1.0 {
+            h = h.mul_scalar(self.fine_gain);
+        }
         let r = self.resolution;
         let upsample = InterpolateOptions::new(InterpolateMode::Bilinear)
             .with_align_corners(false)
             .with_output_size([r, r]);
-        if self.fine_gain != 1.0 {
-            h = h.mul_scalar(self.fine_gain);
-        }
         for (head, feature) in self.coarse.iter().zip(features.into_iter().rev()) {
             h = h + interpolate(conv2d_layer(head, feature), upsample.clone());
         }
