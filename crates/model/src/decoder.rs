@@ -44,8 +44,10 @@ pub struct DecoderConfig {
     pub output_init_scale: f64,
     /// Number of coarse depth heads (0 = paper Table 5: the depth is the last layer's output
     /// alone). Head `j` is a 1×1 convolution from the features at resolution `R/2^(j+1)` to
-    /// one channel, bilinearly upsampled to `R×R` and added to the last layer's output before
-    /// the softplus; at most `L` (down to the 4×4 features). The renderer sees depth only
+    /// one channel, bilinearly upsampled to `R×R`, less its mean over the image, and added to
+    /// the last layer's output before the softplus; at most `L` (down to the 4×4 features).
+    /// The heads add relief only: with their means, they made the whole scene's distance a
+    /// cheap direction too, and runs drifted away from the camera faster. The renderer sees depth only
     /// through normals (neighbour differences), so the image loss's gradient on a depth map
     /// grows with spatial frequency; a coarse head moves a whole block of pixels with one
     /// weight, which gives box-sized relief the step size that pixel texture otherwise gets.
@@ -66,7 +68,8 @@ pub struct DecoderConfig {
 /// bias) to `width·2^(L−1)` channels at 4×4 → [`CondNorm`] → LeakyReLU(0.2); then `L` transposed
 /// convolutions 4×4, stride 2, padding 1, halving the width, each but the last followed by
 /// [`CondNorm`] and LeakyReLU; the last goes to 1 channel (with bias), `h`. With coarse heads,
-/// `h` also gets the bilinearly upsampled 1×1 projections of the features at `R/2, R/4, …`
+/// `h` also gets the bilinearly upsampled 1×1 projections of the features at `R/2, R/4, …`,
+/// each less its mean over the image
 /// (see [`DecoderConfig::coarse_heads`]; not in the paper). Output `depth = 0.2 + softplus(h)`.
 ///
 /// Paper Table 5 (DCGAN-like generator with LeakyReLU, conditional normalization "in the
@@ -266,7 +269,9 @@ impl Decoder {
             .with_align_corners(false)
             .with_output_size([r, r]);
         for (head, feature) in self.coarse.iter().zip(features.into_iter().rev()) {
-            h = h + interpolate(conv2d_layer(head, feature), upsample.clone());
+            let relief = interpolate(conv2d_layer(head, feature), upsample.clone());
+            let level = relief.clone().mean_dim(2).mean_dim(3);
+            h = h + relief - level;
         }
         softplus(h.reshape([batch, r, r]), 1.0).add_scalar(MIN_DEPTH)
     }
@@ -401,7 +406,7 @@ mod tests {
     }
 
     #[test]
-    fn coarse_heads_add_the_bilinear_upsampling_of_their_projections_to_the_scaled_output() {
+    fn coarse_heads_add_the_zero_mean_bilinear_upsampling_of_their_projections() {
         let (device, mut rng) = (device(), Rng::new(24));
         let (batch, width, z_dim) = (2, 3, 4);
         let dec = DecoderConfig::new(16)
@@ -449,8 +454,12 @@ mod tests {
                         .sum()
                 })
                 .collect();
-            for (e, u) in expected.iter_mut().zip(upsample_ref(&projected, n, 16)) {
-                *e += u;
+            let up = upsample_ref(&projected, n, 16);
+            for (e, map) in expected.chunks_mut(16 * 16).zip(up.chunks(16 * 16)) {
+                let mean = map.iter().sum::<f64>() / map.len() as f64;
+                for (e, u) in e.iter_mut().zip(map) {
+                    *e += u - mean;
+                }
             }
         }
         let got = logits(&dec);

@@ -49,8 +49,8 @@ pub struct ModelSection {
     /// the PyTorch peer, whose score is additive in `z`. Default 0.
     pub critic_joint_width: usize,
     /// Coarse depth heads of the decoder (see `pix2scene_model::DecoderConfig::coarse_heads`):
-    /// 1×1 projections of the features at `R/2, R/4, …` added, upsampled, to the depth before
-    /// its softplus; at most `log2(resolution / 4)`. 0 = the decoder of DESIGN.md §6 and the
+    /// 1×1 projections of the features at `R/2, R/4, …`, upsampled and less their image means,
+    /// added to the depth before its softplus; at most `log2(resolution / 4)`. 0 = the decoder of DESIGN.md §6 and the
     /// PyTorch peer. Default 0.
     pub decoder_coarse_heads: usize,
     /// Factor on the decoder's last-layer output (see `pix2scene_model::DecoderConfig::fine_gain`);
