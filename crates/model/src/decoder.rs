@@ -47,10 +47,10 @@ pub struct DecoderConfig {
     /// one channel, bilinearly upsampled to `R×R`, less its mean over the image, and added to
     /// the last layer's output before the softplus; at most `L` (down to the 4×4 features).
     /// The heads add relief only: with their means, they made the whole scene's distance a
-    /// cheap direction too, and runs drifted away from the camera faster. The renderer sees depth only
-    /// through normals (neighbour differences), so the image loss's gradient on a depth map
-    /// grows with spatial frequency; a coarse head moves a whole block of pixels with one
-    /// weight, which gives box-sized relief the step size that pixel texture otherwise gets.
+    /// cheap direction too, and runs drifted away from the camera faster. The renderer sees
+    /// depth only through normals (neighbour differences), so the image loss's gradient on a
+    /// depth map grows with spatial frequency; a coarse head moves a whole block of pixels
+    /// with one weight, which gives box-sized relief the step size that pixel texture gets.
     /// Initialized like the last layer (scaled by `output_init_scale`).
     #[config(default = 0)]
     pub coarse_heads: usize,
@@ -69,8 +69,8 @@ pub struct DecoderConfig {
 /// convolutions 4×4, stride 2, padding 1, halving the width, each but the last followed by
 /// [`CondNorm`] and LeakyReLU; the last goes to 1 channel (with bias), `h`. With coarse heads,
 /// `h` also gets the bilinearly upsampled 1×1 projections of the features at `R/2, R/4, …`,
-/// each less its mean over the image
-/// (see [`DecoderConfig::coarse_heads`]; not in the paper). Output `depth = 0.2 + softplus(h)`.
+/// each less its mean over the image (see [`DecoderConfig::coarse_heads`]; not in the paper).
+/// Output `depth = 0.2 + softplus(h)`.
 ///
 /// Paper Table 5 (DCGAN-like generator with LeakyReLU, conditional normalization "in the
 /// alternate layers"). Departures, all shared with the PyTorch peer (`peers/train_peer.py`, class
