@@ -136,6 +136,9 @@ pub struct OptimSection {
     /// [`PlanarityPrior`](crate::planarity::PlanarityPrior)); not in the paper's Eq. 4.
     /// Default 0.
     pub planarity_weight: f32,
+    /// τ of the planarity prior's robust cost `τ·ln(1 + x/τ)` per stencil (dimensionless; see
+    /// [`PlanarityPrior`](crate::planarity::PlanarityPrior)); 0 is the L1 prior. Default 0.
+    pub planarity_scale: f32,
     /// Levels of the image pyramid the image reconstruction is measured on (see
     /// [`PyramidLoss`](crate::pyramid::PyramidLoss)); 1 is paper Eq. 4 at full resolution
     /// only. Default 1.
@@ -156,6 +159,7 @@ impl Default for OptimSection {
             recon_x_weight: 1.0,
             recon_z_weight: 1.0,
             planarity_weight: 0.0,
+            planarity_scale: 0.0,
             recon_levels: 1,
         }
     }
@@ -407,6 +411,7 @@ impl TrainPreset {
             ("optim.recon_x_weight", o.recon_x_weight),
             ("optim.recon_z_weight", o.recon_z_weight),
             ("optim.planarity_weight", o.planarity_weight),
+            ("optim.planarity_scale", o.planarity_scale),
         ] {
             if !(w.is_finite() && w >= 0.0) {
                 return Err(bad(key, w, "must be a finite number ≥ 0"));
@@ -582,6 +587,10 @@ mod tests {
             (
                 "optim.planarity_weight=-1",
                 "optim.planarity_weight = -1: must be a finite number ≥ 0",
+            ),
+            (
+                "optim.planarity_scale=-0.5",
+                "optim.planarity_scale = -0.5: must be a finite number ≥ 0",
             ),
             (
                 "run.device=tpu",

@@ -15,6 +15,16 @@
 //! the prior invariant to the global scale of the scene: without it, pushing the whole depth map
 //! away shrinks the penalty, and training drifts towards scenes that are too far (about +10 % on
 //! box scenes in an hour).
+//!
+//! With a positive `scale` τ each stencil costs `τ·ln(1 + x/τ)` instead of `x` (x the relative
+//! second difference): the same as L1 for small x, growing only logarithmically beyond τ. Why:
+//! under L1 the true geometry of a box scene is not the cheapest way to explain its image. A
+//! box's silhouette is a depth discontinuity, whose stencils cost x ≈ 0.3–0.5 each, while the
+//! renderer's shading can be matched by a faintly curved surface whose stencils cost x ≈ 0.001
+//! each, everywhere. On held-out box scenes the L1 prior of the true depth maps is 0.0057 and
+//! that of depth maps fitted pixel by pixel through the renderer from a flat start 0.0023; with
+//! τ = 0.002 the truth's prior drops to 0.0005 (95 % of its stencils are exactly 0, the few
+//! large ones are capped in effect), and the fits' depth error falls from 0.0093 to 0.0077.
 
 use burn::tensor::{Device, Tensor};
 use pix2scene_render::rays::ray_directions;
@@ -24,21 +34,25 @@ use pix2scene_render::rays::ray_directions;
 pub struct PlanarityPrior {
     /// `[1, R, R]`: `1 / |ray_z|` per pixel, turning `1 / depth` into inverse z-depth.
     inv_ray_z: Tensor<3>,
+    /// τ of the robust cost `τ·ln(1 + x/τ)`; 0 for L1.
+    scale: f32,
 }
 
 impl PlanarityPrior {
-    /// Precomputes the per-pixel ray factors on `device`.
-    pub fn new(fov_y_deg: f32, size_px: usize, device: &Device) -> Self {
+    /// Precomputes the per-pixel ray factors on `device`. `scale` is τ of the robust cost
+    /// (dimensionless, ≥ 0; 0 gives the L1 prior).
+    pub fn new(fov_y_deg: f32, size_px: usize, scale: f32, device: &Device) -> Self {
         let inv_ray_z = ray_directions(fov_y_deg, size_px, device)
             .narrow(2, 2, 1)
             .abs()
             .recip()
             .reshape([1, size_px, size_px]);
-        Self { inv_ray_z }
+        Self { inv_ray_z, scale }
     }
 
-    /// `mean |Δ²_row w| / w + mean |Δ²_col w| / w` with `w = 1 / (depth·|ray_z|)` the inverse
-    /// z-depth, `w` in the denominator taken at the centre of each 3-pixel stencil.
+    /// `mean ρ(|Δ²_row w| / w) + mean ρ(|Δ²_col w| / w)` with `w = 1 / (depth·|ray_z|)` the
+    /// inverse z-depth, `w` in the denominator taken at the centre of each 3-pixel stencil, and
+    /// `ρ(x) = x` (scale 0) or `τ·ln(1 + x/τ)` (scale τ).
     ///
     /// # Shapes
     /// - `depth`: `[batch, R, R]`, Euclidean distance along each pixel's ray (scene units, > 0)
@@ -46,11 +60,17 @@ impl PlanarityPrior {
     pub fn forward(&self, depth: Tensor<3>) -> Tensor<1> {
         let [_, h, w] = depth.dims();
         let inv = depth.recip() * self.inv_ray_z.clone();
+        let tau = self.scale;
         let relative_second = |t: Tensor<3>, dim: usize, n: usize| {
             let centre = t.clone().narrow(dim, 1, n - 2);
             let second = t.clone().narrow(dim, 0, n - 2) - centre.clone().mul_scalar(2.0)
                 + t.narrow(dim, 2, n - 2);
-            (second.abs() / centre).mean()
+            let x = second.abs() / centre;
+            if tau > 0.0 {
+                x.div_scalar(tau).log1p().mul_scalar(tau).mean()
+            } else {
+                x.mean()
+            }
         };
         relative_second(inv.clone(), 1, h) + relative_second(inv, 2, w)
     }
@@ -73,12 +93,98 @@ mod tests {
             .collect()
     }
 
-    fn prior(depth: Vec<f32>, batch: usize) -> f32 {
+    fn prior_with_scale(depth: Vec<f32>, batch: usize, scale: f32) -> f32 {
         let device = Device::flex();
         let depth = Tensor::from_data(TensorData::new(depth, [batch, SIZE, SIZE]), &device);
-        PlanarityPrior::new(FOV, SIZE, &device)
+        PlanarityPrior::new(FOV, SIZE, scale, &device)
             .forward(depth)
             .into_scalar::<f32>()
+    }
+
+    fn prior(depth: Vec<f32>, batch: usize) -> f32 {
+        prior_with_scale(depth, batch, 0.0)
+    }
+
+    /// Rough depth: curvature far from 0 everywhere.
+    fn rough() -> Vec<f32> {
+        (0..SIZE * SIZE)
+            .map(|i| 0.8 + 0.05 * ((i as f32) * 2.3).sin())
+            .collect()
+    }
+
+    /// The prior of one `[SIZE, SIZE]` depth map written out in f64 from its definition.
+    fn reference(depth: &[f32], scale: f64) -> f64 {
+        let dirs = pixel_directions(FOV, SIZE);
+        let w: Vec<f64> = depth
+            .iter()
+            .zip(&dirs)
+            .map(|(d, r)| 1.0 / (f64::from(*d) * f64::from(r.z.abs())))
+            .collect();
+        let rho = |x: f64| {
+            if scale > 0.0 {
+                scale * (x / scale).ln_1p()
+            } else {
+                x
+            }
+        };
+        let (mut rows, mut cols) = (0.0, 0.0);
+        let count = ((SIZE - 2) * SIZE) as f64;
+        for a in 0..SIZE {
+            for b in 1..SIZE - 1 {
+                let at = |r: usize, c: usize| w[r * SIZE + c];
+                rows += rho((at(b - 1, a) - 2.0 * at(b, a) + at(b + 1, a)).abs() / at(b, a));
+                cols += rho((at(a, b - 1) - 2.0 * at(a, b) + at(a, b + 1)).abs() / at(a, b));
+            }
+        }
+        rows / count + cols / count
+    }
+
+    #[test]
+    fn matches_its_definition_with_and_without_a_scale() {
+        for scale in [0.0, 0.002, 0.05] {
+            let got = f64::from(prior_with_scale(rough(), 1, scale as f32));
+            let want = reference(&rough(), scale);
+            assert!(
+                (got - want).abs() < 1e-4 * want,
+                "scale {scale}: {got} vs {want}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_scale_makes_a_box_cheaper_than_faint_texture() {
+        // A fronto-parallel box face at 0.6 in front of a wall at 0.9 (depth discontinuities
+        // along its silhouette) against the wall with a ±0.5 % checkerboard texture.
+        let wall = plane_depth([0.0, 0.0, -1.0], 0.9);
+        let face = plane_depth([0.0, 0.0, -1.0], 0.6);
+        let boxed: Vec<f32> = (0..SIZE * SIZE)
+            .map(|i| {
+                let (r, c) = (i / SIZE, i % SIZE);
+                if (5..11).contains(&r) && (5..11).contains(&c) {
+                    face[i]
+                } else {
+                    wall[i]
+                }
+            })
+            .collect();
+        let textured: Vec<f32> = wall
+            .iter()
+            .enumerate()
+            .map(|(i, d)| {
+                d * if (i / SIZE + i % SIZE) % 2 == 0 {
+                    1.005
+                } else {
+                    0.995
+                }
+            })
+            .collect();
+        let l1 = (prior(boxed.clone(), 1), prior(textured.clone(), 1));
+        assert!(l1.0 > l1.1, "under L1 the box costs more: {l1:?}");
+        let robust = (
+            prior_with_scale(boxed, 1, 0.002),
+            prior_with_scale(textured, 1, 0.002),
+        );
+        assert!(robust.0 < 0.5 * robust.1, "with τ = 0.002: {robust:?}");
     }
 
     #[test]
@@ -100,9 +206,7 @@ mod tests {
 
     #[test]
     fn does_not_depend_on_the_global_scale_of_the_scene() {
-        let rough: Vec<f32> = (0..SIZE * SIZE)
-            .map(|i| 0.8 + 0.05 * ((i as f32) * 2.3).sin())
-            .collect();
+        let rough = rough();
         let far: Vec<f32> = rough.iter().map(|d| 1.7 * d).collect();
         let (near, far) = (prior(rough, 1), prior(far, 1));
         assert!((near - far).abs() < 1e-5 * near, "{near} vs {far}");
@@ -133,14 +237,17 @@ mod tests {
 
     #[test]
     fn gradient_matches_finite_differences() {
+        for scale in [0.0, 0.002] {
+            gradient_matches_finite_differences_with_scale(scale);
+        }
+    }
+
+    fn gradient_matches_finite_differences_with_scale(scale: f32) {
         let device = Device::flex();
-        // Rough depth (curvature far from 0 everywhere), so that no |Δ²| term changes sign
-        // within the finite-difference step.
-        let base: Vec<f32> = (0..SIZE * SIZE)
-            .map(|i| 0.8 + 0.05 * ((i as f32) * 2.3).sin())
-            .collect();
+        // Rough depth, so that no |Δ²| term changes sign within the finite-difference step.
+        let base = rough();
         let ad = crate::TrainDevice::Cpu.autodiff_device();
-        let prior_ad = PlanarityPrior::new(FOV, SIZE, &ad);
+        let prior_ad = PlanarityPrior::new(FOV, SIZE, scale, &ad);
         let x = Tensor::<3>::from_data(TensorData::new(base.clone(), [1, SIZE, SIZE]), &ad)
             .require_grad();
         let grads = prior_ad.forward(x.clone()).backward();
@@ -150,7 +257,7 @@ mod tests {
             .into_data()
             .try_to_vec::<f32>()
             .unwrap();
-        let plain = PlanarityPrior::new(FOV, SIZE, &device);
+        let plain = PlanarityPrior::new(FOV, SIZE, scale, &device);
         let eval = |v: &[f32]| -> f64 {
             let t = Tensor::from_data(TensorData::new(v.to_vec(), [1, SIZE, SIZE]), &device);
             f64::from(plain.forward(t).into_scalar::<f32>())
@@ -163,7 +270,7 @@ mod tests {
             let fd = (eval(&up) - eval(&down)) / (2.0 * f64::from(h));
             assert!(
                 (fd - f64::from(g[i])).abs() < 1e-2 * fd.abs().max(1e-2),
-                "pixel {i}: autodiff {} vs finite difference {fd}",
+                "scale {scale}, pixel {i}: autodiff {} vs finite difference {fd}",
                 g[i]
             );
         }

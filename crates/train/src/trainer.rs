@@ -287,7 +287,12 @@ impl Trainer {
             preset: preset.clone(),
             nets: EncoderDecoder { encoder, decoder },
             critic,
-            planarity: PlanarityPrior::new(renderer.fov_y_deg, m.resolution, device),
+            planarity: PlanarityPrior::new(
+                renderer.fov_y_deg,
+                m.resolution,
+                o.planarity_scale,
+                device,
+            ),
             pyramid: PyramidLoss::new(&renderer, o.recon_levels, device),
             opt_gen: adam.init(),
             opt_critic: adam.init(),
