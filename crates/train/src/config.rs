@@ -7,6 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
+use pix2scene_scene::MAX_LIGHTS;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -92,6 +93,12 @@ pub struct DataSection {
     /// Appendix B ablation: the generator side renders with random lights (positions and colours)
     /// instead of the input's. Default false.
     pub random_lights: bool,
+    /// Number of point lights per on-the-fly scene, `[min, max]` within `1..=3`. Default
+    /// `[1, 3]` (the generator's).
+    pub light_count: [usize; 2],
+    /// Random light hues for on-the-fly scenes instead of white (paper Appendix B: "light
+    /// colors chosen randomly"). Default false (the generator's white lights).
+    pub random_light_colors: bool,
 }
 
 impl Default for DataSection {
@@ -104,6 +111,8 @@ impl Default for DataSection {
             workers: 1,
             prefetch: 4,
             random_lights: false,
+            light_count: [1, MAX_LIGHTS],
+            random_light_colors: false,
         }
     }
 }
@@ -386,6 +395,26 @@ impl TrainPreset {
         if d.prefetch == 0 {
             return Err(bad("data.prefetch", d.prefetch, "must be at least 1"));
         }
+        let [lights_min, lights_max] = d.light_count;
+        if !(1 <= lights_min && lights_min <= lights_max && lights_max <= MAX_LIGHTS) {
+            return Err(bad(
+                "data.light_count",
+                format!("[{lights_min}, {lights_max}]"),
+                &format!("must be [min, max] with 1 ≤ min ≤ max ≤ {MAX_LIGHTS}"),
+            ));
+        }
+        let default = DataSection::default();
+        if !d.dir.is_empty()
+            && (d.light_count != default.light_count
+                || d.random_light_colors != default.random_light_colors)
+        {
+            return Err(bad(
+                "data.dir",
+                &d.dir,
+                "a dataset keeps the lights it was generated with: data.light_count and \
+                 data.random_light_colors apply to on-the-fly scenes only",
+            ));
+        }
         let o = &self.optim;
         if o.batch < 2 {
             return Err(bad(
@@ -559,6 +588,19 @@ mod tests {
     }
 
     #[test]
+    fn light_options_are_rejected_with_a_dataset() {
+        let msg = parse("", &["data.dir=/d", "data.random_light_colors=true"])
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            msg,
+            "data.dir = /d: a dataset keeps the lights it was generated with: data.light_count \
+             and data.random_light_colors apply to on-the-fly scenes only"
+        );
+        assert!(parse("", &["data.dir=/d"]).is_ok());
+    }
+
+    #[test]
     fn out_of_range_values_name_key_and_value() {
         let cases = [
             (
@@ -595,6 +637,14 @@ mod tests {
             (
                 "run.device=tpu",
                 "run.device = tpu: unknown device (expected cpu, wgpu or cuda)",
+            ),
+            (
+                "data.light_count=[2, 1]",
+                "data.light_count = [2, 1]: must be [min, max] with 1 ≤ min ≤ max ≤ 3",
+            ),
+            (
+                "data.light_count=[0, 3]",
+                "data.light_count = [0, 3]: must be [min, max] with 1 ≤ min ≤ max ≤ 3",
             ),
         ];
         for (arg, expected) in cases {

@@ -136,7 +136,10 @@ impl SceneSource {
                     message: "3D-IQTT questions are trained with `pix2scene iqtt`".into(),
                 });
             }
-            let generator = Generator::new(GeneratorConfig::new(preset, size, data.seed))?;
+            let mut config = GeneratorConfig::new(preset, size, data.seed);
+            [config.lights.count_min, config.lights.count_max] = data.light_count;
+            config.lights.random_colors = data.random_light_colors;
+            let generator = Generator::new(config)?;
             return Ok(Self::Generator(Arc::new(generator)));
         }
         let dataset = ShardedDataset::open(Path::new(&data.dir), size, data.held_out, data.seed)?;
@@ -326,6 +329,33 @@ mod tests {
         let p = 2 * 8 + 5;
         assert_eq!(b.image[(3 + 1) * 64 + p], samples[1].frame.image[p * 3 + 1]);
         assert_eq!(b.camera[3..6], samples[1].camera.eye.to_array());
+    }
+
+    #[test]
+    fn light_options_reach_the_generator() {
+        let colours = |light_count: [usize; 2], random_light_colors: bool| {
+            let data = DataSection {
+                light_count,
+                random_light_colors,
+                ..DataSection::default()
+            };
+            let source = SceneSource::open(&data, 8).unwrap();
+            let batch = source
+                .train_samples(0, 16, &mut ShardCache::default())
+                .unwrap();
+            let b = HostBatch::from_samples(&batch, 8).unwrap();
+            b.light_color
+                .chunks(3)
+                .filter(|c| c.iter().any(|&v| v > 0.0))
+                .map(|c| [c[0], c[1], c[2]])
+                .collect::<Vec<_>>()
+        };
+        let white = colours([1, 3], false);
+        assert!(white.iter().all(|c| c[0] == c[1] && c[1] == c[2]));
+        assert!(white.len() < 3 * 16, "1 to 3 lights per scene");
+        let coloured = colours([3, 3], true);
+        assert_eq!(coloured.len(), 3 * 16, "three lights in every scene");
+        assert!(coloured.iter().all(|c| c[0] != c[1] || c[1] != c[2]));
     }
 
     #[test]
