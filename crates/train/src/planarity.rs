@@ -171,7 +171,7 @@ mod tests {
             .iter()
             .enumerate()
             .map(|(i, d)| {
-                d * if (i / SIZE + i % SIZE) % 2 == 0 {
+                d * if (i / SIZE + i % SIZE).is_multiple_of(2) {
                     1.005
                 } else {
                     0.995
