@@ -139,8 +139,9 @@ impl CameraSampling {
 /// How point lights are drawn.
 ///
 /// Positions are area-uniform on a spherical patch of `radius` around the look-at point (the
-/// positive-octant patch of paper Appendix B). Colours are white unless `random_colors` is set;
-/// each light's colour is scaled by `total_intensity / count`, so images keep their brightness
+/// positive-octant patch of paper Appendix B). Colours are white unless `random_colors` or
+/// `channel_colors` is set; each light's colour is scaled by `total_intensity / count` (with
+/// `channel_colors`, each channel's one light has all of it), so images keep their brightness
 /// whatever the number of lights.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -159,6 +160,12 @@ pub struct LightSampling {
     pub total_intensity: f32,
     /// Draw a random hue per light instead of white.
     pub random_colors: bool,
+    /// Light `i` pure red, green or blue (`i` = 0, 1, 2) with the whole `total_intensity`, so
+    /// that each colour channel sees one light (colour photometric stereo: a pixel's three
+    /// channels then pin its normal, where white light leaves it one equation). Needs exactly
+    /// [`MAX_LIGHTS`] lights; excludes `random_colors`. Absent from older manifests (false).
+    #[serde(default)]
+    pub channel_colors: bool,
 }
 
 /// The largest number of point lights in a scene; datasets pad light arrays to this length with
@@ -175,6 +182,7 @@ impl Default for LightSampling {
             azimuth_deg: [0.0, 90.0],
             total_intensity: 0.7,
             random_colors: false,
+            channel_colors: false,
         }
     }
 }
@@ -184,7 +192,8 @@ impl LightSampling {
     ///
     /// # Errors
     /// [`Error::InvalidValue`] for counts outside `1..=MAX_LIGHTS`, a non-positive radius or
-    /// intensity, or reversed angle intervals.
+    /// intensity, reversed angle intervals, or `channel_colors` with another count than
+    /// [`MAX_LIGHTS`] or with `random_colors`.
     pub fn validate(&self) -> Result<()> {
         let bad = |field: &str, message: String| {
             Err(Error::InvalidValue {
@@ -216,6 +225,21 @@ impl LightSampling {
         if self.polar_deg[0] > self.polar_deg[1] || self.azimuth_deg[0] > self.azimuth_deg[1] {
             return bad("polar_deg", "min must not exceed max".into());
         }
+        if self.channel_colors && (self.count_min, self.count_max) != (MAX_LIGHTS, MAX_LIGHTS) {
+            return bad(
+                "channel_colors",
+                format!(
+                    "needs exactly {MAX_LIGHTS} lights (one per colour channel), got {}..={}",
+                    self.count_min, self.count_max
+                ),
+            );
+        }
+        if self.channel_colors && self.random_colors {
+            return bad(
+                "channel_colors",
+                "excludes random colours (each light is pure red, green or blue)".into(),
+            );
+        }
         Ok(())
     }
 
@@ -223,11 +247,11 @@ impl LightSampling {
     pub fn sample(&self, rng: &mut impl Rng, centre: Vec3) -> Vec<PointLight> {
         let count = rng.random_range(self.count_min..=self.count_max);
         (0..count)
-            .map(|_| {
+            .map(|i| {
                 let dir = patch_direction(rng, self.polar_deg, self.azimuth_deg);
                 PointLight {
                     position: centre + dir * self.radius,
-                    color: self.sample_color(rng, count),
+                    color: self.sample_color(rng, count, i),
                 }
             })
             .collect()
@@ -239,21 +263,26 @@ impl LightSampling {
     pub fn sample_camera_relative(&self, rng: &mut impl Rng) -> Vec<PointLight> {
         let count = rng.random_range(self.count_min..=self.count_max);
         (0..count)
-            .map(|_| {
+            .map(|i| {
                 // Polar angle from the camera's +z (pointing from the look-at point to the
                 // camera) within 70 degrees, so every light sits on the camera's side.
                 let d = patch_direction(rng, [0.0, 70.0], [0.0, 360.0]);
                 PointLight {
                     position: Vec3::new(d.x, d.z, d.y) * self.radius,
-                    color: self.sample_color(rng, count),
+                    color: self.sample_color(rng, count, i),
                 }
             })
             .collect()
     }
 
-    fn sample_color(&self, rng: &mut impl Rng, count: usize) -> Vec3 {
+    /// The colour of light `index` of `count`.
+    fn sample_color(&self, rng: &mut impl Rng, count: usize, index: usize) -> Vec3 {
         let scale = self.total_intensity / count as f32;
-        if self.random_colors {
+        if self.channel_colors {
+            let mut c = Vec3::ZERO;
+            c[index % 3] = self.total_intensity;
+            c
+        } else if self.random_colors {
             let c = Vec3::new(
                 rng.random_range(0.15..1.0),
                 rng.random_range(0.15..1.0),
@@ -320,5 +349,56 @@ mod tests {
             assert!((total - 0.7).abs() < 1e-4);
         }
         assert_eq!(seen, [false, true, true, true]);
+    }
+
+    #[test]
+    fn channel_colours_give_one_light_per_channel() {
+        let s = LightSampling {
+            count_min: MAX_LIGHTS,
+            channel_colors: true,
+            ..LightSampling::default()
+        };
+        s.validate().unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(2);
+        let colours: Vec<Vec3> = s
+            .sample(&mut rng, Vec3::ZERO)
+            .iter()
+            .chain(&s.sample_camera_relative(&mut rng))
+            .map(|l| l.color)
+            .collect();
+        let (r, g, b) = (Vec3::X * 0.7, Vec3::Y * 0.7, Vec3::Z * 0.7);
+        assert_eq!(colours, [r, g, b, r, g, b]);
+    }
+
+    #[test]
+    fn light_settings_without_channel_colours_still_parse() {
+        let mut json = serde_json::to_value(LightSampling::default()).unwrap();
+        json.as_object_mut()
+            .unwrap()
+            .remove("channel_colors")
+            .unwrap();
+        let parsed: LightSampling = serde_json::from_value(json).unwrap();
+        assert_eq!(parsed, LightSampling::default());
+    }
+
+    #[test]
+    fn channel_colours_reject_other_counts_and_random_hues() {
+        let s = LightSampling {
+            channel_colors: true,
+            ..LightSampling::default()
+        };
+        assert_eq!(
+            s.validate().unwrap_err().to_string(),
+            "lights.channel_colors: needs exactly 3 lights (one per colour channel), got 1..=3"
+        );
+        let s = LightSampling {
+            count_min: MAX_LIGHTS,
+            random_colors: true,
+            ..s
+        };
+        assert_eq!(
+            s.validate().unwrap_err().to_string(),
+            "lights.channel_colors: excludes random colours (each light is pure red, green or blue)"
+        );
     }
 }

@@ -99,6 +99,10 @@ pub struct DataSection {
     /// Random light hues for on-the-fly scenes instead of white (paper Appendix B: "light
     /// colors chosen randomly"). Default false (the generator's white lights).
     pub random_light_colors: bool,
+    /// One pure red, one green and one blue light per on-the-fly scene (colour photometric
+    /// stereo, as the authors' released code lights its scenes with fixed coloured lights);
+    /// needs `light_count = [3, 3]`. Default false.
+    pub channel_light_colors: bool,
 }
 
 impl Default for DataSection {
@@ -113,6 +117,7 @@ impl Default for DataSection {
             random_lights: false,
             light_count: [1, MAX_LIGHTS],
             random_light_colors: false,
+            channel_light_colors: false,
         }
     }
 }
@@ -403,16 +408,34 @@ impl TrainPreset {
                 &format!("must be [min, max] with 1 ≤ min ≤ max ≤ {MAX_LIGHTS}"),
             ));
         }
+        if d.channel_light_colors && d.light_count != [MAX_LIGHTS; 2] {
+            return Err(bad(
+                "data.channel_light_colors",
+                true,
+                &format!(
+                    "needs data.light_count = [{MAX_LIGHTS}, {MAX_LIGHTS}] (one light per colour channel)"
+                ),
+            ));
+        }
+        if d.channel_light_colors && d.random_light_colors {
+            return Err(bad(
+                "data.channel_light_colors",
+                true,
+                "excludes data.random_light_colors",
+            ));
+        }
         let default = DataSection::default();
         if !d.dir.is_empty()
             && (d.light_count != default.light_count
-                || d.random_light_colors != default.random_light_colors)
+                || d.random_light_colors != default.random_light_colors
+                || d.channel_light_colors != default.channel_light_colors)
         {
             return Err(bad(
                 "data.dir",
                 &d.dir,
-                "a dataset keeps the lights it was generated with: data.light_count and \
-                 data.random_light_colors apply to on-the-fly scenes only",
+                "a dataset keeps the lights it was generated with: data.light_count, \
+                 data.random_light_colors and data.channel_light_colors apply to on-the-fly \
+                 scenes only",
             ));
         }
         let o = &self.optim;
@@ -594,8 +617,38 @@ mod tests {
             .to_string();
         assert_eq!(
             msg,
-            "data.dir = /d: a dataset keeps the lights it was generated with: data.light_count \
-             and data.random_light_colors apply to on-the-fly scenes only"
+            "data.dir = /d: a dataset keeps the lights it was generated with: data.light_count, \
+             data.random_light_colors and data.channel_light_colors apply to on-the-fly scenes \
+             only"
+        );
+        let msg = parse("", &["data.channel_light_colors=true"])
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            msg,
+            "data.channel_light_colors = true: needs data.light_count = [3, 3] (one light per \
+             colour channel)"
+        );
+        let msg = parse(
+            "",
+            &[
+                "data.channel_light_colors=true",
+                "data.light_count=[3, 3]",
+                "data.random_light_colors=true",
+            ],
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            msg,
+            "data.channel_light_colors = true: excludes data.random_light_colors"
+        );
+        assert!(
+            parse(
+                "",
+                &["data.channel_light_colors=true", "data.light_count=[3, 3]"]
+            )
+            .is_ok()
         );
         assert!(parse("", &["data.dir=/d"]).is_ok());
     }

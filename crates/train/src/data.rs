@@ -139,6 +139,7 @@ impl SceneSource {
             let mut config = GeneratorConfig::new(preset, size, data.seed);
             [config.lights.count_min, config.lights.count_max] = data.light_count;
             config.lights.random_colors = data.random_light_colors;
+            config.lights.channel_colors = data.channel_light_colors;
             let generator = Generator::new(config)?;
             return Ok(Self::Generator(Arc::new(generator)));
         }
@@ -356,6 +357,18 @@ mod tests {
         let coloured = colours([3, 3], true);
         assert_eq!(coloured.len(), 3 * 16, "three lights in every scene");
         assert!(coloured.iter().all(|c| c[0] != c[1] || c[1] != c[2]));
+        let data = DataSection {
+            light_count: [3, 3],
+            channel_light_colors: true,
+            ..DataSection::default()
+        };
+        let source = SceneSource::open(&data, 8).unwrap();
+        let samples = source
+            .train_samples(0, 4, &mut ShardCache::default())
+            .unwrap();
+        let b = HostBatch::from_samples(&samples, 8).unwrap();
+        let (r, g, bl) = ([0.7, 0.0, 0.0], [0.0, 0.7, 0.0], [0.0, 0.0, 0.7]);
+        assert_eq!(b.light_color, [r, g, bl].repeat(4).concat());
     }
 
     #[test]

@@ -47,6 +47,10 @@ pub struct GenerateArgs {
     /// Random light colours (default: white; iqtt always uses random colours).
     #[arg(long)]
     random_light_colors: bool,
+    /// One pure red, one green and one blue light per scene (colour photometric stereo; needs
+    /// `--lights 3`).
+    #[arg(long)]
+    channel_light_colors: bool,
     /// Number of point lights, MIN-MAX or N (1 to 3).
     #[arg(long, value_name = "MIN-MAX")]
     lights: Option<String>,
@@ -68,6 +72,7 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
     config.objects_dir = args.objects;
     config.camera.full_sphere |= args.full_sphere_camera;
     config.lights.random_colors |= args.random_light_colors;
+    config.lights.channel_colors = args.channel_light_colors;
     config.iqtt.mirror_distractor = args.mirror_distractor;
     if let Some(spec) = &args.lights {
         (config.lights.count_min, config.lights.count_max) = parse_range(spec)?;
