@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::write_atomic;
 use crate::data::{HostBatch, SceneSource};
+use crate::depth_error::DepthErrorSum;
 use crate::error::Result;
 use crate::shards::ShardCache;
 
@@ -24,6 +25,14 @@ pub struct DepthBaselines {
     pub global_mean: f32,
     /// Predicting each pixel's mean depth over the training scenes.
     pub per_pixel_mean: f32,
+    /// The same with each held-out image's best scale (compare with a run's
+    /// `held_out_mse_depth_scaled`).
+    #[serde(default = "nan")]
+    pub per_pixel_mean_scaled: f32,
+}
+
+fn nan() -> f32 {
+    f32::NAN
 }
 
 impl DepthBaselines {
@@ -43,6 +52,7 @@ impl DepthBaselines {
                 train_scenes: 0,
                 global_mean: f32::NAN,
                 per_pixel_mean: f32::NAN,
+                per_pixel_mean_scaled: f32::NAN,
             });
         };
         let pixels = first.size * first.size;
@@ -66,21 +76,26 @@ impl DepthBaselines {
             .zip(&count)
             .map(|(s, c)| if *c > 0.0 { s / c } else { global })
             .collect();
-        let (mut e_global, mut e_pixel, mut n) = (0.0f64, 0.0f64, 0.0f64);
+        let (mut e_global, mut n) = (0.0f64, 0.0f64);
+        let mut e_pixel = DepthErrorSum::default();
+        let per_pixel_f32: Vec<f32> = per_pixel.iter().map(|&d| d as f32).collect();
         for b in held_out {
-            for (i, (&d, &m)) in b.depth.iter().zip(&b.mask).enumerate() {
-                if m > 0.0 {
-                    let d = f64::from(d);
-                    e_global += (d - global).powi(2);
-                    e_pixel += (d - per_pixel[i % pixels]).powi(2);
-                    n += 1.0;
+            for (d, m) in b.depth.chunks(pixels).zip(b.mask.chunks(pixels)) {
+                e_pixel.add_image(&per_pixel_f32, d, m);
+                for (&d, &m) in d.iter().zip(m) {
+                    if m > 0.0 {
+                        e_global += (f64::from(d) - global).powi(2);
+                        n += 1.0;
+                    }
                 }
             }
         }
+        let e_pixel = e_pixel.finish();
         Ok(Self {
             train_scenes: batches * batch,
             global_mean: (e_global / n) as f32,
-            per_pixel_mean: (e_pixel / n) as f32,
+            per_pixel_mean: e_pixel.mse,
+            per_pixel_mean_scaled: e_pixel.mse_scaled,
         })
     }
 
@@ -116,6 +131,7 @@ mod tests {
         let b = DepthBaselines::measure(&source, &held, 40, 4).unwrap();
         assert_eq!(b.train_scenes, 40);
         assert!(b.per_pixel_mean < 0.5 * b.global_mean, "{b:?}");
+        assert!(b.per_pixel_mean_scaled < b.per_pixel_mean, "{b:?}");
         // The global-mean figure by a direct count over the same scenes.
         let train: Vec<f64> = (0..10)
             .flat_map(|k| {

@@ -130,6 +130,11 @@ pub struct OptimSection {
     pub batch: usize,
     /// Adam learning rate, both optimizers. Default 2e-4 (the authors').
     pub lr: f64,
+    /// Steps over which the learning rate falls from `lr` to `lr_final` along a half cosine
+    /// (it stays at `lr_final` afterwards); 0 keeps `lr` throughout. Default 0 (the authors').
+    pub lr_decay_steps: u64,
+    /// Learning rate at the end of the decay (see `lr_decay_steps`), in `[0, lr]`. Default 0.
+    pub lr_final: f64,
     /// Adam β₁. Default 0.0 (the authors').
     pub beta1: f32,
     /// Adam β₂. Default 0.999.
@@ -159,11 +164,25 @@ pub struct OptimSection {
     pub recon_levels: usize,
 }
 
+impl OptimSection {
+    /// The learning rate of iteration `step` (0-based): `lr`, or on the half cosine from `lr`
+    /// to `lr_final` over the first `lr_decay_steps` iterations.
+    pub fn lr_at(&self, step: u64) -> f64 {
+        if self.lr_decay_steps == 0 {
+            return self.lr;
+        }
+        let t = step.min(self.lr_decay_steps) as f64 / self.lr_decay_steps as f64;
+        self.lr_final + (self.lr - self.lr_final) * 0.5 * (1.0 + (std::f64::consts::PI * t).cos())
+    }
+}
+
 impl Default for OptimSection {
     fn default() -> Self {
         Self {
             batch: 6,
             lr: 2e-4,
+            lr_decay_steps: 0,
+            lr_final: 0.0,
             beta1: 0.0,
             beta2: 0.999,
             epsilon: 1e-8,
@@ -449,6 +468,13 @@ impl TrainPreset {
         if !(o.lr.is_finite() && o.lr > 0.0) {
             return Err(bad("optim.lr", o.lr, "must be a positive number"));
         }
+        if !(o.lr_final.is_finite() && (0.0..=o.lr).contains(&o.lr_final)) {
+            return Err(bad(
+                "optim.lr_final",
+                o.lr_final,
+                &format!("must be in [0, optim.lr] = [0, {}]", o.lr),
+            ));
+        }
         for (key, beta) in [("optim.beta1", o.beta1), ("optim.beta2", o.beta2)] {
             if !(0.0..1.0).contains(&beta) {
                 return Err(bad(key, beta, "must be in [0, 1)"));
@@ -654,6 +680,20 @@ mod tests {
     }
 
     #[test]
+    fn learning_rate_follows_a_half_cosine_then_stays_at_its_final_value() {
+        let p = parse("", &["optim.lr_decay_steps=100", "optim.lr_final=5e-5"]).unwrap();
+        let o = &p.optim;
+        assert_eq!(o.lr_at(0), 2e-4);
+        assert!((o.lr_at(50) - 1.25e-4).abs() < 1e-12);
+        assert!((o.lr_at(25) - (5e-5 + 1.5e-4 * (1.0 + 0.5f64.sqrt()) / 2.0)).abs() < 1e-12);
+        assert!((1..=100).all(|t| o.lr_at(t) < o.lr_at(t - 1)));
+        assert_eq!(o.lr_at(100), 5e-5);
+        assert_eq!(o.lr_at(10_000), 5e-5);
+        let constant = parse("", &[]).unwrap();
+        assert!([0, 99, 10_000].iter().all(|&t| constant.optim.lr_at(t) == 2e-4));
+    }
+
+    #[test]
     fn out_of_range_values_name_key_and_value() {
         let cases = [
             (
@@ -666,6 +706,10 @@ mod tests {
                 "optim.batch = 1: must be at least 2 (batch normalization)",
             ),
             ("optim.lr=-1", "optim.lr = -1: must be a positive number"),
+            (
+                "optim.lr_final=1e-3",
+                "optim.lr_final = 0.001: must be in [0, optim.lr] = [0, 0.0002]",
+            ),
             (
                 "optim.recon_levels=6",
                 "optim.recon_levels = 6: must be in 1..=5 (64² images, at least 4² pixels at the \

@@ -11,6 +11,7 @@
 //!   keys, `--set key=value` overrides, validation naming key and value.
 //! - [`data`]: scenes drawn on the fly by a seeded generator in background threads (or
 //!   streamed from a dataset directory, see [`shards`]), and the fixed held-out set.
+//! - [`depth_error`]: held-out MSE-depth, split into shape (best scale per image) and scale.
 //! - [`planarity`]: the geometric prior on generated depth maps (curvature of inverse depth).
 //! - [`pyramid`]: the image reconstruction term over an image pyramid.
 //! - [`trainer`]: the networks, optimizers, the critic and encoder/decoder steps, evaluation,
@@ -48,6 +49,7 @@ pub mod bench;
 pub mod checkpoint;
 pub mod config;
 pub mod data;
+pub mod depth_error;
 pub mod device;
 mod error;
 pub mod grid;

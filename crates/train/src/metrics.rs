@@ -75,6 +75,12 @@ pub struct MetricsRecord {
     /// Held-out depth MSE (masked, scene units²), on the lines of evaluation steps.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub held_out_mse_depth: Option<f32>,
+    /// Held-out depth MSE with each image's best scale (shape error), on the same lines.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub held_out_mse_depth_scaled: Option<f32>,
+    /// Held-out mean predicted over mean true depth (1 = right distance), on the same lines.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub held_out_depth_ratio: Option<f32>,
     /// Training throughput since the previous line, iterations per second.
     pub iters_per_s: f32,
     /// Wall-clock seconds since this process started training.
@@ -197,6 +203,8 @@ mod tests {
                 ..Losses::default()
             },
             held_out_mse_depth: step.is_multiple_of(2).then_some(0.5),
+            held_out_mse_depth_scaled: step.is_multiple_of(2).then_some(0.25),
+            held_out_depth_ratio: step.is_multiple_of(2).then_some(1.1),
             iters_per_s: 1.0,
             elapsed_s: 2.0,
         }
@@ -228,7 +236,13 @@ mod tests {
     fn lines_are_flat_json_objects() {
         let line = serde_json::to_string(&record(3)).unwrap();
         assert!(line.starts_with("{\"step\":3,\"critic\":0.0,"), "{line}");
-        assert!(!line.contains("held_out_mse_depth"));
+        assert!(!line.contains("held_out"));
+        let even = serde_json::to_string(&record(4)).unwrap();
+        assert!(
+            even.contains("\"held_out_mse_depth\":0.5,\"held_out_mse_depth_scaled\":0.25,")
+                && even.contains("\"held_out_depth_ratio\":1.1"),
+            "{even}"
+        );
         let avg = {
             let mut a = LossAverager::default();
             a.push(&Losses {

@@ -168,7 +168,7 @@ fn train_on_pool(options: &TrainOptions, preset: TrainPreset) -> Result<TrainSum
     let began = Instant::now();
     let mut window_start = (Instant::now(), start);
     let mut final_mse = None;
-    let mut last_mse = None;
+    let mut last_depth = None;
     let mut step = start;
     let mut interrupted = false;
     while step < total {
@@ -213,20 +213,23 @@ fn train_on_pool(options: &TrainOptions, preset: TrainPreset) -> Result<TrainSum
         let scheduled = step.is_multiple_of(preset.run.checkpoint_every)
             || step.is_multiple_of(preset.run.eval_every);
         let checkpoint_now = step.is_multiple_of(preset.run.checkpoint_every) || is_final;
-        let mse = (scheduled || is_final).then(|| trainer.held_out_mse(&held_out));
-        if mse.is_some() {
-            last_mse = mse;
+        let depth = (scheduled || is_final).then(|| trainer.held_out_depth(&held_out));
+        let mse = depth.map(|d| d.mse);
+        if depth.is_some() {
+            last_depth = depth;
         }
         // Only scheduled evaluations go into metrics.jsonl, so that a run cut short and resumed
         // logs exactly what an uninterrupted one does.
-        let logged_mse = if scheduled { mse } else { None };
+        let logged = if scheduled { depth } else { None };
         if step.is_multiple_of(preset.run.log_every) || is_final {
             let (t0, s0) = window_start;
             let secs = t0.elapsed().as_secs_f32();
             log.write(&MetricsRecord {
                 step,
                 losses: window.take(),
-                held_out_mse_depth: logged_mse,
+                held_out_mse_depth: logged.map(|d| d.mse),
+                held_out_mse_depth_scaled: logged.map(|d| d.mse_scaled),
+                held_out_depth_ratio: logged.map(|d| d.ratio),
                 iters_per_s: (step - s0) as f32 / secs.max(1e-9),
                 elapsed_s: began.elapsed().as_secs_f32(),
             })?;
@@ -248,14 +251,17 @@ fn train_on_pool(options: &TrainOptions, preset: TrainPreset) -> Result<TrainSum
             losses.recon_x,
             losses.recon_z,
             losses.wasserstein,
-            last_mse
-                .map(|m| format!("  held-out MSE {m:.4}"))
+            last_depth
+                .map(|d| format!(
+                    "  held-out MSE {:.4} (best scale {:.4}, depth ratio {:.2})",
+                    d.mse, d.mse_scaled, d.ratio
+                ))
                 .unwrap_or_default()
         ));
     }
     drop(prefetch);
     if interrupted {
-        let mse = trainer.held_out_mse(&held_out);
+        let mse = trainer.held_out_depth(&held_out).mse;
         save(&trainer, &checkpoints, step, Some(mse), &window)?;
         final_mse = Some(mse);
         bar.abandon_with_message(format!("interrupted at step {step}; checkpoint saved"));

@@ -19,6 +19,7 @@ use rand_chacha::ChaCha8Rng;
 use crate::checkpoint::{self, CheckpointState};
 use crate::config::TrainPreset;
 use crate::data::HostBatch;
+use crate::depth_error::{DepthError, DepthErrorSum};
 use crate::error::{Error, Result};
 use crate::metrics::Losses;
 use crate::planarity::PlanarityPrior;
@@ -395,7 +396,9 @@ impl Trainer {
         )?;
         let grads = GradientsParams::from_grads(loss.backward(), &self.critic);
         let critic = self.critic.clone();
-        self.critic = self.opt_critic.step(self.preset.optim.lr, critic, grads);
+        self.critic = self
+            .opt_critic
+            .step(self.preset.optim.lr_at(step), critic, grads);
         Ok(values)
     }
 
@@ -472,7 +475,7 @@ impl Trainer {
         )?;
         let grads = GradientsParams::from_grads(loss.backward(), &self.nets);
         let nets = self.nets.clone();
-        self.nets = self.opt_gen.step(o.lr, nets, grads);
+        self.nets = self.opt_gen.step(o.lr_at(step), nets, grads);
         Ok((total, terms))
     }
 
@@ -542,26 +545,24 @@ impl Trainer {
         )
     }
 
-    /// Masked mean squared depth error of [`Trainer::reconstruct`] on host batches (paper
-    /// Table 1's MSE-depth, scene units²).
-    pub fn held_out_mse(&self, batches: &[HostBatch]) -> f32 {
-        let (mut sum, mut count) = (0.0f64, 0.0f64);
+    /// Depth error of [`Trainer::reconstruct`] on host batches: paper Table 1's masked
+    /// MSE-depth (scene units²), the same with each image's best scale, and the depth ratio.
+    pub fn held_out_depth(&self, batches: &[HostBatch]) -> DepthError {
+        let mut sum = DepthErrorSum::default();
         for b in batches {
             let db = DeviceBatch::from_host(b, self.preset.model.num_classes, &self.device);
             let (_, depth) = self.reconstruct(&db);
             let pred = depth.into_data().try_to_vec::<f32>().expect("f32 depth");
-            for ((p, g), m) in pred.iter().zip(&b.depth).zip(&b.mask) {
-                if *m > 0.0 {
-                    sum += f64::from(p - g).powi(2);
-                    count += 1.0;
-                }
+            let pixels = b.size * b.size;
+            for ((p, g), m) in pred
+                .chunks(pixels)
+                .zip(b.depth.chunks(pixels))
+                .zip(b.mask.chunks(pixels))
+            {
+                sum.add_image(p, g, m);
             }
         }
-        if count == 0.0 {
-            f32::NAN
-        } else {
-            (sum / count) as f32
-        }
+        sum.finish()
     }
 
     /// Writes a checkpoint of the weights and optimizer states into `checkpoints/`, atomically,
