@@ -690,7 +690,11 @@ mod tests {
         assert_eq!(o.lr_at(100), 5e-5);
         assert_eq!(o.lr_at(10_000), 5e-5);
         let constant = parse("", &[]).unwrap();
-        assert!([0, 99, 10_000].iter().all(|&t| constant.optim.lr_at(t) == 2e-4));
+        assert!(
+            [0, 99, 10_000]
+                .iter()
+                .all(|&t| constant.optim.lr_at(t) == 2e-4)
+        );
     }
 
     #[test]

@@ -107,7 +107,10 @@ mod tests {
         let brute = (brute_force_scaled(&pred_a, &truth, &mask)
             + brute_force_scaled(&pred_b, &truth, &mask))
             / 10.0;
-        assert!((f64::from(e.mse_scaled) - brute).abs() < 1e-6, "{e:?} vs {brute}");
+        assert!(
+            (f64::from(e.mse_scaled) - brute).abs() < 1e-6,
+            "{e:?} vs {brute}"
+        );
         let direct: f64 = [pred_a, pred_b]
             .iter()
             .flat_map(|p| p.iter().zip(&truth).zip(&mask))
