@@ -166,6 +166,7 @@ mod tests {
             let back = read_f32(&path).unwrap();
             assert_eq!(back, NpyArray { shape, data });
         }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

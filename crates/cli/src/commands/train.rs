@@ -82,8 +82,8 @@ pub fn run(args: TrainArgs, threads: Option<usize>) -> anyhow::Result<()> {
     let b = summary.baselines;
     println!(
         "{state}: {} steps, held-out depth MSE {mse}{best} (image-blind baselines: per-pixel \
-         mean depth {:.5}, global mean {:.5})",
-        summary.steps, b.per_pixel_mean, b.global_mean
+         mean depth {:.5}, {:.5} with each image's best scale; global mean {:.5})",
+        summary.steps, b.per_pixel_mean, b.per_pixel_mean_scaled, b.global_mean
     );
     Ok(())
 }
