@@ -71,17 +71,16 @@ impl DepthBaselines {
             }
         }
         let global = sum.iter().sum::<f64>() / count.iter().sum::<f64>().max(1.0);
-        let per_pixel: Vec<f64> = sum
+        let per_pixel: Vec<f32> = sum
             .iter()
             .zip(&count)
-            .map(|(s, c)| if *c > 0.0 { s / c } else { global })
+            .map(|(s, c)| (if *c > 0.0 { s / c } else { global }) as f32)
             .collect();
         let (mut e_global, mut n) = (0.0f64, 0.0f64);
         let mut e_pixel = DepthErrorSum::default();
-        let per_pixel_f32: Vec<f32> = per_pixel.iter().map(|&d| d as f32).collect();
         for b in held_out {
             for (d, m) in b.depth.chunks(pixels).zip(b.mask.chunks(pixels)) {
-                e_pixel.add_image(&per_pixel_f32, d, m);
+                e_pixel.add_image(&per_pixel, d, m);
                 for (&d, &m) in d.iter().zip(m) {
                     if m > 0.0 {
                         e_global += (f64::from(d) - global).powi(2);
