@@ -15,6 +15,7 @@ use crate::cond_norm::{CondNorm, CondNormConfig};
 use crate::CAMERA_DIM;
 use crate::conv::{conv_transpose2d_layer, conv2d_layer};
 use crate::error::Error;
+use crate::precondition::boost_low_frequency_gradient;
 use crate::stages::{stage_widths, validate};
 
 /// Smallest depth the decoder can output, in scene units: `depth = MIN_DEPTH + softplus(h)`.
@@ -60,6 +61,15 @@ pub struct DecoderConfig {
     /// the coarse heads: per-pixel texture becomes a slow way to explain shading.
     #[config(default = 1.0)]
     pub fine_gain: f64,
+    /// Levels of the backward-only low-frequency boost on the output depth (0 = none, paper):
+    /// the depth's gradient `g` becomes `g + Σ_{k=1..levels} grad_gain^k · (g averaged over
+    /// 2^k×2^k blocks, less its mean over the map)` (see [`boost_low_frequency_gradient`]);
+    /// the forward output is unchanged. At most `log2(resolution)`.
+    #[config(default = 0)]
+    pub grad_levels: usize,
+    /// Factor per level of the gradient boost (see [`DecoderConfig::grad_levels`]).
+    #[config(default = 2.0)]
+    pub grad_gain: f64,
 }
 
 /// Generates a depth map (one surfel per pixel) from a latent code seen from a given camera.
@@ -70,7 +80,8 @@ pub struct DecoderConfig {
 /// [`CondNorm`] and LeakyReLU; the last goes to 1 channel (with bias), `h`. With coarse heads,
 /// `h` also gets the bilinearly upsampled 1×1 projections of the features at `R/2, R/4, …`,
 /// each less its mean over the image (see [`DecoderConfig::coarse_heads`]; not in the paper).
-/// Output `depth = 0.2 + softplus(h)`.
+/// Output `depth = 0.2 + softplus(h)`, optionally through a backward-only low-frequency
+/// gradient boost (see [`DecoderConfig::grad_levels`]; not in the paper).
 ///
 /// Paper Table 5 (DCGAN-like generator with LeakyReLU, conditional normalization "in the
 /// alternate layers"). Departures, all shared with the PyTorch peer (`peers/train_peer.py`, class
@@ -99,6 +110,10 @@ pub struct Decoder {
     pub num_classes: usize,
     /// Factor on the last layer's output (see [`DecoderConfig::fine_gain`]).
     pub fine_gain: f64,
+    /// Levels of the backward low-frequency boost (see [`DecoderConfig::grad_levels`]).
+    pub grad_levels: usize,
+    /// Factor per level of that boost (see [`DecoderConfig::grad_gain`]).
+    pub grad_gain: f64,
 }
 
 impl DecoderConfig {
@@ -106,7 +121,8 @@ impl DecoderConfig {
     ///
     /// # Errors
     /// [`Error::Config`](crate::Error::Config) naming the field when `resolution` is not
-    /// `4·2^L` with `L ≥ 1`, `width` or `z_dim` is 0, or `coarse_heads` exceeds `L`.
+    /// `4·2^L` with `L ≥ 1`, `width` or `z_dim` is 0, `coarse_heads` exceeds `L`, or
+    /// `grad_levels` exceeds `L + 2`.
     pub fn validate(&self) -> crate::Result<()> {
         self.stages().map(|_| ())
     }
@@ -120,6 +136,14 @@ impl DecoderConfig {
                 field: "coarse_heads",
                 value: self.coarse_heads,
                 expected: "at most the number of stride-2 stages (log2(resolution / 4))",
+            });
+        }
+        if self.grad_levels > stages + 2 {
+            return Err(Error::Config {
+                config: "decoder",
+                field: "grad_levels",
+                value: self.grad_levels,
+                expected: "at most log2(resolution)",
             });
         }
         Ok(stages)
@@ -189,6 +213,8 @@ impl DecoderConfig {
             z_dim: self.z_dim,
             num_classes: self.num_classes,
             fine_gain: self.fine_gain,
+            grad_levels: self.grad_levels,
+            grad_gain: self.grad_gain,
         }
     }
 }
@@ -273,7 +299,8 @@ impl Decoder {
             let level = relief.clone().mean_dim(2).mean_dim(3);
             h = h + relief - level;
         }
-        softplus(h.reshape([batch, r, r]), 1.0).add_scalar(MIN_DEPTH)
+        let depth = softplus(h.reshape([batch, r, r]), 1.0).add_scalar(MIN_DEPTH);
+        boost_low_frequency_gradient(depth, self.grad_levels, self.grad_gain)
     }
 }
 
@@ -541,6 +568,20 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "decoder config: field `z_dim` is 0, expected at least 1"
+        );
+        let err = DecoderConfig::new(16)
+            .with_grad_levels(5)
+            .validate()
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "decoder config: field `grad_levels` is 5, expected at most log2(resolution)"
+        );
+        assert!(
+            DecoderConfig::new(16)
+                .with_grad_levels(4)
+                .validate()
+                .is_ok()
         );
     }
 }

@@ -47,6 +47,7 @@ mod encoder;
 mod error;
 mod gradient_penalty;
 mod kernel;
+mod precondition;
 mod stages;
 #[cfg(test)]
 mod testutil;
@@ -57,6 +58,7 @@ pub use decoder::{Decoder, DecoderConfig, MIN_DEPTH};
 pub use encoder::{Encoder, EncoderConfig};
 pub use error::{Error, Result};
 pub use gradient_penalty::{gradient_penalty, gradient_penalty_with_class};
+pub use precondition::boost_low_frequency_gradient;
 
 /// Negative slope of every LeakyReLU (paper Appendix A; the peer's `SLOPE`).
 pub const LEAKY_SLOPE: f64 = 0.2;

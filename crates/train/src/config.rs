@@ -57,6 +57,14 @@ pub struct ModelSection {
     /// Factor on the decoder's last-layer output (see `pix2scene_model::DecoderConfig::fine_gain`);
     /// 1 = DESIGN.md §6. Default 1.
     pub decoder_fine_gain: f64,
+    /// Levels of the decoder's backward-only low-frequency gradient boost (see
+    /// `pix2scene_model::boost_low_frequency_gradient`): the depth's gradient gains
+    /// `decoder_grad_gain^k` times its means over `2^k`-pixel blocks, `k = 1..levels`, so
+    /// box-sized relief learns as fast as pixel texture; at most `log2(resolution)`. 0 = none,
+    /// DESIGN.md §6. Default 0.
+    pub decoder_grad_levels: usize,
+    /// Factor per level of that boost. Default 2.
+    pub decoder_grad_gain: f64,
 }
 
 impl Default for ModelSection {
@@ -69,6 +77,8 @@ impl Default for ModelSection {
             critic_joint_width: 0,
             decoder_coarse_heads: 0,
             decoder_fine_gain: 1.0,
+            decoder_grad_levels: 0,
+            decoder_grad_gain: 2.0,
         }
     }
 }
@@ -402,6 +412,20 @@ impl TrainPreset {
                 &format!("must be at most log2(resolution / 4) = {stages}"),
             ));
         }
+        if m.decoder_grad_levels > stages + 2 {
+            return Err(bad(
+                "model.decoder_grad_levels",
+                m.decoder_grad_levels,
+                &format!("must be at most log2(resolution) = {}", stages + 2),
+            ));
+        }
+        if !(m.decoder_grad_gain.is_finite() && m.decoder_grad_gain > 0.0) {
+            return Err(bad(
+                "model.decoder_grad_gain",
+                m.decoder_grad_gain,
+                "must be a positive number",
+            ));
+        }
         let d = &self.data;
         if d.dir.is_empty() && d.preset.is_empty() {
             return Err(bad(
@@ -726,6 +750,14 @@ mod tests {
             (
                 "model.decoder_coarse_heads=5",
                 "model.decoder_coarse_heads = 5: must be at most log2(resolution / 4) = 4",
+            ),
+            (
+                "model.decoder_grad_levels=7",
+                "model.decoder_grad_levels = 7: must be at most log2(resolution) = 6",
+            ),
+            (
+                "model.decoder_grad_gain=-2",
+                "model.decoder_grad_gain = -2: must be a positive number",
             ),
             (
                 "optim.planarity_weight=-1",

@@ -261,6 +261,8 @@ impl Trainer {
             .with_num_classes(m.num_classes)
             .with_coarse_heads(m.decoder_coarse_heads)
             .with_fine_gain(m.decoder_fine_gain)
+            .with_grad_levels(m.decoder_grad_levels)
+            .with_grad_gain(m.decoder_grad_gain)
             .init(&host);
         let critic = CriticConfig::new(m.resolution)
             .with_width(m.width)
