@@ -113,6 +113,13 @@ pub struct DataSection {
     /// stereo, as the authors' released code lights its scenes with fixed coloured lights);
     /// needs `light_count = [3, 3]`. Default false.
     pub channel_light_colors: bool,
+    /// Replaces each scene's ray-traced image, where its rays hit a surface, by the surfel
+    /// renderer's image of its true depth under its own lights (clamped to [0, 1]), so that the
+    /// training and held-out images are exactly what the model's renderer can reproduce: no
+    /// mismatch at silhouettes, where the renderer's estimated normals differ from the ray
+    /// tracer's true ones (DESIGN.md §3). Works with on-the-fly scenes and datasets. Default
+    /// false.
+    pub surfel_images: bool,
 }
 
 impl Default for DataSection {
@@ -128,6 +135,7 @@ impl Default for DataSection {
             light_count: [1, MAX_LIGHTS],
             random_light_colors: false,
             channel_light_colors: false,
+            surfel_images: false,
         }
     }
 }

@@ -17,7 +17,7 @@ use crate::device::{TrainDevice, init_threads};
 use crate::error::{Error, Result};
 use crate::grid::{TileGrid, chw_to_hwc, depth_tile, normal_tile};
 use crate::metrics::{LossAverager, MetricsLog, MetricsRecord};
-use crate::trainer::{DeviceBatch, Trainer, tensor};
+use crate::trainer::{Trainer, tensor};
 
 /// Training scenes the image-blind depth baselines average over.
 const BASELINE_SCENES: usize = 512;
@@ -182,11 +182,7 @@ fn train_on_pool(options: &TrainOptions, preset: TrainPreset) -> Result<TrainSum
             if preset.debug.nan_at_step == Some(step + 1) && j + 1 == per_iter {
                 host.image.fill(f32::NAN);
             }
-            batches.push(DeviceBatch::from_host(
-                &host,
-                preset.model.num_classes,
-                &device,
-            ));
+            batches.push(trainer.upload(&host));
         }
         let losses = match trainer.iteration(&batches, step) {
             Ok(l) => l,
@@ -334,14 +330,15 @@ fn progress_bar(enabled: bool, start: u64, total: u64) -> ProgressBar {
     bar
 }
 
-/// Writes `samples/step-NNNNNNNN.png`: one row per held-out scene with input | reconstruction
+/// Writes `samples/step-NNNNNNNN.png`: one row per held-out scene with input (as the encoder
+/// sees it) | reconstruction
 /// | ground-truth depth | reconstructed depth | ground-truth normals | reconstructed normals |
 /// random sample G(z) | its depth | its normals (same camera and lights).
 fn write_samples(trainer: &Trainer, batch: &HostBatch, dir: &Path, step: u64) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
     let device = trainer.device().clone().inner();
     let (n, s) = (batch.batch, batch.size);
-    let db = DeviceBatch::from_host(batch, trainer.preset.model.num_classes, &device);
+    let db = trainer.upload(batch);
     let (lp, lc) = (db.light_pos.clone(), db.light_color.clone());
     let (_, depth) = trainer.reconstruct(&db);
     let rec = trainer
@@ -353,6 +350,7 @@ fn write_samples(trainer: &Trainer, batch: &HostBatch, dir: &Path, step: u64) ->
     let generated = trainer.renderer().forward(gen_depth.clone(), lp, lc);
     let host = |t: burn::tensor::Tensor<4>| t.into_data().try_to_vec::<f32>().expect("f32");
     let host3 = |t: burn::tensor::Tensor<3>| t.into_data().try_to_vec::<f32>().expect("f32");
+    let input = host(db.image.inner());
     let (rec_img, rec_normal, rec_depth) = (host(rec.image), host(rec.normals), host3(depth));
     let (gen_img, gen_normal, gen_depth) = (
         host(generated.image),
@@ -368,7 +366,7 @@ fn write_samples(trainer: &Trainer, batch: &HostBatch, dir: &Path, step: u64) ->
             .map(|&m| u8::from(m > 0.0))
             .collect();
         let gt_depth = &batch.depth[i * p..(i + 1) * p];
-        grid.put(i, 0, &chw_to_hwc(&batch.image[i * p3..(i + 1) * p3], s));
+        grid.put(i, 0, &chw_to_hwc(&input[i * p3..(i + 1) * p3], s));
         grid.put(i, 1, &chw_to_hwc(&rec_img[i * p3..(i + 1) * p3], s));
         grid.put(
             i,

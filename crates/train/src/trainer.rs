@@ -547,13 +547,40 @@ impl Trainer {
         )
     }
 
+    /// Uploads a host batch as the networks see it: [`DeviceBatch::from_host`], with the
+    /// images replaced by the surfel renderer's where `data.surfel_images` asks for it.
+    pub fn upload(&self, b: &HostBatch) -> DeviceBatch {
+        let mut db = DeviceBatch::from_host(b, self.preset.model.num_classes, &self.device);
+        if self.preset.data.surfel_images {
+            db.image = self.surfel_images(b, &db);
+        }
+        db
+    }
+
+    /// The surfel renderer's images of a batch's true depth under its lights, clamped to
+    /// [0, 1], where the rays hit a surface, and the batch's own images elsewhere.
+    ///
+    /// # Shapes
+    /// Returns `[batch, 3, R, R]`, without autodiff history.
+    fn surfel_images(&self, b: &HostBatch, db: &DeviceBatch) -> Tensor<4> {
+        let (n, s) = (b.batch, b.size);
+        let mask: Tensor<3> = tensor(&b.mask, [n, s, s], &self.device);
+        // Masked pixels have depth 0; any positive depth keeps the renderer defined there.
+        let depth = tensor(&b.depth, [n, s, s], &self.device) - mask.clone() + 1.0;
+        let rendered = self
+            .renderer()
+            .render_image(depth, db.light_pos.clone(), db.light_color.clone())
+            .clamp(0.0, 1.0);
+        let hit: Tensor<4> = mask.unsqueeze_dim(1);
+        (rendered * hit.clone() + db.image.clone() * (hit.neg() + 1.0)).detach()
+    }
+
     /// Depth error of [`Trainer::reconstruct`] on host batches: paper Table 1's masked
     /// MSE-depth (scene units²), the same with each image's best scale, and the depth ratio.
     pub fn held_out_depth(&self, batches: &[HostBatch]) -> DepthError {
         let mut sum = DepthErrorSum::default();
         for b in batches {
-            let db = DeviceBatch::from_host(b, self.preset.model.num_classes, &self.device);
-            let (_, depth) = self.reconstruct(&db);
+            let (_, depth) = self.reconstruct(&self.upload(b));
             let pred = depth.into_data().try_to_vec::<f32>().expect("f32 depth");
             let pixels = b.size * b.size;
             for ((p, g), m) in pred

@@ -141,6 +141,83 @@ fn reconstruction_steps_decrease_the_reconstruction_loss_on_a_fixed_batch() {
     );
 }
 
+/// `data.surfel_images` swaps the ray-traced images for the surfel renderer's images of the
+/// true depth: identical where no ray hit, within rounding of the ray tracer on flat interiors
+/// (whose 3×3 stencil lies on one plane, so the renderer's estimated normal is the true one,
+/// DESIGN.md §3), different at
+/// silhouettes; without the option the batch keeps the ray-traced images bit for bit.
+#[test]
+fn surfel_images_match_the_ray_tracer_except_at_silhouettes() {
+    let (plain, _, host) = trainer_and_batch(&tiny(&[]));
+    let ray_traced = plain
+        .upload(&host)
+        .image
+        .into_data()
+        .to_vec::<f32>()
+        .unwrap();
+    assert_eq!(ray_traced, host.image);
+    let (surfel, _, _) = trainer_and_batch(&tiny(&["data.surfel_images=true"]));
+    let image = surfel
+        .upload(&host)
+        .image
+        .into_data()
+        .to_vec::<f32>()
+        .unwrap();
+    let (n, s) = (host.batch, host.size);
+    let (mut interior, mut max_interior, mut max_edge) = (0, 0.0f32, 0.0f32);
+    for b in 0..n {
+        let at = |r: usize, c: usize| b * s * s + r * s + c;
+        for r in 0..s {
+            for c in 0..s {
+                let diff = (0..3)
+                    .map(|ch| {
+                        let i = (b * 3 + ch) * s * s + r * s + c;
+                        (image[i] - ray_traced[i]).abs()
+                    })
+                    .fold(0.0, f32::max);
+                if host.mask[at(r, c)] == 0.0 {
+                    assert_eq!(diff, 0.0, "a pixel without a hit changed");
+                    continue;
+                }
+                if r == 0 || c == 0 || r + 1 == s || c + 1 == s {
+                    continue;
+                }
+                let d = |r: usize, c: usize| host.depth[at(r, c)];
+                let normal = |r: usize, c: usize| &host.normal[at(r, c) * 3..at(r, c) * 3 + 3];
+                let flat = [(0, 0), (0, 1), (0, 2), (1, 0)].iter().all(|&(dr, dc)| {
+                    let (a, z) = (d(r + dr - 1, c + dc - 1), d(r + 1 - dr, c + 1 - dc));
+                    (a + z - 2.0 * d(r, c)).abs() < 1e-3 * d(r, c)
+                }) && (r - 1..=r + 1).all(|rr| {
+                    (c - 1..=c + 1).all(|cc| {
+                        host.mask[at(rr, cc)] > 0.0
+                            && normal(rr, cc)
+                                .iter()
+                                .zip(normal(r, c))
+                                .map(|(x, y)| x * y)
+                                .sum::<f32>()
+                                > 0.9999
+                    })
+                });
+                if flat {
+                    interior += 1;
+                    max_interior = max_interior.max(diff);
+                } else {
+                    max_edge = max_edge.max(diff);
+                }
+            }
+        }
+    }
+    assert!(
+        interior > n * s * s / 4,
+        "only {interior} flat interior pixels"
+    );
+    assert!(
+        max_interior < 1e-4,
+        "flat interiors differ by {max_interior}"
+    );
+    assert!(max_edge > 0.05, "silhouettes differ by only {max_edge}");
+}
+
 #[test]
 fn resume_is_bit_exact() {
     let dir = scratch("resume");
