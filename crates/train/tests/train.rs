@@ -153,7 +153,7 @@ fn surfel_images_match_the_ray_tracer_except_at_silhouettes() {
         .upload(&host)
         .image
         .into_data()
-        .to_vec::<f32>()
+        .try_to_vec::<f32>()
         .unwrap();
     assert_eq!(ray_traced, host.image);
     let (surfel, _, _) = trainer_and_batch(&tiny(&["data.surfel_images=true"]));
@@ -161,7 +161,7 @@ fn surfel_images_match_the_ray_tracer_except_at_silhouettes() {
         .upload(&host)
         .image
         .into_data()
-        .to_vec::<f32>()
+        .try_to_vec::<f32>()
         .unwrap();
     let (n, s) = (host.batch, host.size);
     let (mut interior, mut max_interior, mut max_edge) = (0, 0.0f32, 0.0f32);
