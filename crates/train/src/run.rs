@@ -331,15 +331,15 @@ fn progress_bar(enabled: bool, start: u64, total: u64) -> ProgressBar {
 }
 
 /// Writes `samples/step-NNNNNNNN.png`: one row per held-out scene with input (as the encoder
-/// sees it) | reconstruction
-/// | ground-truth depth | reconstructed depth | ground-truth normals | reconstructed normals |
-/// random sample G(z) | its depth | its normals (same camera and lights).
+/// sees it) | reconstruction | ground-truth depth | reconstructed depth | ground-truth normals |
+/// reconstructed normals | random sample G(z) | its depth | its normals (same camera and
+/// lights).
 fn write_samples(trainer: &Trainer, batch: &HostBatch, dir: &Path, step: u64) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
     let device = trainer.device().clone().inner();
     let (n, s) = (batch.batch, batch.size);
     let db = trainer.upload(batch);
-    let (lp, lc) = (db.light_pos.clone(), db.light_color.clone());
+    let (lp, lc) = (db.light_pos.clone().inner(), db.light_color.clone().inner());
     let (_, depth) = trainer.reconstruct(&db);
     let rec = trainer
         .renderer()
