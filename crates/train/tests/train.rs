@@ -148,21 +148,14 @@ fn reconstruction_steps_decrease_the_reconstruction_loss_on_a_fixed_batch() {
 /// silhouettes; without the option the batch keeps the ray-traced images bit for bit.
 #[test]
 fn surfel_images_match_the_ray_tracer_except_at_silhouettes() {
-    let (plain, _, host) = trainer_and_batch(&tiny(&[]));
-    let ray_traced = plain
-        .upload(&host)
-        .image
-        .into_data()
-        .try_to_vec::<f32>()
-        .unwrap();
+    let images = |overrides: &[&str]| {
+        let (trainer, _, host) = trainer_and_batch(&tiny(overrides));
+        let image = trainer.upload(&host).image.into_data().try_to_vec::<f32>();
+        (image.unwrap(), host)
+    };
+    let (ray_traced, host) = images(&[]);
     assert_eq!(ray_traced, host.image);
-    let (surfel, _, _) = trainer_and_batch(&tiny(&["data.surfel_images=true"]));
-    let image = surfel
-        .upload(&host)
-        .image
-        .into_data()
-        .try_to_vec::<f32>()
-        .unwrap();
+    let (image, _) = images(&["data.surfel_images=true"]);
     let (n, s) = (host.batch, host.size);
     let (mut interior, mut max_interior, mut max_edge) = (0, 0.0f32, 0.0f32);
     for b in 0..n {
