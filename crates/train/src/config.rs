@@ -180,6 +180,15 @@ pub struct OptimSection {
     /// [`PyramidLoss`](crate::pyramid::PyramidLoss)); 1 is paper Eq. 4 at full resolution
     /// only. Default 1.
     pub recon_levels: usize,
+    /// Adam steps of the per-pixel refinement of each reconstruction through the renderer
+    /// whose result the decoder regresses on (see [`refine`](crate::refine)); 0 turns the
+    /// term off (the paper). Default 0.
+    pub refine_steps: usize,
+    /// Adam learning rate of that refinement, on log depth. Default 0.003.
+    pub refine_lr: f32,
+    /// Weight of the regression `mean (ln G(E(x)) − ln refined)²` in the encoder/decoder loss
+    /// (used when `refine_steps > 0`). Default 100.
+    pub refine_weight: f32,
 }
 
 impl OptimSection {
@@ -212,6 +221,9 @@ impl Default for OptimSection {
             planarity_weight: 0.0,
             planarity_scale: 0.0,
             recon_levels: 1,
+            refine_steps: 0,
+            refine_lr: 0.003,
+            refine_weight: 100.0,
         }
     }
 }
@@ -522,6 +534,7 @@ impl TrainPreset {
             ("optim.recon_z_weight", o.recon_z_weight),
             ("optim.planarity_weight", o.planarity_weight),
             ("optim.planarity_scale", o.planarity_scale),
+            ("optim.refine_weight", o.refine_weight),
         ] {
             if !(w.is_finite() && w >= 0.0) {
                 return Err(bad(key, w, "must be a finite number ≥ 0"));
@@ -538,6 +551,13 @@ impl TrainPreset {
                      level)",
                     m.resolution
                 ),
+            ));
+        }
+        if !(o.refine_lr.is_finite() && o.refine_lr > 0.0) {
+            return Err(bad(
+                "optim.refine_lr",
+                o.refine_lr,
+                "must be a positive number",
             ));
         }
         let r = &self.run;
@@ -774,6 +794,14 @@ mod tests {
             (
                 "optim.planarity_scale=-0.5",
                 "optim.planarity_scale = -0.5: must be a finite number ≥ 0",
+            ),
+            (
+                "optim.refine_lr=0",
+                "optim.refine_lr = 0: must be a positive number",
+            ),
+            (
+                "optim.refine_weight=-3",
+                "optim.refine_weight = -3: must be a finite number ≥ 0",
             ),
             (
                 "run.device=tpu",

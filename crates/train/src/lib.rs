@@ -14,6 +14,7 @@
 //! - [`depth_error`]: held-out MSE-depth, split into shape (best scale per image) and scale.
 //! - [`planarity`]: the geometric prior on generated depth maps (curvature of inverse depth).
 //! - [`pyramid`]: the image reconstruction term over an image pyramid.
+//! - [`refine`]: renderer-refined depth targets for the decoder (`optim.refine_steps`).
 //! - [`trainer`]: the networks, optimizers, the critic and encoder/decoder steps, evaluation,
 //!   checkpoint save/load.
 //! - [`run`]: the loop behind `pix2scene train` (run directory, `metrics.jsonl`, sample grids,
@@ -56,6 +57,7 @@ pub mod grid;
 pub mod metrics;
 pub mod planarity;
 pub mod pyramid;
+pub mod refine;
 pub mod run;
 pub mod shards;
 pub mod trainer;

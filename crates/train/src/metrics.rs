@@ -19,7 +19,7 @@ pub struct Losses {
     pub wasserstein: f32,
     /// Gradient penalty `E[(‖∇D(x̂, ẑ)‖ − 1)²]` on the joint input (unweighted).
     pub gradient_penalty: f32,
-    /// Encoder/decoder loss: the weighted sum of the four terms below.
+    /// Encoder/decoder loss: the weighted sum of the five terms below.
     pub generator: f32,
     /// Adversarial (ALI) term `D(x, E(x)) − D(rend(G(z)), z)`, encoder/decoder side.
     pub adversarial: f32,
@@ -30,11 +30,15 @@ pub struct Losses {
     /// Planarity prior on the generated depth maps, mean of the reconstructions' and the
     /// samples' (see [`PlanarityPrior`](crate::planarity::PlanarityPrior)).
     pub planarity: f32,
+    /// Regression of the reconstruction on its renderer-refined depth, `mean (ln G(E(x)) −
+    /// ln refined)²` (see [`refine`](crate::refine)); 0 when `optim.refine_steps = 0`.
+    #[serde(default)]
+    pub refine: f32,
 }
 
 impl Losses {
     /// Each term with its name as in `metrics.jsonl`.
-    pub fn named(&self) -> [(&'static str, f32); 8] {
+    pub fn named(&self) -> [(&'static str, f32); 9] {
         [
             ("critic", self.critic),
             ("wasserstein", self.wasserstein),
@@ -44,6 +48,7 @@ impl Losses {
             ("recon_x", self.recon_x),
             ("recon_z", self.recon_z),
             ("planarity", self.planarity),
+            ("refine", self.refine),
         ]
     }
 
@@ -61,6 +66,7 @@ impl Losses {
         self.recon_x += w * other.recon_x;
         self.recon_z += w * other.recon_z;
         self.planarity += w * other.planarity;
+        self.refine += w * other.refine;
     }
 }
 

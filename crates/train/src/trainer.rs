@@ -24,6 +24,7 @@ use crate::error::{Error, Result};
 use crate::metrics::Losses;
 use crate::planarity::PlanarityPrior;
 use crate::pyramid::PyramidLoss;
+use crate::refine::DepthRefiner;
 
 /// The encoder and decoder, optimized together by one Adam.
 #[derive(Module, Debug)]
@@ -237,6 +238,8 @@ pub struct Trainer {
     /// The image reconstruction term over `optim.recon_levels` pyramid levels; its finest
     /// level is the run's differentiable surfel renderer ([`Trainer::renderer`]).
     pub pyramid: PyramidLoss,
+    /// The per-pixel refinement whose result the decoder regresses on (`optim.refine_steps`).
+    pub refiner: DepthRefiner,
     opt_gen: ModuleOptimizer,
     opt_critic: ModuleOptimizer,
     device: Device,
@@ -297,6 +300,14 @@ impl Trainer {
                 device,
             ),
             pyramid: PyramidLoss::new(&renderer, o.recon_levels, device),
+            refiner: DepthRefiner::new(
+                renderer.init(device),
+                PlanarityPrior::new(renderer.fov_y_deg, m.resolution, o.planarity_scale, device),
+                o.refine_steps,
+                o.refine_lr,
+                o.recon_x_weight,
+                o.planarity_weight,
+            ),
             opt_gen: adam.init(),
             opt_critic: adam.init(),
             device: device.clone(),
@@ -421,7 +432,7 @@ impl Trainer {
         z: &[f32],
         lights: (Tensor<3>, Tensor<3>),
         step: u64,
-    ) -> Result<(f32, [f32; 4])> {
+    ) -> Result<(f32, [f32; 5])> {
         let b = batch.batch();
         let o = &self.preset.optim;
         let z = tensor(z, [b, self.preset.model.z_dim], &self.device);
@@ -434,6 +445,17 @@ impl Trainer {
         let planarity = (self.planarity.forward(depth_rec.clone())
             + self.planarity.forward(depth_fake.clone()))
         .mul_scalar(0.5);
+        let refine = (o.refine_steps > 0).then(|| {
+            let target = self.refiner.refine(
+                depth_rec.clone(),
+                batch.image.clone(),
+                lights.0.clone(),
+                lights.1.clone(),
+            );
+            (depth_rec.clone().log() - target.log().autodiff())
+                .square()
+                .mean()
+        });
         let recon_levels = self.pyramid.forward(
             depth_rec,
             batch.image.clone(),
@@ -454,15 +476,20 @@ impl Trainer {
         let recon_x = recon_levels[0].clone();
         let recon_pyramid = Tensor::cat(recon_levels, 0).sum().div_scalar(levels);
         let recon_z = (z_rec - z).square().mean();
-        let loss = adversarial.clone().mul_scalar(o.adv_weight)
+        let mut loss = adversarial.clone().mul_scalar(o.adv_weight)
             + recon_pyramid.mul_scalar(o.recon_x_weight)
             + recon_z.clone().mul_scalar(o.recon_z_weight)
             + planarity.clone().mul_scalar(o.planarity_weight);
+        if let Some(r) = &refine {
+            loss = loss + r.clone().mul_scalar(o.refine_weight);
+        }
+        let refine = refine.map_or(0.0, scalar);
         let terms = [
             scalar(adversarial),
             scalar(recon_x),
             scalar(recon_z),
             scalar(planarity),
+            refine,
         ];
         let total = scalar(loss.clone());
         check_finite(
@@ -471,6 +498,7 @@ impl Trainer {
                 ("recon_x", terms[1]),
                 ("recon_z", terms[2]),
                 ("planarity", terms[3]),
+                ("refine", terms[4]),
                 ("generator", total),
             ],
             step,
@@ -512,13 +540,14 @@ impl Trainer {
             losses.gradient_penalty += gp / c as f32;
         }
         let lights = self.gen_lights(&batches[c], &noise, c);
-        let (g, [adv, rx, rz, planarity]) =
+        let (g, [adv, rx, rz, planarity, refine]) =
             self.generator_step(&batches[c], &noise.generator_z, lights, step + 1)?;
         losses.generator = g;
         losses.adversarial = adv;
         losses.recon_x = rx;
         losses.recon_z = rz;
         losses.planarity = planarity;
+        losses.refine = refine;
         Ok(losses)
     }
 
