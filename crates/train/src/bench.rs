@@ -63,6 +63,9 @@ pub struct Breakdown {
     pub gradient_penalty_s: f64,
     /// Adam updates of both optimizers.
     pub optimizer_s: f64,
+    /// The per-pixel refinement of the reconstructions (`optim.refine_steps` Adam steps
+    /// through the renderer); 0 when it is off.
+    pub refinement_s: f64,
     /// Everything else: the networks' convolutions forward and backward, and overhead.
     pub networks_and_rest_s: f64,
 }
@@ -220,6 +223,19 @@ fn breakdown(
         opt_c.push(tc);
         opt_g.push(tg);
     }
+    let refinement_s = if preset.optim.refine_steps > 0 {
+        time(&mut || {
+            let depth = crate::trainer::tensor(&depth0, [b, r, r], &device);
+            trainer.refiner.refine(
+                depth,
+                batch.image.clone(),
+                batch.light_pos.clone(),
+                batch.light_color.clone(),
+            );
+        })
+    } else {
+        0.0
+    };
     let renderer_s = render * (c + 2) as f64;
     let gradient_penalty_s = gp * c as f64;
     let optimizer_s = median(opt_c) * c as f64 + median(opt_g);
@@ -227,6 +243,12 @@ fn breakdown(
         renderer_s,
         gradient_penalty_s,
         optimizer_s,
-        networks_and_rest_s: (s_per_iter - renderer_s - gradient_penalty_s - optimizer_s).max(0.0),
+        refinement_s,
+        networks_and_rest_s: (s_per_iter
+            - renderer_s
+            - gradient_penalty_s
+            - optimizer_s
+            - refinement_s)
+            .max(0.0),
     }
 }

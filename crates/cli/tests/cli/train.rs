@@ -126,4 +126,21 @@ fn bench_train_prints_iterations_per_second_as_json() {
     assert!(ips > 0.0 && (ips * spi - 1.0).abs() < 1e-9, "{v}");
     assert_eq!(v["critic_steps"], 2);
     assert!(v["breakdown"]["renderer_s"].as_f64().unwrap() > 0.0);
+    assert_eq!(v["breakdown"]["refinement_s"].as_f64(), Some(0.0), "{v}");
+    let refined = pix2scene(&[
+        "bench",
+        "train",
+        "--config",
+        &tiny(),
+        "--iters",
+        "1",
+        "--json",
+        "--set",
+        "optim.refine_steps=3",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&refined.stdout).unwrap();
+    assert!(
+        v["breakdown"]["refinement_s"].as_f64().unwrap() > 0.0,
+        "{v}"
+    );
 }
