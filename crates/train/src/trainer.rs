@@ -289,25 +289,23 @@ impl Trainer {
             .with_beta_1(o.beta1)
             .with_beta_2(o.beta2)
             .with_epsilon(o.epsilon);
+        let planarity =
+            PlanarityPrior::new(renderer.fov_y_deg, m.resolution, o.planarity_scale, device);
+        let pyramid = PyramidLoss::new(&renderer, o.recon_levels, device);
         Self {
             preset: preset.clone(),
             nets: EncoderDecoder { encoder, decoder },
             critic,
-            planarity: PlanarityPrior::new(
-                renderer.fov_y_deg,
-                m.resolution,
-                o.planarity_scale,
-                device,
-            ),
-            pyramid: PyramidLoss::new(&renderer, o.recon_levels, device),
             refiner: DepthRefiner::new(
-                renderer.init(device),
-                PlanarityPrior::new(renderer.fov_y_deg, m.resolution, o.planarity_scale, device),
+                pyramid.finest().clone(),
+                planarity.clone(),
                 o.refine_steps,
                 o.refine_lr,
                 o.recon_x_weight,
                 o.planarity_weight,
             ),
+            planarity,
+            pyramid,
             opt_gen: adam.init(),
             opt_critic: adam.init(),
             device: device.clone(),

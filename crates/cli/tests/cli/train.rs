@@ -104,21 +104,23 @@ fn train_rejects_a_bad_override_naming_key_and_value() {
 
 #[test]
 fn bench_train_prints_iterations_per_second_as_json() {
-    let out = pix2scene(&[
-        "bench",
-        "train",
-        "--config",
-        &tiny(),
-        "--iters",
-        "1",
-        "--json",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let config = tiny();
+    let bench = |set: &str| {
+        let mut args = vec![
+            "bench", "train", "--config", &config, "--iters", "1", "--json",
+        ];
+        if !set.is_empty() {
+            args.extend(["--set", set]);
+        }
+        let out = pix2scene(&args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let v = bench("");
     let (ips, spi) = (
         v["iters_per_s"].as_f64().unwrap(),
         v["s_per_iter"].as_f64().unwrap(),
@@ -127,18 +129,7 @@ fn bench_train_prints_iterations_per_second_as_json() {
     assert_eq!(v["critic_steps"], 2);
     assert!(v["breakdown"]["renderer_s"].as_f64().unwrap() > 0.0);
     assert_eq!(v["breakdown"]["refinement_s"].as_f64(), Some(0.0), "{v}");
-    let refined = pix2scene(&[
-        "bench",
-        "train",
-        "--config",
-        &tiny(),
-        "--iters",
-        "1",
-        "--json",
-        "--set",
-        "optim.refine_steps=3",
-    ]);
-    let v: serde_json::Value = serde_json::from_slice(&refined.stdout).unwrap();
+    let v = bench("optim.refine_steps=3");
     assert!(
         v["breakdown"]["refinement_s"].as_f64().unwrap() > 0.0,
         "{v}"
