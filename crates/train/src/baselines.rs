@@ -60,7 +60,7 @@ impl DepthBaselines {
         let mut cache = ShardCache::default();
         let batches = scenes.div_ceil(batch);
         for k in 0..batches as u64 {
-            for sample in source.train_samples(k, batch, &mut cache)? {
+            for sample in source.train_samples(k, batch, &mut cache)?.1 {
                 let f = &sample.frame;
                 for (p, (&d, &m)) in f.depth.iter().zip(&f.mask).enumerate() {
                     if m != 0 {
@@ -137,6 +137,7 @@ mod tests {
                 source
                     .train_samples(k, 4, &mut ShardCache::default())
                     .unwrap()
+                    .1
             })
             .flat_map(|s| {
                 s.frame

@@ -103,6 +103,8 @@ fn bench_on_pool(preset: &TrainPreset, iters: usize) -> Result<TrainBench> {
         light_pos: Vec::new(),
         light_color: Vec::new(),
         class: vec![0; b],
+        // The same scenes every iteration: kept refined targets (if on) are refined further.
+        scene: (0..b as u64).collect(),
     };
     for _ in 0..b {
         for (p, col) in PEER_LIGHTS {

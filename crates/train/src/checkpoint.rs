@@ -2,7 +2,9 @@
 //!
 //! A checkpoint is a directory `RUN/checkpoints/step-NNNNNNNN/` holding the weights
 //! (`encoder.bpk`, `decoder.bpk`, `critic.bpk`, burnpack with parameter ids), both Adam states
-//! (`optim-generator.bpk`, `optim-critic.bpk`) and `state.json` ([`CheckpointState`]). It is
+//! (`optim-generator.bpk`, `optim-critic.bpk`), `state.json` ([`CheckpointState`]) and, for runs
+//! that keep refined targets (`optim.refine_keep`), `refined-targets.bin`
+//! ([`RefinedTargets`](crate::targets::RefinedTargets)). It is
 //! assembled in `step-NNNNNNNN.tmp/` and renamed into place, so a checkpoint directory either is
 //! complete or does not exist; a crash mid-write leaves only a `.tmp` directory, which is ignored
 //! and removed by the next save.

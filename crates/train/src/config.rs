@@ -120,6 +120,11 @@ pub struct DataSection {
     /// tracer's true ones (DESIGN.md §3). Works with on-the-fly scenes and datasets. Default
     /// false.
     pub surfel_images: bool,
+    /// Size of a finite training set drawn from the generator: scenes `0 .. train_scenes`,
+    /// visited once per epoch in a seeded order (the held-out scenes stay disjoint); 0 draws a
+    /// new scene for every position of the run (an endless stream). A dataset directory is
+    /// finite already: there it must stay 0. Default 0.
+    pub train_scenes: u64,
 }
 
 impl Default for DataSection {
@@ -136,6 +141,7 @@ impl Default for DataSection {
             random_light_colors: false,
             channel_light_colors: false,
             surfel_images: false,
+            train_scenes: 0,
         }
     }
 }
@@ -189,6 +195,11 @@ pub struct OptimSection {
     /// Weight of the regression `mean (ln G(E(x)) − ln refined)²` in the encoder/decoder loss
     /// (used when `refine_steps > 0`). Default 100.
     pub refine_weight: f32,
+    /// Keeps each training scene's refined depth between visits and refines it further at the
+    /// next one, instead of starting again from the decoder's reconstruction (see
+    /// [`targets`](crate::targets)); needs `refine_steps > 0` and a finite training set
+    /// (`data.train_scenes > 0` or `data.dir`). Default false.
+    pub refine_keep: bool,
 }
 
 impl OptimSection {
@@ -224,6 +235,7 @@ impl Default for OptimSection {
             refine_steps: 0,
             refine_lr: 0.003,
             refine_weight: 100.0,
+            refine_keep: false,
         }
     }
 }
@@ -501,7 +513,28 @@ impl TrainPreset {
                  scenes only",
             ));
         }
+        if !d.dir.is_empty() && d.train_scenes > 0 {
+            return Err(bad(
+                "data.train_scenes",
+                d.train_scenes,
+                "a dataset directory is a finite training set already: leave it at 0 with data.dir",
+            ));
+        }
         let o = &self.optim;
+        if o.refine_keep && o.refine_steps == 0 {
+            return Err(bad(
+                "optim.refine_keep",
+                true,
+                "needs optim.refine_steps > 0 (there is nothing to keep without refinement)",
+            ));
+        }
+        if o.refine_keep && d.dir.is_empty() && d.train_scenes == 0 {
+            return Err(bad(
+                "optim.refine_keep",
+                true,
+                "needs a finite training set: data.train_scenes > 0 or data.dir",
+            ));
+        }
         if o.batch < 2 {
             return Err(bad(
                 "optim.batch",
@@ -686,6 +719,46 @@ mod tests {
             msg.starts_with("optim.batch = abc: invalid type: string \"abc\""),
             "{msg}"
         );
+    }
+
+    #[test]
+    fn kept_refinement_needs_refinement_and_a_finite_training_set() {
+        let cases: [(&[&str], &str); 3] = [
+            (
+                &["optim.refine_keep=true"],
+                "optim.refine_keep = true: needs optim.refine_steps > 0 (there is nothing to keep \
+                 without refinement)",
+            ),
+            (
+                &["optim.refine_keep=true", "optim.refine_steps=5"],
+                "optim.refine_keep = true: needs a finite training set: data.train_scenes > 0 or \
+                 data.dir",
+            ),
+            (
+                &["data.dir=/d", "data.train_scenes=100"],
+                "data.train_scenes = 100: a dataset directory is a finite training set already: \
+                 leave it at 0 with data.dir",
+            ),
+        ];
+        for (overrides, expected) in cases {
+            let msg = parse("", overrides).unwrap_err().to_string();
+            assert_eq!(msg, expected, "{overrides:?}");
+        }
+        for overrides in [
+            [
+                "optim.refine_keep=true",
+                "optim.refine_steps=5",
+                "data.train_scenes=60",
+            ],
+            [
+                "optim.refine_keep=true",
+                "optim.refine_steps=5",
+                "data.dir=/d",
+            ],
+        ] {
+            let p = parse("", &overrides).unwrap();
+            assert!(p.optim.refine_keep, "{overrides:?}");
+        }
     }
 
     #[test]

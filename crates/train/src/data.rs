@@ -30,6 +30,8 @@ pub const HELD_OUT_BASE: u64 = 1 << 48;
 /// - `light_pos`, `light_color`: `[batch, MAX_LIGHTS, 3]`, lights in the camera frame, padded
 ///   with zero-colour lights
 /// - `class`: `[batch]`, class label (0 when the scene has none)
+/// - `scene`: `[batch]`, training-set identifiers (see [`SceneSource::train_samples`]), or
+///   empty for batches that are not training batches (held-out scenes)
 #[derive(Clone, Debug, PartialEq)]
 pub struct HostBatch {
     /// Number of scenes.
@@ -52,10 +54,12 @@ pub struct HostBatch {
     pub light_color: Vec<f32>,
     /// Class labels, `[batch]`.
     pub class: Vec<u32>,
+    /// Training-set identifiers of the scenes, `[batch]` (empty outside training batches).
+    pub scene: Vec<u64>,
 }
 
 impl HostBatch {
-    /// Packs samples (all of side `size`) into a batch.
+    /// Packs samples (all of side `size`) into a batch, without scene identifiers.
     ///
     /// # Errors
     /// [`Error::Data`] when a sample has another size.
@@ -73,6 +77,7 @@ impl HostBatch {
             light_pos: vec![0.0; b * MAX_LIGHTS * 3],
             light_color: vec![0.0; b * MAX_LIGHTS * 3],
             class: Vec::with_capacity(b),
+            scene: Vec::new(),
         };
         for (i, s) in samples.iter().enumerate() {
             let f = &s.frame;
@@ -106,8 +111,16 @@ impl HostBatch {
 /// Where scenes come from.
 #[derive(Clone, Debug)]
 pub enum SceneSource {
-    /// Drawn on the fly by a seeded generator.
-    Generator(Arc<Generator>),
+    /// Drawn on the fly by a seeded generator: every training position a new scene, or
+    /// positions cycling through scenes `0 .. train_scenes` in a seeded order per epoch.
+    Generator {
+        /// The scene generator.
+        generator: Arc<Generator>,
+        /// Size of the finite training set; 0 for an endless stream.
+        train_scenes: u64,
+        /// Seed of the per-epoch orders (`data.seed`).
+        seed: u64,
+    },
     /// Streamed from a dataset directory, one shard in memory per reader; the last `held_out`
     /// records are held out.
     Dataset(Arc<ShardedDataset>),
@@ -141,7 +154,11 @@ impl SceneSource {
             config.lights.random_colors = data.random_light_colors;
             config.lights.channel_colors = data.channel_light_colors;
             let generator = Generator::new(config)?;
-            return Ok(Self::Generator(Arc::new(generator)));
+            return Ok(Self::Generator {
+                generator: Arc::new(generator),
+                train_scenes: data.train_scenes,
+                seed: data.seed,
+            });
         }
         let dataset = ShardedDataset::open(Path::new(&data.dir), size, data.held_out, data.seed)?;
         Ok(Self::Dataset(Arc::new(dataset)))
@@ -151,15 +168,18 @@ impl SceneSource {
     /// scenes (the generator's own, or the one recorded in the dataset's manifest).
     pub fn generator_config(&self) -> &GeneratorConfig {
         match self {
-            Self::Generator(g) => g.config(),
+            Self::Generator { generator, .. } => generator.config(),
             Self::Dataset(d) => d.generator_config(),
         }
     }
 
-    /// Training batch `k` of `batch` scenes, reading dataset shards through `cache`.
+    /// Training batch `k` of `batch` scenes, reading dataset shards through `cache`: the
+    /// scenes' identifiers in the training set and the scenes.
     ///
-    /// Generator: scenes `k·batch .. (k+1)·batch`. Dataset: positions `k·batch + b` of the
-    /// seeded per-epoch order of [`ShardedDataset`].
+    /// Positions `k·batch .. (k+1)·batch` of the run's stream of training scenes. Endless
+    /// generator: position `p` is scene `p`. Finite generator (`data.train_scenes = N`):
+    /// position `p` is entry `p mod N` of epoch `⌊p / N⌋`'s seeded order of scenes `0 .. N`.
+    /// Dataset: the seeded per-epoch order of [`ShardedDataset`], identified by record index.
     ///
     /// # Errors
     /// A dataset shard that cannot be read, naming the file.
@@ -168,12 +188,47 @@ impl SceneSource {
         k: u64,
         batch: usize,
         cache: &mut ShardCache,
-    ) -> Result<Vec<Sample>> {
+    ) -> Result<(Vec<u64>, Vec<Sample>)> {
         let positions = (0..batch as u64).map(|b| k * batch as u64 + b);
         match self {
-            Self::Generator(g) => Ok(positions.map(|p| g.sample(p)).collect()),
-            Self::Dataset(d) => positions.map(|p| d.train_sample(p, cache)).collect(),
+            Self::Generator {
+                generator,
+                train_scenes,
+                seed,
+            } => {
+                let ids: Vec<u64> = positions
+                    .map(|p| match *train_scenes {
+                        0 => p,
+                        n => cache.epoch_order(p / n, n, *seed)[(p % n) as usize],
+                    })
+                    .collect();
+                let samples = ids.iter().map(|&i| generator.sample(i)).collect();
+                Ok((ids, samples))
+            }
+            Self::Dataset(d) => Ok(positions
+                .map(|p| d.train_sample(p, cache))
+                .collect::<Result<Vec<_>>>()?
+                .into_iter()
+                .unzip()),
         }
+    }
+
+    /// Training batch `k` of `batch` scenes of side `size`, packed with their identifiers
+    /// ([`SceneSource::train_samples`]).
+    ///
+    /// # Errors
+    /// As [`SceneSource::train_samples`] and [`HostBatch::from_samples`].
+    pub fn train_batch(
+        &self,
+        k: u64,
+        batch: usize,
+        size: usize,
+        cache: &mut ShardCache,
+    ) -> Result<HostBatch> {
+        let (ids, samples) = self.train_samples(k, batch, cache)?;
+        let mut host = HostBatch::from_samples(&samples, size)?;
+        host.scene = ids;
+        Ok(host)
     }
 
     /// The held-out scenes: generator indices `HELD_OUT_BASE + i`, or the dataset's last
@@ -183,8 +238,8 @@ impl SceneSource {
     /// A dataset shard that cannot be read, naming the file.
     pub fn held_out(&self, count: usize) -> Result<Vec<Sample>> {
         match self {
-            Self::Generator(g) => Ok((0..count as u64)
-                .map(|i| g.sample(HELD_OUT_BASE + i))
+            Self::Generator { generator, .. } => Ok((0..count as u64)
+                .map(|i| generator.sample(HELD_OUT_BASE + i))
                 .collect()),
             Self::Dataset(d) => {
                 let mut held = d.held_out()?;
@@ -231,9 +286,7 @@ impl Prefetcher {
                     let mut k = start + w;
                     let mut cache = ShardCache::default();
                     while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                        let batch = source
-                            .train_samples(k, batch, &mut cache)
-                            .and_then(|samples| HostBatch::from_samples(&samples, size));
+                        let batch = source.train_batch(k, batch, size, &mut cache);
                         if tx.send(batch).is_err() {
                             break; // the consumer is gone
                         }
@@ -295,10 +348,15 @@ mod tests {
         let source = boxes(8);
         let direct: Vec<HostBatch> = (5..9)
             .map(|k| {
-                let samples = source.train_samples(k, 2, &mut ShardCache::default());
-                HostBatch::from_samples(&samples.unwrap(), 8).unwrap()
+                let batch = source.train_batch(k, 2, 8, &mut ShardCache::default());
+                batch.unwrap()
             })
             .collect();
+        assert_eq!(
+            direct[0].scene,
+            [10, 11],
+            "endless stream: position p is scene p"
+        );
         for workers in [1, 3] {
             let mut pf = Prefetcher::start(source.clone(), 8, 2, 5, workers, 2);
             for expected in &direct {
@@ -308,9 +366,50 @@ mod tests {
     }
 
     #[test]
+    fn a_finite_training_set_visits_each_scene_once_per_epoch() {
+        let data = DataSection {
+            seed: 3,
+            train_scenes: 10,
+            ..DataSection::default()
+        };
+        let source = SceneSource::open(&data, 8).unwrap();
+        let endless = boxes(8);
+        let mut cache = ShardCache::default();
+        // 6 batches of 5: three epochs of 10 scenes.
+        let batches: Vec<HostBatch> = (0..6)
+            .map(|k| source.train_batch(k, 5, 8, &mut cache).unwrap())
+            .collect();
+        let epochs: Vec<Vec<u64>> = batches
+            .chunks(2)
+            .map(|pair| pair.iter().flat_map(|b| b.scene.clone()).collect())
+            .collect();
+        for epoch in &epochs {
+            let mut sorted = epoch.clone();
+            sorted.sort_unstable();
+            assert_eq!(sorted, (0..10).collect::<Vec<u64>>());
+        }
+        assert_ne!(epochs[0], epochs[1], "epochs are shuffled differently");
+        assert_ne!(epochs[1], epochs[2], "epochs are shuffled differently");
+        // Each identifier is the endless stream's scene of that index, and a fresh cache
+        // gives the same batch.
+        for (k, b) in batches.iter().enumerate() {
+            for (i, &id) in b.scene.iter().enumerate() {
+                let (_, scene) = endless
+                    .train_samples(id, 1, &mut ShardCache::default())
+                    .unwrap();
+                let expected = HostBatch::from_samples(&scene, 8).unwrap();
+                assert_eq!(b.camera[i * 3..i * 3 + 3], expected.camera[..]);
+                assert_eq!(b.depth[i * 64..(i + 1) * 64], expected.depth[..]);
+            }
+            let fresh = source.train_batch(k as u64, 5, 8, &mut ShardCache::default());
+            assert_eq!(&fresh.unwrap(), b);
+        }
+    }
+
+    #[test]
     fn held_out_scenes_differ_from_training_scenes() {
         let source = boxes(8);
-        let train = source
+        let (_, train) = source
             .train_samples(0, 4, &mut ShardCache::default())
             .unwrap();
         let held = source.held_out(4).unwrap();
@@ -322,7 +421,7 @@ mod tests {
     #[test]
     fn batch_layout_is_channel_first() {
         let source = boxes(8);
-        let samples = source
+        let (_, samples) = source
             .train_samples(0, 2, &mut ShardCache::default())
             .unwrap();
         let b = HostBatch::from_samples(&samples, 8).unwrap();
@@ -343,10 +442,9 @@ mod tests {
                 ..DataSection::default()
             };
             let source = SceneSource::open(&data, 8).unwrap();
-            let batch = source
-                .train_samples(0, 16, &mut ShardCache::default())
+            let b = source
+                .train_batch(0, 16, 8, &mut ShardCache::default())
                 .unwrap();
-            let b = HostBatch::from_samples(&batch, 8).unwrap();
             b.light_color
                 .chunks(3)
                 .filter(|c| c.iter().any(|&v| v > 0.0))

@@ -15,6 +15,7 @@
 //! - [`planarity`]: the geometric prior on generated depth maps (curvature of inverse depth).
 //! - [`pyramid`]: the image reconstruction term over an image pyramid.
 //! - [`refine`]: renderer-refined depth targets for the decoder (`optim.refine_steps`).
+//! - [`targets`]: refined targets kept per training scene between visits (`optim.refine_keep`).
 //! - [`trainer`]: the networks, optimizers, the critic and encoder/decoder steps, evaluation,
 //!   checkpoint save/load.
 //! - [`run`]: the loop behind `pix2scene train` (run directory, `metrics.jsonl`, sample grids,
@@ -60,6 +61,7 @@ pub mod pyramid;
 pub mod refine;
 pub mod run;
 pub mod shards;
+pub mod targets;
 pub mod trainer;
 
 pub use bench::{TrainBench, bench_train};

@@ -171,6 +171,8 @@ fn train_on_pool(options: &TrainOptions, preset: TrainPreset) -> Result<TrainSum
     let mut last_depth = None;
     let mut step = start;
     let mut interrupted = false;
+    // The last encoder/decoder batch, whose kept targets were just refined (`refine_keep`).
+    let mut last_refined: Option<HostBatch> = None;
     while step < total {
         if interrupt.load(Ordering::Relaxed) {
             interrupted = true;
@@ -183,6 +185,9 @@ fn train_on_pool(options: &TrainOptions, preset: TrainPreset) -> Result<TrainSum
                 host.image.fill(f32::NAN);
             }
             batches.push(trainer.upload(&host));
+            if j + 1 == per_iter && trainer.targets.is_some() {
+                last_refined = Some(host);
+            }
         }
         let losses = match trainer.iteration(&batches, step) {
             Ok(l) => l,
@@ -234,6 +239,9 @@ fn train_on_pool(options: &TrainOptions, preset: TrainPreset) -> Result<TrainSum
         if preset.run.sample_every > 0 && (step.is_multiple_of(preset.run.sample_every) || is_final)
         {
             write_samples(&trainer, &held_out[0], &out.join("samples"), step)?;
+            if let Some(b) = &last_refined {
+                write_targets(&trainer, b, &out.join("samples"), step)?;
+            }
         }
         if checkpoint_now {
             save(&trainer, &checkpoints, step, mse, &window)?;
@@ -328,6 +336,55 @@ fn progress_bar(enabled: bool, start: u64, total: u64) -> ProgressBar {
     bar.set_style(style);
     bar.reset_eta();
     bar
+}
+
+/// Writes `samples/targets-step-NNNNNNNN.png` for a run that keeps refined targets: one row per
+/// scene of the last encoder/decoder batch (training scenes) with input | ground-truth depth |
+/// kept refined depth | reconstructed depth | ground-truth normals | refined normals |
+/// reconstructed normals. Each depth tile is coloured over its joint range with the ground
+/// truth.
+fn write_targets(trainer: &Trainer, batch: &HostBatch, dir: &Path, step: u64) -> Result<()> {
+    let Some(kept) = &trainer.targets else {
+        return Ok(());
+    };
+    std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
+    let device = trainer.device().clone().inner();
+    let (n, s) = (batch.batch, batch.size);
+    let (p, p3) = (s * s, s * s * 3);
+    let db = trainer.upload(batch);
+    let (lp, lc) = (db.light_pos.clone().inner(), db.light_color.clone().inner());
+    let (_, depth) = trainer.reconstruct(&db);
+    let host = |t: burn::tensor::Tensor<4>| t.into_data().try_to_vec::<f32>().expect("f32");
+    let rec_depth = depth.clone().into_data().try_to_vec::<f32>().expect("f32");
+    let refined = kept.starts(&batch.scene, &rec_depth);
+    let rec = trainer.renderer().forward(depth, lp.clone(), lc.clone());
+    let target_render = trainer
+        .renderer()
+        .forward(tensor(&refined, [n, s, s], &device), lp, lc);
+    let (input, rec_normal, target_normal) = (
+        host(db.image.inner()),
+        host(rec.normals),
+        host(target_render.normals),
+    );
+    let all_valid = vec![1u8; p];
+    let mut grid = TileGrid::new(n, 7, s);
+    for i in 0..n {
+        let mask: Vec<u8> = batch.mask[i * p..(i + 1) * p]
+            .iter()
+            .map(|&m| u8::from(m > 0.0))
+            .collect();
+        let (px, px3) = (i * p..(i + 1) * p, i * p3..(i + 1) * p3);
+        let truth = &batch.depth[px.clone()];
+        grid.put(i, 0, &chw_to_hwc(&input[px3.clone()], s));
+        grid.put(i, 1, &depth_tile(truth, truth, &mask));
+        grid.put(i, 2, &depth_tile(&refined[px.clone()], truth, &mask));
+        grid.put(i, 3, &depth_tile(&rec_depth[px], truth, &mask));
+        grid.put(i, 4, &normal_tile(&batch.normal[px3.clone()], &mask));
+        grid.put(i, 5, &normal_tile(&target_normal[px3.clone()], &all_valid));
+        grid.put(i, 6, &normal_tile(&rec_normal[px3], &all_valid));
+    }
+    let name = format!("targets-{}.png", checkpoint::checkpoint_name(step));
+    grid.write_png(&dir.join(name))
 }
 
 /// Writes `samples/step-NNNNNNNN.png`: one row per held-out scene with input (as the encoder

@@ -29,15 +29,37 @@ pub struct ShardedDataset {
 }
 
 /// What a reader keeps between calls: the shard it holds in memory and the orders of the epoch
-/// it is in.
+/// it is in (also the order of a finite generated training set, see
+/// [`ShardCache::epoch_order`]).
 #[derive(Debug, Default)]
 pub struct ShardCache {
+    /// `(epoch, order of the scenes 0 .. N)` of a finite generated training set.
+    scene_order: Option<(u64, Vec<u64>)>,
     /// `(shard index, its records)`.
     shard: Option<(usize, Vec<Sample>)>,
     /// `(epoch, shard order)`.
     shard_order: Option<(u64, Vec<usize>)>,
     /// `((epoch, shard), record order within the shard)`.
     record_order: Option<((u64, usize), Vec<usize>)>,
+}
+
+impl ShardCache {
+    /// The order of scenes `0 .. n` in `epoch` of a finite training set seeded by `seed`: a
+    /// seeded shuffle, kept until the epoch changes.
+    pub fn epoch_order(&mut self, epoch: u64, n: u64, seed: u64) -> &[u64] {
+        if self
+            .scene_order
+            .as_ref()
+            .is_none_or(|(e, order)| *e != epoch || order.len() as u64 != n)
+        {
+            let mut order: Vec<u64> = (0..n).collect();
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            rng.set_stream(epoch);
+            order.shuffle(&mut rng);
+            self.scene_order = Some((epoch, order));
+        }
+        &self.scene_order.as_ref().expect("just filled").1
+    }
 }
 
 impl ShardedDataset {
@@ -108,11 +130,12 @@ impl ShardedDataset {
     }
 
     /// Training scene at stream position `pos` (epoch `pos / train_count`), read through
-    /// `cache`, which keeps the last shard read and the orders of the current epoch.
+    /// `cache`, which keeps the last shard read and the orders of the current epoch, with its
+    /// record index in the dataset.
     ///
     /// # Errors
     /// A shard that cannot be read or is corrupt, naming the file.
-    pub fn train_sample(&self, pos: u64, cache: &mut ShardCache) -> Result<Sample> {
+    pub fn train_sample(&self, pos: u64, cache: &mut ShardCache) -> Result<(u64, Sample)> {
         let epoch = pos / self.train_count;
         let mut offset = pos % self.train_count;
         if cache.shard_order.as_ref().is_none_or(|(e, _)| *e != epoch) {
@@ -145,7 +168,14 @@ impl ShardedDataset {
             cache.record_order = Some(((epoch, shard), order));
         }
         let record = cache.record_order.as_ref().expect("just filled").1[offset as usize];
-        Ok(self.load(shard, cache)?[record].clone())
+        let first: usize = self.reader.manifest().shards[..shard]
+            .iter()
+            .map(|s| s.count)
+            .sum();
+        Ok((
+            (first + record) as u64,
+            self.load(shard, cache)?[record].clone(),
+        ))
     }
 
     /// The held-out scenes (the dataset's last `held_out` records), in dataset order.
@@ -218,7 +248,11 @@ mod tests {
         let mut cache = ShardCache::default();
         for epoch in 0..2u64 {
             let mut seen: Vec<Sample> = (0..19)
-                .map(|i| data.train_sample(epoch * 19 + i, &mut cache).unwrap())
+                .map(|i| {
+                    let (id, sample) = data.train_sample(epoch * 19 + i, &mut cache).unwrap();
+                    assert_eq!(sample, generator.sample(id), "a record's id is its index");
+                    sample
+                })
                 .collect();
             let expected: Vec<Sample> = (0..19).map(|i| generator.sample(i)).collect();
             assert_ne!(seen, expected, "records are shuffled");
@@ -238,7 +272,7 @@ mod tests {
         let (dir, _) = dataset("positions", 12, 4);
         let data = ShardedDataset::open(&dir, 8, 2, 3).unwrap();
         let mut forwards = ShardCache::default();
-        let walked: Vec<Sample> = (0..25)
+        let walked: Vec<(u64, Sample)> = (0..25)
             .map(|p| data.train_sample(p, &mut forwards).unwrap())
             .collect();
         for p in (0..25).rev() {

@@ -25,6 +25,7 @@ use crate::metrics::Losses;
 use crate::planarity::PlanarityPrior;
 use crate::pyramid::PyramidLoss;
 use crate::refine::DepthRefiner;
+use crate::targets::RefinedTargets;
 
 /// The encoder and decoder, optimized together by one Adam.
 #[derive(Module, Debug)]
@@ -48,6 +49,8 @@ pub struct DeviceBatch {
     pub light_color: Tensor<3>,
     /// `[batch, num_classes]` one-hot class labels, for class-conditional models.
     pub class: Option<Tensor<2>>,
+    /// `[batch]` training-set identifiers of the scenes ([`HostBatch::scene`]; may be empty).
+    pub scene: Vec<u64>,
 }
 
 impl DeviceBatch {
@@ -67,6 +70,7 @@ impl DeviceBatch {
             camera: tensor(&b.camera, [n, 3], device),
             light_pos: tensor(&b.light_pos, [n, MAX_LIGHTS, 3], device),
             light_color: tensor(&b.light_color, [n, MAX_LIGHTS, 3], device),
+            scene: b.scene.clone(),
         }
     }
 
@@ -240,6 +244,8 @@ pub struct Trainer {
     pub pyramid: PyramidLoss,
     /// The per-pixel refinement whose result the decoder regresses on (`optim.refine_steps`).
     pub refiner: DepthRefiner,
+    /// The training scenes' refined maps kept between visits (`optim.refine_keep`).
+    pub targets: Option<RefinedTargets>,
     opt_gen: ModuleOptimizer,
     opt_critic: ModuleOptimizer,
     device: Device,
@@ -304,6 +310,9 @@ impl Trainer {
                 o.recon_x_weight,
                 o.planarity_weight,
             ),
+            targets: o
+                .refine_keep
+                .then(|| RefinedTargets::new(m.resolution * m.resolution)),
             planarity,
             pyramid,
             opt_gen: adam.init(),
@@ -444,12 +453,25 @@ impl Trainer {
             + self.planarity.forward(depth_fake.clone()))
         .mul_scalar(0.5);
         let refine = (o.refine_steps > 0).then(|| {
+            let start = match &self.targets {
+                Some(kept) => {
+                    let own = depth_rec.clone().inner().into_data();
+                    let own = own.as_slice::<f32>().expect("f32 depth");
+                    let r = self.preset.model.resolution;
+                    tensor(&kept.starts(&batch.scene, own), [b, r, r], &self.device)
+                }
+                None => depth_rec.clone(),
+            };
             let target = self.refiner.refine(
-                depth_rec.clone(),
+                start,
                 batch.image.clone(),
                 lights.0.clone(),
                 lights.1.clone(),
             );
+            if let Some(kept) = &mut self.targets {
+                let maps = target.clone().into_data();
+                kept.keep(&batch.scene, maps.as_slice::<f32>().expect("f32 depth"));
+            }
             (depth_rec.clone().log() - target.log().autodiff())
                 .square()
                 .mean()
@@ -621,8 +643,8 @@ impl Trainer {
         sum.finish()
     }
 
-    /// Writes a checkpoint of the weights and optimizer states into `checkpoints/`, atomically,
-    /// and prunes older ones. Returns its directory.
+    /// Writes a checkpoint of the weights and optimizer states (and the kept refined targets,
+    /// if any) into `checkpoints/`, atomically, and prunes older ones. Returns its directory.
     ///
     /// # Errors
     /// [`Error::Io`] or [`Error::Checkpoint`] naming the file.
@@ -650,12 +672,16 @@ impl Trainer {
                 message: e.to_string(),
             })?;
         }
+        if let Some(kept) = &self.targets {
+            kept.write(&tmp.join(TARGETS_FILE))?;
+        }
         let dir = checkpoint::commit(&tmp, state)?;
         checkpoint::prune(checkpoints, keep_last)?;
         Ok(dir)
     }
 
-    /// Loads weights and optimizer states from checkpoint directory `dir`.
+    /// Loads weights and optimizer states (and the kept refined targets, when the run keeps
+    /// them) from checkpoint directory `dir`.
     ///
     /// # Errors
     /// [`Error::Checkpoint`] naming a missing or mismatched file.
@@ -682,9 +708,16 @@ impl Trainer {
                 message: e.to_string(),
             })?;
         }
+        if self.targets.is_some() {
+            let pixels = self.preset.model.resolution.pow(2);
+            self.targets = Some(RefinedTargets::read(&dir.join(TARGETS_FILE), pixels)?);
+        }
         Ok(state)
     }
 }
+
+/// A checkpoint's kept refined targets (`optim.refine_keep`), see [`RefinedTargets`].
+const TARGETS_FILE: &str = "refined-targets.bin";
 
 /// Forces the initialization of every float parameter of a module.
 struct Materialize;

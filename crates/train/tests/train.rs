@@ -52,10 +52,9 @@ fn trainer_and_batch_on(
 ) -> (Trainer, DeviceBatch, HostBatch) {
     let size = preset.model.resolution;
     let source = SceneSource::open(&preset.data, size).unwrap();
-    let samples = source
-        .train_samples(0, preset.optim.batch, &mut ShardCache::default())
+    let host = source
+        .train_batch(0, preset.optim.batch, size, &mut ShardCache::default())
         .unwrap();
-    let host = HostBatch::from_samples(&samples, size).unwrap();
     let trainer = Trainer::new(preset, renderer_config(&source, size), device);
     let batch = DeviceBatch::from_host(&host, 0, device);
     (trainer, batch, host)
@@ -311,6 +310,136 @@ fn refinement_lowers_its_objective_approaches_the_truth_and_keeps_the_scale() {
         .generator_step(&batch, &noise.generator_z, lights, 0)
         .unwrap();
     assert!(refine > 0.0 && refine.is_finite(), "refine term {refine}");
+}
+
+/// Kept targets (`optim.refine_keep`): a scene's second visit refines its first visit's result
+/// further, to a lower objective, keeping the scale (log-mean depth) of the first visit.
+#[test]
+fn kept_targets_continue_refining_from_the_last_visit_and_keep_the_first_scale() {
+    let preset = tiny(&[
+        "data.channel_light_colors=true",
+        "data.light_count=[3, 3]",
+        "data.train_scenes=8",
+        "optim.refine_steps=15",
+        "optim.refine_keep=true",
+        "optim.recon_x_weight=10",
+        "optim.planarity_weight=3",
+        "optim.planarity_scale=0.002",
+    ]);
+    let (mut trainer, _, host) = trainer_and_batch(&preset);
+    let batch = trainer.upload(&host);
+    assert_eq!(batch.scene.len(), host.batch);
+    let noise = IterationNoise::draw(&preset, 0);
+    let lights = (batch.light_pos.clone(), batch.light_color.clone());
+    let pixels = host.size * host.size;
+    let placeholder = vec![f32::NAN; host.batch * pixels];
+    let kept = |t: &Trainer| {
+        let targets = t.targets.as_ref().expect("refine_keep keeps targets");
+        targets.starts(&batch.scene, &placeholder)
+    };
+    let objective = |t: &Trainer, d: &[f32]| {
+        let [n, s] = [host.batch, host.size];
+        let d = Tensor::<3>::from_data(TensorData::new(d.to_vec(), [n, s, s]), t.device());
+        t.refiner
+            .objective(
+                d,
+                batch.image.clone(),
+                batch.light_pos.clone(),
+                batch.light_color.clone(),
+            )
+            .into_scalar::<f32>()
+    };
+    trainer
+        .generator_step(&batch, &noise.generator_z, lights.clone(), 1)
+        .unwrap();
+    let first = kept(&trainer);
+    assert!(first.iter().all(|d| d.is_finite()), "every scene kept");
+    trainer
+        .generator_step(&batch, &noise.generator_z, lights, 2)
+        .unwrap();
+    let second = kept(&trainer);
+    assert_ne!(first, second, "the second visit refined further");
+    let (o1, o2) = (objective(&trainer, &first), objective(&trainer, &second));
+    assert!(o2 < o1, "objective after visit 1 {o1}, visit 2 {o2}");
+    let log_mean = |d: &[f32], b: usize| {
+        d[b * pixels..(b + 1) * pixels]
+            .iter()
+            .map(|x| f64::from(*x).ln())
+            .sum::<f64>()
+            / pixels as f64
+    };
+    for b in 0..host.batch {
+        let (g1, g2) = (log_mean(&first, b), log_mean(&second, b));
+        assert!((g1 - g2).abs() < 1e-5, "scene {b}: log-mean {g1} → {g2}");
+    }
+}
+
+/// A run that keeps refined targets checkpoints them and resumes exactly; a checkpoint without
+/// them is refused, naming the file.
+#[test]
+fn kept_targets_resume_exactly() {
+    let dir = scratch("resume-kept");
+    let (straight, split) = (dir.join("straight"), dir.join("split"));
+    let keep = [
+        "data.train_scenes=12",
+        "optim.refine_steps=3",
+        "optim.refine_keep=true",
+        "run.checkpoint_every=2",
+        "run.log_every=1",
+        "run.keep_last=5",
+    ];
+    let with = |extra: &'static str| {
+        let mut o = keep.to_vec();
+        o.push(extra);
+        o
+    };
+    train(&options(&straight, &with("run.steps=8"), false)).unwrap();
+    train(&options(&split, &with("run.steps=4"), false)).unwrap();
+    let resume = || {
+        train(&TrainOptions {
+            config: None,
+            ..options(&split, &["run.steps=8"], true)
+        })
+    };
+    let latest = list_checkpoints(&split.join("checkpoints"))
+        .unwrap()
+        .pop()
+        .unwrap()
+        .dir;
+    let targets = latest.join("refined-targets.bin");
+    let saved = std::fs::read(&targets).unwrap();
+    std::fs::remove_file(&targets).unwrap();
+    let err = resume().unwrap_err().to_string();
+    assert!(
+        err.starts_with(&targets.display().to_string()),
+        "{err} should name {}",
+        targets.display()
+    );
+    std::fs::write(&targets, saved).unwrap();
+    resume().unwrap();
+    let a = read_metrics(&straight.join("metrics.jsonl")).unwrap();
+    let b = read_metrics(&split.join("metrics.jsonl")).unwrap();
+    assert_eq!(a.len(), 8);
+    assert_eq!(a.len(), b.len());
+    for (x, y) in a.iter().zip(&b) {
+        assert!(x.losses.refine > 0.0, "step {}", x.step);
+        assert_eq!((x.step, x.losses), (y.step, y.losses));
+        assert_eq!(x.held_out_mse_depth, y.held_out_mse_depth);
+    }
+    let read = |run: &Path| {
+        let dir = list_checkpoints(&run.join("checkpoints"))
+            .unwrap()
+            .pop()
+            .unwrap()
+            .dir;
+        std::fs::read(dir.join("refined-targets.bin")).unwrap()
+    };
+    assert_eq!(read(&straight), read(&split), "the kept maps are identical");
+    assert!(
+        straight.join("samples/targets-step-00000008.png").is_file(),
+        "the final samples show the kept targets"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
