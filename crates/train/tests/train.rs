@@ -651,10 +651,13 @@ fn training_from_a_dataset_directory_streams_shards_and_resumes_exactly() {
     write_dataset(&generator, &data, &write, &|_| {}).unwrap();
     let data_key = format!("data.dir={}", data.display());
     let (straight, split) = (dir.join("straight"), dir.join("split"));
+    // Kept refined targets too: a dataset's scenes are identified by record index.
     let common = [
         data_key.as_str(),
         "run.checkpoint_every=2",
         "run.log_every=1",
+        "optim.refine_steps=2",
+        "optim.refine_keep=true",
     ];
     let run = |out: &Path, steps: &str| {
         let mut o = common.to_vec();
@@ -674,6 +677,7 @@ fn training_from_a_dataset_directory_streams_shards_and_resumes_exactly() {
     assert_eq!(a.len(), 4);
     assert_eq!(a.len(), b.len());
     for (x, y) in a.iter().zip(&b) {
+        assert!(x.losses.refine > 0.0, "step {}", x.step);
         assert_eq!((x.step, x.losses), (y.step, y.losses));
         assert_eq!(x.held_out_mse_depth, y.held_out_mse_depth);
     }
