@@ -338,6 +338,15 @@ fn progress_bar(enabled: bool, start: u64, total: u64) -> ProgressBar {
     bar
 }
 
+/// The validity mask of scene `i` of a batch, as the tile functions take it.
+fn row_mask(batch: &HostBatch, i: usize) -> Vec<u8> {
+    let p = batch.size * batch.size;
+    batch.mask[i * p..(i + 1) * p]
+        .iter()
+        .map(|&m| u8::from(m > 0.0))
+        .collect()
+}
+
 /// Writes `samples/targets-step-NNNNNNNN.png` for a run that keeps refined targets: one row per
 /// scene of the last encoder/decoder batch (training scenes) with input | ground-truth depth |
 /// kept refined depth | reconstructed depth | ground-truth normals | refined normals |
@@ -369,10 +378,7 @@ fn write_targets(trainer: &Trainer, batch: &HostBatch, dir: &Path, step: u64) ->
     let all_valid = vec![1u8; p];
     let mut grid = TileGrid::new(n, 7, s);
     for i in 0..n {
-        let mask: Vec<u8> = batch.mask[i * p..(i + 1) * p]
-            .iter()
-            .map(|&m| u8::from(m > 0.0))
-            .collect();
+        let mask = row_mask(batch, i);
         let (px, px3) = (i * p..(i + 1) * p, i * p3..(i + 1) * p3);
         let truth = &batch.depth[px.clone()];
         grid.put(i, 0, &chw_to_hwc(&input[px3.clone()], s));
@@ -418,10 +424,7 @@ fn write_samples(trainer: &Trainer, batch: &HostBatch, dir: &Path, step: u64) ->
     let all_valid = vec![1u8; p];
     let mut grid = TileGrid::new(n, 9, s);
     for i in 0..n {
-        let mask: Vec<u8> = batch.mask[i * p..(i + 1) * p]
-            .iter()
-            .map(|&m| u8::from(m > 0.0))
-            .collect();
+        let mask = row_mask(batch, i);
         let gt_depth = &batch.depth[i * p..(i + 1) * p];
         grid.put(i, 0, &chw_to_hwc(&input[i * p3..(i + 1) * p3], s));
         grid.put(i, 1, &chw_to_hwc(&rec_img[i * p3..(i + 1) * p3], s));

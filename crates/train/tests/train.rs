@@ -7,7 +7,7 @@ use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::{Device, Tensor, TensorData};
 use pix2scene_train::checkpoint::{CHECKPOINT_FORMAT_VERSION, CheckpointState, list_checkpoints};
 use pix2scene_train::data::{HostBatch, SceneSource};
-use pix2scene_train::metrics::read_metrics;
+use pix2scene_train::metrics::{MetricsRecord, read_metrics};
 use pix2scene_train::run::renderer_config;
 use pix2scene_train::shards::ShardCache;
 use pix2scene_train::trainer::{DeviceBatch, IterationNoise};
@@ -36,6 +36,23 @@ fn options(out: &Path, overrides: &[&str], resume: bool) -> TrainOptions {
         resume,
         progress: false,
     }
+}
+
+/// Asserts that two runs logged `lines` identical `metrics.jsonl` lines (steps, losses, held-out
+/// figures); returns the first run's.
+fn assert_identical_metrics(a: &Path, b: &Path, lines: usize) -> Vec<MetricsRecord> {
+    let x = read_metrics(&a.join("metrics.jsonl")).unwrap();
+    let y = read_metrics(&b.join("metrics.jsonl")).unwrap();
+    assert_eq!((x.len(), y.len()), (lines, lines));
+    for (p, q) in x.iter().zip(&y) {
+        assert_eq!((p.step, p.losses), (q.step, q.losses), "step {}", p.step);
+        assert_eq!(
+            p.held_out_mse_depth, q.held_out_mse_depth,
+            "step {}",
+            p.step
+        );
+    }
+    x
 }
 
 fn device() -> Device {
@@ -417,14 +434,8 @@ fn kept_targets_resume_exactly() {
     );
     std::fs::write(&targets, saved).unwrap();
     resume().unwrap();
-    let a = read_metrics(&straight.join("metrics.jsonl")).unwrap();
-    let b = read_metrics(&split.join("metrics.jsonl")).unwrap();
-    assert_eq!(a.len(), 8);
-    assert_eq!(a.len(), b.len());
-    for (x, y) in a.iter().zip(&b) {
+    for x in assert_identical_metrics(&straight, &split, 8) {
         assert!(x.losses.refine > 0.0, "step {}", x.step);
-        assert_eq!((x.step, x.losses), (y.step, y.losses));
-        assert_eq!(x.held_out_mse_depth, y.held_out_mse_depth);
     }
     let read = |run: &Path| {
         let dir = list_checkpoints(&run.join("checkpoints"))
@@ -466,19 +477,7 @@ fn resume_is_bit_exact() {
     })
     .unwrap();
     assert_eq!(r.steps, 8);
-    let a = read_metrics(&straight.join("metrics.jsonl")).unwrap();
-    let b = read_metrics(&split.join("metrics.jsonl")).unwrap();
-    assert_eq!(a.len(), 8);
-    assert_eq!(a.len(), b.len());
-    for (x, y) in a.iter().zip(&b) {
-        assert_eq!(x.step, y.step);
-        assert_eq!(x.losses, y.losses, "step {}", x.step);
-        assert_eq!(
-            x.held_out_mse_depth, y.held_out_mse_depth,
-            "step {}",
-            x.step
-        );
-    }
+    assert_identical_metrics(&straight, &split, 8);
     assert_eq!(s.final_mse_depth, r.final_mse_depth);
     // Changing anything but the length on resume is refused, naming the key.
     let err = train(&TrainOptions {
@@ -672,14 +671,8 @@ fn training_from_a_dataset_directory_streams_shards_and_resumes_exactly() {
         ..options(&split, &["run.steps=4"], true)
     })
     .unwrap();
-    let a = read_metrics(&straight.join("metrics.jsonl")).unwrap();
-    let b = read_metrics(&split.join("metrics.jsonl")).unwrap();
-    assert_eq!(a.len(), 4);
-    assert_eq!(a.len(), b.len());
-    for (x, y) in a.iter().zip(&b) {
+    for x in assert_identical_metrics(&straight, &split, 4) {
         assert!(x.losses.refine > 0.0, "step {}", x.step);
-        assert_eq!((x.step, x.losses), (y.step, y.losses));
-        assert_eq!(x.held_out_mse_depth, y.held_out_mse_depth);
     }
     // A dataset of another image size is refused, naming the key.
     let err = train(&options(
