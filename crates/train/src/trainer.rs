@@ -427,12 +427,18 @@ impl Trainer {
     /// Minimizes `adv·[D(x, E(x)) − D(rend(G(z)), z)]` plus
     /// `w_x·mean_l mean(x_l − rend_l(G(E(x))_l))²` plus `w_z·mean(z − E(rend(G(z))))²` plus
     /// `w_p·P`, where `l` runs over the [`PyramidLoss`] levels (level 0 alone is paper Eq. 4)
-    /// and `P` is the [`PlanarityPrior`] averaged over `G(E(x))` and `G(z)`. Returns the loss
-    /// and `[adversarial, recon_x, recon_z, planarity]`, `recon_x` being the full-resolution
-    /// level.
+    /// and `P` is the [`PlanarityPrior`] averaged over `G(E(x))` and `G(z)`, plus
+    /// `w_r·mean(ln G(E(x)) − ln refined)²` when `optim.refine_steps > 0` (the refinement starts
+    /// from each scene's kept map with `optim.refine_keep`, and keeps its result). Returns the
+    /// loss and `[adversarial, recon_x, recon_z, planarity, refine]`, `recon_x` being the
+    /// full-resolution level.
     ///
     /// # Errors
     /// As [`Trainer::critic_step`].
+    ///
+    /// # Panics
+    /// With `optim.refine_keep`, if the batch carries no scene identifiers
+    /// ([`SceneSource::train_batch`](crate::data::SceneSource::train_batch) sets them).
     pub fn generator_step(
         &mut self,
         batch: &DeviceBatch,
