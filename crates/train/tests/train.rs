@@ -22,6 +22,20 @@ fn tiny(overrides: &[&str]) -> TrainPreset {
     TrainPreset::load(&tiny_path(), &o).unwrap()
 }
 
+/// `tiny-32` on one-light-per-channel scenes with the refinement tests' image and prior
+/// weights (`cpu-64-rgb`'s), plus `extra` overrides.
+fn refinement_preset(extra: &[&str]) -> TrainPreset {
+    let mut overrides = vec![
+        "data.channel_light_colors=true",
+        "data.light_count=[3, 3]",
+        "optim.recon_x_weight=10",
+        "optim.planarity_weight=3",
+        "optim.planarity_scale=0.002",
+    ];
+    overrides.extend_from_slice(extra);
+    tiny(&overrides)
+}
+
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("p2s-train-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -235,15 +249,7 @@ fn surfel_images_match_the_ray_tracer_except_at_silhouettes() {
 /// geometric-mean depth; the encoder/decoder step then logs the regression term.
 #[test]
 fn refinement_lowers_its_objective_approaches_the_truth_and_keeps_the_scale() {
-    let preset = tiny(&[
-        "data.surfel_images=true",
-        "data.channel_light_colors=true",
-        "data.light_count=[3, 3]",
-        "optim.refine_steps=150",
-        "optim.recon_x_weight=10",
-        "optim.planarity_weight=3",
-        "optim.planarity_scale=0.002",
-    ]);
+    let preset = refinement_preset(&["data.surfel_images=true", "optim.refine_steps=150"]);
     let (mut trainer, _, host) = trainer_and_batch(&preset);
     let batch = trainer.upload(&host);
     let (n, s) = (host.batch, host.size);
@@ -333,15 +339,10 @@ fn refinement_lowers_its_objective_approaches_the_truth_and_keeps_the_scale() {
 /// further, to a lower objective, keeping the scale (log-mean depth) of the first visit.
 #[test]
 fn kept_targets_continue_refining_from_the_last_visit_and_keep_the_first_scale() {
-    let preset = tiny(&[
-        "data.channel_light_colors=true",
-        "data.light_count=[3, 3]",
+    let preset = refinement_preset(&[
         "data.train_scenes=8",
         "optim.refine_steps=15",
         "optim.refine_keep=true",
-        "optim.recon_x_weight=10",
-        "optim.planarity_weight=3",
-        "optim.planarity_scale=0.002",
     ]);
     let (mut trainer, _, host) = trainer_and_batch(&preset);
     let batch = trainer.upload(&host);
