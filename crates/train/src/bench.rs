@@ -50,6 +50,9 @@ pub struct TrainBench {
     pub critic_step_s: f64,
     /// Median seconds of the encoder/decoder step.
     pub generator_step_s: f64,
+    /// Median seconds of one regression step on kept targets (`optim.regress_steps`); 0
+    /// without them.
+    pub regress_step_s: f64,
     /// Breakdown of one iteration's work, measured separately (seconds per iteration).
     pub breakdown: Breakdown,
 }
@@ -66,6 +69,9 @@ pub struct Breakdown {
     /// The per-pixel refinement of the reconstructions (`optim.refine_steps` Adam steps
     /// through the renderer); 0 when it is off.
     pub refinement_s: f64,
+    /// The regression steps on kept targets (`optim.regress_steps`), whole steps with their
+    /// optimizer updates; 0 without them.
+    pub regression_s: f64,
     /// Everything else: the networks' convolutions forward and backward, and overhead.
     pub networks_and_rest_s: f64,
 }
@@ -120,6 +126,7 @@ fn bench_on_pool(preset: &TrainPreset, iters: usize) -> Result<TrainBench> {
     let lights = || (batch.light_pos.clone(), batch.light_color.clone());
 
     let (mut iter_s, mut critic_s, mut gen_s) = (Vec::new(), Vec::new(), Vec::new());
+    let mut regress_s = Vec::new();
     for i in 0..=iters {
         let noise = IterationNoise::draw(preset, i as u64);
         let t = Instant::now();
@@ -135,17 +142,36 @@ fn bench_on_pool(preset: &TrainPreset, iters: usize) -> Result<TrainBench> {
             )?;
             per_critic.push(tc.elapsed().as_secs_f64());
         }
+        let mut per_regress = Vec::new();
+        for _ in 0..preset.optim.regress_steps {
+            let tr = Instant::now();
+            trainer.regress_step(&batch, 0)?;
+            per_regress.push(tr.elapsed().as_secs_f64());
+        }
         let tg = Instant::now();
         trainer.generator_step(&batch, &noise.generator_z, lights(), 0)?;
         let g = tg.elapsed().as_secs_f64();
         if i > 0 {
             iter_s.push(t.elapsed().as_secs_f64());
             critic_s.extend(per_critic);
+            regress_s.extend(per_regress);
             gen_s.push(g);
         }
     }
     let s_per_iter = median(iter_s);
-    let breakdown = breakdown(&mut trainer, &batch, preset, iters.max(3), s_per_iter);
+    let regress_step_s = if regress_s.is_empty() {
+        0.0
+    } else {
+        median(regress_s)
+    };
+    let regression_s = regress_step_s * preset.optim.regress_steps as f64;
+    let breakdown = breakdown(
+        &mut trainer,
+        &batch,
+        preset,
+        iters.max(3),
+        (s_per_iter, regression_s),
+    );
     Ok(TrainBench {
         r#impl: "pix2scene-rust",
         res: r,
@@ -159,18 +185,21 @@ fn bench_on_pool(preset: &TrainPreset, iters: usize) -> Result<TrainBench> {
         iters_per_s: 1.0 / s_per_iter,
         critic_step_s: median(critic_s),
         generator_step_s: median(gen_s),
+        regress_step_s,
         breakdown,
     })
 }
 
-/// Times the parts of an iteration alone.
+/// Times the parts of an iteration alone; `measured` holds the seconds per iteration and of
+/// its regression steps, timed in the loop.
 fn breakdown(
     trainer: &mut Trainer,
     batch: &DeviceBatch,
     preset: &TrainPreset,
     reps: usize,
-    s_per_iter: f64,
+    measured: (f64, f64),
 ) -> Breakdown {
+    let (s_per_iter, regression_s) = measured;
     let c = preset.optim.critic_steps;
     let (b, r, zd) = (
         preset.optim.batch,
@@ -246,11 +275,13 @@ fn breakdown(
         gradient_penalty_s,
         optimizer_s,
         refinement_s,
+        regression_s,
         networks_and_rest_s: (s_per_iter
             - renderer_s
             - gradient_penalty_s
             - optimizer_s
-            - refinement_s)
+            - refinement_s
+            - regression_s)
             .max(0.0),
     }
 }

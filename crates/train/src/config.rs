@@ -200,6 +200,14 @@ pub struct OptimSection {
     /// [`targets`](crate::targets)); needs `refine_steps > 0` and a finite training set
     /// (`data.train_scenes > 0` or `data.dir`). Default false.
     pub refine_keep: bool,
+    /// Extra encoder/decoder steps per iteration that regress the reconstructions of the first
+    /// `regress_steps` critic batches on those scenes' kept refined targets (weight
+    /// `refine_weight`, no other term, no refinement: scenes not yet refined contribute
+    /// nothing); needs `refine_keep`, at most `critic_steps`. The decoder otherwise learns from
+    /// one batch in `critic_steps + 1`; each step costs about 0.1 s at 64² on one thread (five
+    /// add a third to an iteration of `cpu-64-kept`; `bench train` reports `regression_s`).
+    /// Default 0.
+    pub regress_steps: usize,
 }
 
 impl OptimSection {
@@ -236,6 +244,7 @@ impl Default for OptimSection {
             refine_lr: 0.003,
             refine_weight: 100.0,
             refine_keep: false,
+            regress_steps: 0,
         }
     }
 }
@@ -535,6 +544,23 @@ impl TrainPreset {
                 "needs a finite training set: data.train_scenes > 0 or data.dir",
             ));
         }
+        if o.regress_steps > 0 && !o.refine_keep {
+            return Err(bad(
+                "optim.regress_steps",
+                o.regress_steps,
+                "needs optim.refine_keep = true (the steps regress on kept refined targets)",
+            ));
+        }
+        if o.regress_steps > o.critic_steps {
+            return Err(bad(
+                "optim.regress_steps",
+                o.regress_steps,
+                &format!(
+                    "must be at most optim.critic_steps = {} (one step per critic batch)",
+                    o.critic_steps
+                ),
+            ));
+        }
         if o.batch < 2 {
             return Err(bad(
                 "optim.batch",
@@ -722,8 +748,13 @@ mod tests {
     }
 
     #[test]
-    fn kept_refinement_needs_refinement_and_a_finite_training_set() {
-        let cases: [(&[&str], &str); 3] = [
+    fn kept_refinement_options_need_what_they_build_on() {
+        let keep = [
+            "data.train_scenes=10",
+            "optim.refine_steps=5",
+            "optim.refine_keep=true",
+        ];
+        let cases: [(&[&str], &str); 5] = [
             (
                 &["optim.refine_keep=true"],
                 "optim.refine_keep = true: needs optim.refine_steps > 0 (there is nothing to keep \
@@ -738,6 +769,16 @@ mod tests {
                 &["data.dir=/d", "data.train_scenes=100"],
                 "data.train_scenes = 100: a dataset directory is a finite training set already: \
                  leave it at 0 with data.dir",
+            ),
+            (
+                &["optim.regress_steps=2"],
+                "optim.regress_steps = 2: needs optim.refine_keep = true (the steps regress on \
+                 kept refined targets)",
+            ),
+            (
+                &[keep[0], keep[1], keep[2], "optim.regress_steps=6"],
+                "optim.regress_steps = 6: must be at most optim.critic_steps = 5 (one step per \
+                 critic batch)",
             ),
         ];
         for (overrides, expected) in cases {

@@ -19,7 +19,8 @@ pub struct Losses {
     pub wasserstein: f32,
     /// Gradient penalty `E[(‖∇D(x̂, ẑ)‖ − 1)²]` on the joint input (unweighted).
     pub gradient_penalty: f32,
-    /// Encoder/decoder loss: the weighted sum of the five terms below.
+    /// Encoder/decoder loss: the weighted sum of the five terms below (`regress` has steps of
+    /// its own).
     pub generator: f32,
     /// Adversarial (ALI) term `D(x, E(x)) − D(rend(G(z)), z)`, encoder/decoder side.
     pub adversarial: f32,
@@ -34,11 +35,15 @@ pub struct Losses {
     /// ln refined)²` (see [`refine`](crate::refine)); 0 when `optim.refine_steps = 0`.
     #[serde(default)]
     pub refine: f32,
+    /// The same regression in the extra steps on kept targets (`optim.regress_steps`), mean
+    /// over those steps; 0 without them.
+    #[serde(default)]
+    pub regress: f32,
 }
 
 impl Losses {
     /// Each term with its name as in `metrics.jsonl`.
-    pub fn named(&self) -> [(&'static str, f32); 9] {
+    pub fn named(&self) -> [(&'static str, f32); 10] {
         [
             ("critic", self.critic),
             ("wasserstein", self.wasserstein),
@@ -49,6 +54,7 @@ impl Losses {
             ("recon_z", self.recon_z),
             ("planarity", self.planarity),
             ("refine", self.refine),
+            ("regress", self.regress),
         ]
     }
 
@@ -67,6 +73,7 @@ impl Losses {
         self.recon_z += w * other.recon_z;
         self.planarity += w * other.planarity;
         self.refine += w * other.refine;
+        self.regress += w * other.regress;
     }
 }
 

@@ -131,6 +131,12 @@ fn score_pair(
 }
 
 /// Fails on the first loss term (in the given order) that is NaN or infinite, before any update.
+/// `mean(ln depth − ln target)²` over every pixel of the batch: `[1]`. Both `[batch, R, R]`,
+/// scene units; `target` carries no gradient.
+fn log_depth_regression(depth: Tensor<3>, target: Tensor<3>) -> Tensor<1> {
+    (depth.log() - target.log()).square().mean()
+}
+
 fn check_finite(terms: &[(&str, f32)], step: u64) -> Result<()> {
     match terms.iter().find(|(_, v)| !v.is_finite()) {
         Some(&(name, value)) => Err(Error::NonFinite {
@@ -458,16 +464,10 @@ impl Trainer {
         let planarity = (self.planarity.forward(depth_rec.clone())
             + self.planarity.forward(depth_fake.clone()))
         .mul_scalar(0.5);
-        let refine = (o.refine_steps > 0).then(|| {
-            let start = match &self.targets {
-                Some(kept) => {
-                    let own = depth_rec.clone().inner().into_data();
-                    let own = own.as_slice::<f32>().expect("f32 depth");
-                    let r = self.preset.model.resolution;
-                    tensor(&kept.starts(&batch.scene, own), [b, r, r], &self.device)
-                }
-                None => depth_rec.clone(),
-            };
+        let refine = if o.refine_steps > 0 {
+            let start = self
+                .kept_or_own(batch, &depth_rec)
+                .unwrap_or_else(|| depth_rec.clone());
             let target = self.refiner.refine(
                 start,
                 batch.image.clone(),
@@ -478,10 +478,10 @@ impl Trainer {
                 let maps = target.clone().into_data();
                 kept.keep(&batch.scene, maps.as_slice::<f32>().expect("f32 depth"));
             }
-            (depth_rec.clone().log() - target.log().autodiff())
-                .square()
-                .mean()
-        });
+            Some(log_depth_regression(depth_rec.clone(), target.autodiff()))
+        } else {
+            None
+        };
         let recon_levels = self.pyramid.forward(
             depth_rec,
             batch.image.clone(),
@@ -535,8 +535,53 @@ impl Trainer {
         Ok((total, terms))
     }
 
+    /// One encoder/decoder step that regresses the batch's reconstructions on their scenes' kept
+    /// refined targets, `w_r·mean(ln G(E(x)) − ln kept)²` (`optim.regress_steps`): no
+    /// refinement, no other term, the targets unchanged. A scene without a kept target yet
+    /// regresses on its own reconstruction, which contributes nothing. Returns the regression.
+    ///
+    /// # Errors
+    /// As [`Trainer::critic_step`].
+    ///
+    /// # Panics
+    /// Without kept targets (`optim.refine_keep`), or if the batch carries no scene
+    /// identifiers.
+    pub fn regress_step(&mut self, batch: &DeviceBatch, step: u64) -> Result<f32> {
+        let cam = batch.camera.clone();
+        let z = self.nets.encoder.forward(batch.image.clone(), cam.clone());
+        let depth = decode(&self.nets.decoder, z, cam, &batch.class);
+        let target = self
+            .kept_or_own(batch, &depth)
+            .expect("regress steps need kept targets (optim.refine_keep)");
+        let regression = log_depth_regression(depth, target);
+        let value = scalar(regression.clone());
+        check_finite(&[("regress", value)], step)?;
+        let o = &self.preset.optim;
+        let loss = regression.mul_scalar(o.refine_weight);
+        let grads = GradientsParams::from_grads(loss.backward(), &self.nets);
+        let nets = self.nets.clone();
+        self.nets = self.opt_gen.step(o.lr_at(step), nets, grads);
+        Ok(value)
+    }
+
+    /// With kept targets (`optim.refine_keep`), each scene's kept refined map, or `depth`'s own
+    /// (detached) map where the scene has none yet: `[batch, R, R]` on the training device,
+    /// without autodiff history; `None` without kept targets.
+    fn kept_or_own(&self, batch: &DeviceBatch, depth: &Tensor<3>) -> Option<Tensor<3>> {
+        let kept = self.targets.as_ref()?;
+        let [b, r, _] = depth.dims();
+        let own = depth.clone().inner().into_data();
+        let own = own.as_slice::<f32>().expect("f32 depth");
+        Some(tensor(
+            &kept.starts(&batch.scene, own),
+            [b, r, r],
+            &self.device,
+        ))
+    }
+
     /// One full iteration (0-based `step`): `critic_steps` critic steps on `batches[..C]`, then
-    /// one encoder/decoder step on `batches[C]`.
+    /// `regress_steps` regression steps on `batches[..regress_steps]` (see
+    /// [`Trainer::regress_step`]), then one encoder/decoder step on `batches[C]`.
     ///
     /// # Errors
     /// [`Error::NonFinite`] naming the loss and the 1-based step.
@@ -564,6 +609,10 @@ impl Trainer {
             losses.critic += l / c as f32;
             losses.wasserstein += w / c as f32;
             losses.gradient_penalty += gp / c as f32;
+        }
+        let regress_steps = self.preset.optim.regress_steps;
+        for batch in &batches[..regress_steps] {
+            losses.regress += self.regress_step(batch, step + 1)? / regress_steps as f32;
         }
         let lights = self.gen_lights(&batches[c], &noise, c);
         let (g, [adv, rx, rz, planarity, refine]) =

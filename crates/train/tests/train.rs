@@ -392,6 +392,44 @@ fn kept_targets_continue_refining_from_the_last_visit_and_keep_the_first_scale()
     }
 }
 
+/// Regression steps on kept targets (`optim.regress_steps`): scenes never refined contribute
+/// nothing; once a visit has kept their targets, the steps move the reconstructions towards
+/// them and leave the targets as they are.
+#[test]
+fn regress_steps_fit_the_kept_targets_without_changing_them() {
+    let preset = refinement_preset(&[
+        "data.train_scenes=8",
+        "optim.refine_steps=15",
+        "optim.refine_keep=true",
+        "optim.regress_steps=1",
+        "optim.lr=1e-3",
+    ]);
+    let (mut trainer, _, host) = trainer_and_batch(&preset);
+    let batch = trainer.upload(&host);
+    assert_eq!(
+        trainer.regress_step(&batch, 1).unwrap(),
+        0.0,
+        "no scene has a kept target yet"
+    );
+    let noise = IterationNoise::draw(&preset, 0);
+    let lights = (batch.light_pos.clone(), batch.light_color.clone());
+    trainer
+        .generator_step(&batch, &noise.generator_z, lights, 2)
+        .unwrap();
+    let placeholder = vec![f32::NAN; host.batch * host.size * host.size];
+    let kept = |t: &Trainer| t.targets.as_ref().unwrap().starts(&batch.scene, &placeholder);
+    let targets = kept(&trainer);
+    let values: Vec<f32> = (3..9)
+        .map(|step| trainer.regress_step(&batch, step).unwrap())
+        .collect();
+    assert!(values[0] > 0.0, "regression on kept targets {values:?}");
+    assert!(
+        values.windows(2).all(|w| w[1] < w[0]) && values[5] < 0.9 * values[0],
+        "regression along five steps: {values:?}"
+    );
+    assert_eq!(kept(&trainer), targets, "regress steps do not refine");
+}
+
 /// A run that keeps refined targets checkpoints them and resumes exactly; a checkpoint without
 /// them is refused, naming the file.
 #[test]
@@ -402,6 +440,7 @@ fn kept_targets_resume_exactly() {
         "data.train_scenes=12",
         "optim.refine_steps=3",
         "optim.refine_keep=true",
+        "optim.regress_steps=2",
         "run.checkpoint_every=2",
         "run.log_every=1",
         "run.keep_last=5",
@@ -435,9 +474,14 @@ fn kept_targets_resume_exactly() {
     );
     std::fs::write(&targets, saved).unwrap();
     resume().unwrap();
-    for x in assert_identical_metrics(&straight, &split, 8) {
+    let logged = assert_identical_metrics(&straight, &split, 8);
+    for x in &logged {
         assert!(x.losses.refine > 0.0, "step {}", x.step);
     }
+    assert!(
+        logged.iter().any(|x| x.losses.regress > 0.0),
+        "the regress steps met kept targets"
+    );
     let read = |run: &Path| {
         let dir = list_checkpoints(&run.join("checkpoints"))
             .unwrap()

@@ -95,7 +95,7 @@ fn bench_train(a: TrainBenchArgs) -> anyhow::Result<()> {
         println!(
             "{:.2} it/s ({:.3} s/iter) at {}², width {}, batch {}, {} critic steps, {} thread(s); \
              per iteration: renderer {:.3} s, gradient penalty {:.3} s, optimizer {:.3} s, \
-             refinement {:.3} s, networks and rest {:.3} s",
+             refinement {:.3} s, regression steps {:.3} s, networks and rest {:.3} s",
             report.iters_per_s,
             report.s_per_iter,
             report.res,
@@ -107,6 +107,7 @@ fn bench_train(a: TrainBenchArgs) -> anyhow::Result<()> {
             b.gradient_penalty_s,
             b.optimizer_s,
             b.refinement_s,
+            b.regression_s,
             b.networks_and_rest_s
         );
     }
