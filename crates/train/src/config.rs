@@ -200,6 +200,11 @@ pub struct OptimSection {
     /// [`targets`](crate::targets)); needs `refine_steps > 0` and a finite training set
     /// (`data.train_scenes > 0` or `data.dir`). Default false.
     pub refine_keep: bool,
+    /// Passes each refined map through a 3×3 median filter that keeps its scale before the
+    /// decoder regresses on it (and before it is kept), removing the speckle refinement leaves
+    /// along silhouettes (see [`median`](crate::median)); needs `refine_steps > 0`. Default
+    /// false.
+    pub refine_median: bool,
     /// Extra encoder/decoder steps per iteration that regress the reconstructions of the first
     /// `regress_steps` critic batches on those scenes' kept refined targets (weight
     /// `refine_weight`, no other term, no refinement: scenes not yet refined contribute
@@ -244,6 +249,7 @@ impl Default for OptimSection {
             refine_lr: 0.003,
             refine_weight: 100.0,
             refine_keep: false,
+            refine_median: false,
             regress_steps: 0,
         }
     }
@@ -544,6 +550,13 @@ impl TrainPreset {
                 "needs a finite training set: data.train_scenes > 0 or data.dir",
             ));
         }
+        if o.refine_median && o.refine_steps == 0 {
+            return Err(bad(
+                "optim.refine_median",
+                true,
+                "needs optim.refine_steps > 0 (it filters refined maps)",
+            ));
+        }
         if o.regress_steps > 0 && !o.refine_keep {
             return Err(bad(
                 "optim.regress_steps",
@@ -754,7 +767,7 @@ mod tests {
             "optim.refine_steps=5",
             "optim.refine_keep=true",
         ];
-        let cases: [(&[&str], &str); 5] = [
+        let cases: [(&[&str], &str); 6] = [
             (
                 &["optim.refine_keep=true"],
                 "optim.refine_keep = true: needs optim.refine_steps > 0 (there is nothing to keep \
@@ -769,6 +782,11 @@ mod tests {
                 &["data.dir=/d", "data.train_scenes=100"],
                 "data.train_scenes = 100: a dataset directory is a finite training set already: \
                  leave it at 0 with data.dir",
+            ),
+            (
+                &["optim.refine_median=true"],
+                "optim.refine_median = true: needs optim.refine_steps > 0 (it filters refined \
+                 maps)",
             ),
             (
                 &["optim.regress_steps=2"],

@@ -55,6 +55,7 @@ pub mod depth_error;
 pub mod device;
 mod error;
 pub mod grid;
+pub mod median;
 pub mod metrics;
 pub mod planarity;
 pub mod pyramid;

@@ -21,6 +21,7 @@ use crate::config::TrainPreset;
 use crate::data::HostBatch;
 use crate::depth_error::{DepthError, DepthErrorSum};
 use crate::error::{Error, Result};
+use crate::median::median3_keep_scale;
 use crate::metrics::Losses;
 use crate::planarity::PlanarityPrior;
 use crate::pyramid::PyramidLoss;
@@ -435,7 +436,8 @@ impl Trainer {
     /// `w_p·P`, where `l` runs over the [`PyramidLoss`] levels (level 0 alone is paper Eq. 4)
     /// and `P` is the [`PlanarityPrior`] averaged over `G(E(x))` and `G(z)`, plus
     /// `w_r·mean(ln G(E(x)) − ln refined)²` when `optim.refine_steps > 0` (the refinement starts
-    /// from each scene's kept map with `optim.refine_keep`, and keeps its result). Returns the
+    /// from each scene's kept map with `optim.refine_keep`, and keeps its result; with
+    /// `optim.refine_median` the refined map is median-filtered first). Returns the
     /// loss and `[adversarial, recon_x, recon_z, planarity, refine]`, `recon_x` being the
     /// full-resolution level.
     ///
@@ -468,17 +470,22 @@ impl Trainer {
             let start = self
                 .kept_or_own(batch, &depth_rec)
                 .unwrap_or_else(|| depth_rec.clone());
-            let target = self.refiner.refine(
+            let refined = self.refiner.refine(
                 start,
                 batch.image.clone(),
                 lights.0.clone(),
                 lights.1.clone(),
             );
-            if let Some(kept) = &mut self.targets {
-                let maps = target.clone().into_data();
-                kept.keep(&batch.scene, maps.as_slice::<f32>().expect("f32 depth"));
+            let mut maps = refined.into_data().into_vec::<f32>().expect("f32 depth");
+            let r = self.preset.model.resolution;
+            if o.refine_median {
+                median3_keep_scale(&mut maps, r);
             }
-            Some(log_depth_regression(depth_rec.clone(), target.autodiff()))
+            if let Some(kept) = &mut self.targets {
+                kept.keep(&batch.scene, &maps);
+            }
+            let target = tensor(&maps, [b, r, r], &self.device);
+            Some(log_depth_regression(depth_rec.clone(), target))
         } else {
             None
         };

@@ -7,6 +7,7 @@ use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::{Device, Tensor, TensorData};
 use pix2scene_train::checkpoint::{CHECKPOINT_FORMAT_VERSION, CheckpointState, list_checkpoints};
 use pix2scene_train::data::{HostBatch, SceneSource};
+use pix2scene_train::median::median3_keep_scale;
 use pix2scene_train::metrics::{MetricsRecord, read_metrics};
 use pix2scene_train::run::renderer_config;
 use pix2scene_train::shards::ShardCache;
@@ -392,6 +393,36 @@ fn kept_targets_continue_refining_from_the_last_visit_and_keep_the_first_scale()
     }
 }
 
+/// `optim.refine_median`: the kept target is the scale-keeping 3×3 median of the map the same
+/// run without the filter keeps.
+#[test]
+fn median_filtered_targets_are_the_median_of_the_refined_maps() {
+    let keep = [
+        "data.train_scenes=8",
+        "optim.refine_steps=15",
+        "optim.refine_keep=true",
+    ];
+    let mut with_median = keep.to_vec();
+    with_median.push("optim.refine_median=true");
+    let kept_after_one_visit = |preset: &TrainPreset| {
+        let (mut trainer, _, host) = trainer_and_batch(preset);
+        let batch = trainer.upload(&host);
+        let noise = IterationNoise::draw(preset, 0);
+        let lights = (batch.light_pos.clone(), batch.light_color.clone());
+        trainer
+            .generator_step(&batch, &noise.generator_z, lights, 1)
+            .unwrap();
+        let placeholder = vec![f32::NAN; host.batch * host.size * host.size];
+        let targets = trainer.targets.as_ref().unwrap();
+        (targets.starts(&batch.scene, &placeholder), host.size)
+    };
+    let (mut plain, size) = kept_after_one_visit(&refinement_preset(&keep));
+    let (filtered, _) = kept_after_one_visit(&refinement_preset(&with_median));
+    assert_ne!(plain, filtered, "the filter changed the targets");
+    median3_keep_scale(&mut plain, size);
+    assert_eq!(plain, filtered);
+}
+
 /// Regression steps on kept targets (`optim.regress_steps`): scenes never refined contribute
 /// nothing; once a visit has kept their targets, the steps move the reconstructions towards
 /// them and leave the targets as they are.
@@ -417,7 +448,12 @@ fn regress_steps_fit_the_kept_targets_without_changing_them() {
         .generator_step(&batch, &noise.generator_z, lights, 2)
         .unwrap();
     let placeholder = vec![f32::NAN; host.batch * host.size * host.size];
-    let kept = |t: &Trainer| t.targets.as_ref().unwrap().starts(&batch.scene, &placeholder);
+    let kept = |t: &Trainer| {
+        t.targets
+            .as_ref()
+            .unwrap()
+            .starts(&batch.scene, &placeholder)
+    };
     let targets = kept(&trainer);
     let values: Vec<f32> = (3..9)
         .map(|step| trainer.regress_step(&batch, step).unwrap())
