@@ -476,7 +476,10 @@ impl Trainer {
                 lights.0.clone(),
                 lights.1.clone(),
             );
-            let mut maps = refined.into_data().into_vec::<f32>().expect("f32 depth");
+            let mut maps = refined
+                .into_data()
+                .try_into_vec::<f32>()
+                .expect("f32 depth");
             let r = self.preset.model.resolution;
             if o.refine_median {
                 median3_keep_scale(&mut maps, r);
