@@ -210,7 +210,8 @@ pub struct OptimSection {
     /// `refine_weight`, no other term, no refinement: scenes not yet refined contribute
     /// nothing); needs `refine_keep`, at most `critic_steps`. The decoder otherwise learns from
     /// one batch in `critic_steps + 1`; each step costs about 0.1 s at 64² on one thread (five
-    /// add a third to an iteration of `cpu-64-kept`; `bench train` reports `regression_s`).
+    /// add 0.4 s to the 1.4 s of an iteration of `cpu-64-kept` without them; `bench train`
+    /// reports `regression_s`).
     /// Default 0.
     pub regress_steps: usize,
 }
