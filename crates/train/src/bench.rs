@@ -170,7 +170,8 @@ fn bench_on_pool(preset: &TrainPreset, iters: usize) -> Result<TrainBench> {
         &batch,
         preset,
         iters.max(3),
-        (s_per_iter, regression_s),
+        s_per_iter,
+        regression_s,
     );
     Ok(TrainBench {
         r#impl: "pix2scene-rust",
@@ -190,16 +191,16 @@ fn bench_on_pool(preset: &TrainPreset, iters: usize) -> Result<TrainBench> {
     })
 }
 
-/// Times the parts of an iteration alone; `measured` holds the seconds per iteration and of
-/// its regression steps, timed in the loop.
+/// Times the parts of an iteration alone; `s_per_iter` and `regression_s` (its regression
+/// steps) were timed in the loop.
 fn breakdown(
     trainer: &mut Trainer,
     batch: &DeviceBatch,
     preset: &TrainPreset,
     reps: usize,
-    measured: (f64, f64),
+    s_per_iter: f64,
+    regression_s: f64,
 ) -> Breakdown {
-    let (s_per_iter, regression_s) = measured;
     let c = preset.optim.critic_steps;
     let (b, r, zd) = (
         preset.optim.batch,

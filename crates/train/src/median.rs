@@ -23,8 +23,6 @@ pub fn median3_keep_scale(maps: &mut [f32], size: usize) {
         "{} values are not whole {size}×{size} maps",
         maps.len()
     );
-    let log_mean =
-        |map: &[f32]| map.iter().map(|d| f64::from(*d).ln()).sum::<f64>() / pixels as f64;
     for map in maps.chunks_mut(pixels) {
         let before = log_mean(map);
         let mut filtered = vec![0.0f32; pixels];
@@ -49,13 +47,14 @@ pub fn median3_keep_scale(maps: &mut [f32], size: usize) {
     }
 }
 
+/// Mean of `ln d` over a map: the log of its geometric-mean depth.
+fn log_mean(map: &[f32]) -> f64 {
+    map.iter().map(|d| f64::from(*d).ln()).sum::<f64>() / map.len() as f64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn log_mean(map: &[f32]) -> f64 {
-        map.iter().map(|d| f64::from(*d).ln()).sum::<f64>() / map.len() as f64
-    }
 
     #[test]
     fn specks_vanish_and_a_depth_step_stays_in_place() {

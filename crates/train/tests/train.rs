@@ -37,6 +37,22 @@ fn refinement_preset(extra: &[&str]) -> TrainPreset {
     tiny(&overrides)
 }
 
+/// A finite set of 8 scenes whose 15-step refined targets are kept.
+const KEPT: [&str; 3] = [
+    "data.train_scenes=8",
+    "optim.refine_steps=15",
+    "optim.refine_keep=true",
+];
+
+/// The kept target of each scene of `batch`, `[batch, R²]` flattened (NaN for a scene without
+/// one).
+fn kept_maps(trainer: &Trainer, batch: &DeviceBatch) -> Vec<f32> {
+    let [n, _, r, _] = batch.image.dims();
+    let placeholder = vec![f32::NAN; n * r * r];
+    let targets = trainer.targets.as_ref().expect("refine_keep keeps targets");
+    targets.starts(&batch.scene, &placeholder)
+}
+
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("p2s-train-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -340,22 +356,13 @@ fn refinement_lowers_its_objective_approaches_the_truth_and_keeps_the_scale() {
 /// further, to a lower objective, keeping the scale (log-mean depth) of the first visit.
 #[test]
 fn kept_targets_continue_refining_from_the_last_visit_and_keep_the_first_scale() {
-    let preset = refinement_preset(&[
-        "data.train_scenes=8",
-        "optim.refine_steps=15",
-        "optim.refine_keep=true",
-    ]);
+    let preset = refinement_preset(&KEPT);
     let (mut trainer, _, host) = trainer_and_batch(&preset);
     let batch = trainer.upload(&host);
     assert_eq!(batch.scene.len(), host.batch);
     let noise = IterationNoise::draw(&preset, 0);
     let lights = (batch.light_pos.clone(), batch.light_color.clone());
     let pixels = host.size * host.size;
-    let placeholder = vec![f32::NAN; host.batch * pixels];
-    let kept = |t: &Trainer| {
-        let targets = t.targets.as_ref().expect("refine_keep keeps targets");
-        targets.starts(&batch.scene, &placeholder)
-    };
     let objective = |t: &Trainer, d: &[f32]| {
         let [n, s] = [host.batch, host.size];
         let d = Tensor::<3>::from_data(TensorData::new(d.to_vec(), [n, s, s]), t.device());
@@ -371,12 +378,12 @@ fn kept_targets_continue_refining_from_the_last_visit_and_keep_the_first_scale()
     trainer
         .generator_step(&batch, &noise.generator_z, lights.clone(), 1)
         .unwrap();
-    let first = kept(&trainer);
+    let first = kept_maps(&trainer, &batch);
     assert!(first.iter().all(|d| d.is_finite()), "every scene kept");
     trainer
         .generator_step(&batch, &noise.generator_z, lights, 2)
         .unwrap();
-    let second = kept(&trainer);
+    let second = kept_maps(&trainer, &batch);
     assert_ne!(first, second, "the second visit refined further");
     let (o1, o2) = (objective(&trainer, &first), objective(&trainer, &second));
     assert!(o2 < o1, "objective after visit 1 {o1}, visit 2 {o2}");
@@ -397,13 +404,7 @@ fn kept_targets_continue_refining_from_the_last_visit_and_keep_the_first_scale()
 /// run without the filter keeps.
 #[test]
 fn median_filtered_targets_are_the_median_of_the_refined_maps() {
-    let keep = [
-        "data.train_scenes=8",
-        "optim.refine_steps=15",
-        "optim.refine_keep=true",
-    ];
-    let mut with_median = keep.to_vec();
-    with_median.push("optim.refine_median=true");
+    let with_median = [&KEPT[..], &["optim.refine_median=true"]].concat();
     let kept_after_one_visit = |preset: &TrainPreset| {
         let (mut trainer, _, host) = trainer_and_batch(preset);
         let batch = trainer.upload(&host);
@@ -412,11 +413,9 @@ fn median_filtered_targets_are_the_median_of_the_refined_maps() {
         trainer
             .generator_step(&batch, &noise.generator_z, lights, 1)
             .unwrap();
-        let placeholder = vec![f32::NAN; host.batch * host.size * host.size];
-        let targets = trainer.targets.as_ref().unwrap();
-        (targets.starts(&batch.scene, &placeholder), host.size)
+        (kept_maps(&trainer, &batch), host.size)
     };
-    let (mut plain, size) = kept_after_one_visit(&refinement_preset(&keep));
+    let (mut plain, size) = kept_after_one_visit(&refinement_preset(&KEPT));
     let (filtered, _) = kept_after_one_visit(&refinement_preset(&with_median));
     assert_ne!(plain, filtered, "the filter changed the targets");
     median3_keep_scale(&mut plain, size);
@@ -428,13 +427,8 @@ fn median_filtered_targets_are_the_median_of_the_refined_maps() {
 /// them and leave the targets as they are.
 #[test]
 fn regress_steps_fit_the_kept_targets_without_changing_them() {
-    let preset = refinement_preset(&[
-        "data.train_scenes=8",
-        "optim.refine_steps=15",
-        "optim.refine_keep=true",
-        "optim.regress_steps=1",
-        "optim.lr=1e-3",
-    ]);
+    let preset =
+        refinement_preset(&[&KEPT[..], &["optim.regress_steps=1", "optim.lr=1e-3"]].concat());
     let (mut trainer, _, host) = trainer_and_batch(&preset);
     let batch = trainer.upload(&host);
     assert_eq!(
@@ -447,14 +441,7 @@ fn regress_steps_fit_the_kept_targets_without_changing_them() {
     trainer
         .generator_step(&batch, &noise.generator_z, lights, 2)
         .unwrap();
-    let placeholder = vec![f32::NAN; host.batch * host.size * host.size];
-    let kept = |t: &Trainer| {
-        t.targets
-            .as_ref()
-            .unwrap()
-            .starts(&batch.scene, &placeholder)
-    };
-    let targets = kept(&trainer);
+    let targets = kept_maps(&trainer, &batch);
     let values: Vec<f32> = (3..9)
         .map(|step| trainer.regress_step(&batch, step).unwrap())
         .collect();
@@ -463,7 +450,11 @@ fn regress_steps_fit_the_kept_targets_without_changing_them() {
         values.windows(2).all(|w| w[1] < w[0]) && values[5] < 0.9 * values[0],
         "regression along five steps: {values:?}"
     );
-    assert_eq!(kept(&trainer), targets, "regress steps do not refine");
+    assert_eq!(
+        kept_maps(&trainer, &batch),
+        targets,
+        "regress steps do not refine"
+    );
 }
 
 /// A run that keeps refined targets checkpoints them and resumes exactly; a checkpoint without
