@@ -131,13 +131,13 @@ fn score_pair(
     )
 }
 
-/// Fails on the first loss term (in the given order) that is NaN or infinite, before any update.
 /// `mean(ln depth − ln target)²` over every pixel of the batch: `[1]`. Both `[batch, R, R]`,
 /// scene units; `target` carries no gradient.
 fn log_depth_regression(depth: Tensor<3>, target: Tensor<3>) -> Tensor<1> {
     (depth.log() - target.log()).square().mean()
 }
 
+/// Fails on the first loss term (in the given order) that is NaN or infinite, before any update.
 fn check_finite(terms: &[(&str, f32)], step: u64) -> Result<()> {
     match terms.iter().find(|(_, v)| !v.is_finite()) {
         Some(&(name, value)) => Err(Error::NonFinite {
