@@ -145,7 +145,7 @@ fn bench_on_pool(preset: &TrainPreset, iters: usize) -> Result<TrainBench> {
         let mut per_regress = Vec::new();
         for _ in 0..preset.optim.regress_steps {
             let tr = Instant::now();
-            trainer.regress_step(&batch, 0)?;
+            trainer.regress_step(&batch, false, 0)?;
             per_regress.push(tr.elapsed().as_secs_f64());
         }
         let tg = Instant::now();

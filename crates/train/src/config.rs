@@ -214,6 +214,12 @@ pub struct OptimSection {
     /// reports `regression_s`).
     /// Default 0.
     pub regress_steps: usize,
+    /// Shows the second, fourth, … regression step its batch mirrored: images flipped left–right,
+    /// the camera reflected across the plane `x = z` that the room is symmetric about, the
+    /// kept targets flipped (see [`mirror`](crate::mirror)): a second view of each kept scene for
+    /// the encoder and decoder at no extra cost. Needs `regress_steps ≥ 2` and scenes drawn
+    /// symmetrically about that plane (checked when the run starts). Default false.
+    pub regress_mirror: bool,
 }
 
 impl OptimSection {
@@ -252,6 +258,7 @@ impl Default for OptimSection {
             refine_keep: false,
             refine_median: false,
             regress_steps: 0,
+            regress_mirror: false,
         }
     }
 }
@@ -575,6 +582,17 @@ impl TrainPreset {
                 ),
             ));
         }
+        if o.regress_mirror && o.regress_steps < 2 {
+            return Err(bad(
+                "optim.regress_mirror",
+                true,
+                &format!(
+                    "needs optim.regress_steps >= 2 (it mirrors every second regression step; \
+                     regress_steps is {})",
+                    o.regress_steps
+                ),
+            ));
+        }
         if o.batch < 2 {
             return Err(bad(
                 "optim.batch",
@@ -768,7 +786,7 @@ mod tests {
             "optim.refine_steps=5",
             "optim.refine_keep=true",
         ];
-        let cases: [(&[&str], &str); 6] = [
+        let cases: [(&[&str], &str); 7] = [
             (
                 &["optim.refine_keep=true"],
                 "optim.refine_keep = true: needs optim.refine_steps > 0 (there is nothing to keep \
@@ -798,6 +816,17 @@ mod tests {
                 &[keep[0], keep[1], keep[2], "optim.regress_steps=6"],
                 "optim.regress_steps = 6: must be at most optim.critic_steps = 5 (one step per \
                  critic batch)",
+            ),
+            (
+                &[
+                    keep[0],
+                    keep[1],
+                    keep[2],
+                    "optim.regress_steps=1",
+                    "optim.regress_mirror=true",
+                ],
+                "optim.regress_mirror = true: needs optim.regress_steps >= 2 (it mirrors every \
+                 second regression step; regress_steps is 1)",
             ),
         ];
         for (overrides, expected) in cases {

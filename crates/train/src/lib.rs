@@ -14,6 +14,7 @@
 //! - [`depth_error`]: held-out MSE-depth, split into shape (best scale per image) and scale.
 //! - [`planarity`]: the geometric prior on generated depth maps (curvature of inverse depth).
 //! - [`pyramid`]: the image reconstruction term over an image pyramid.
+//! - [`mirror`]: the mirrored view of a batch for the regression steps (`optim.regress_mirror`).
 //! - [`refine`]: renderer-refined depth targets for the decoder (`optim.refine_steps`).
 //! - [`targets`]: refined targets kept per training scene between visits (`optim.refine_keep`).
 //! - [`trainer`]: the networks, optimizers, the critic and encoder/decoder steps, evaluation,
@@ -57,6 +58,7 @@ mod error;
 pub mod grid;
 pub mod median;
 pub mod metrics;
+pub mod mirror;
 pub mod planarity;
 pub mod pyramid;
 pub mod refine;

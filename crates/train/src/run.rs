@@ -17,6 +17,7 @@ use crate::device::{TrainDevice, init_threads};
 use crate::error::{Error, Result};
 use crate::grid::{TileGrid, chw_to_hwc, depth_tile, normal_tile};
 use crate::metrics::{LossAverager, MetricsLog, MetricsRecord};
+use crate::mirror;
 use crate::trainer::{Trainer, tensor};
 
 /// Training scenes the image-blind depth baselines average over.
@@ -126,6 +127,9 @@ fn train_on_pool(options: &TrainOptions, preset: TrainPreset) -> Result<TrainSum
 
     let size = preset.model.resolution;
     let source = SceneSource::open(&preset.data, size)?;
+    if preset.optim.regress_mirror {
+        mirror::check_symmetric(source.generator_config())?;
+    }
     let renderer = renderer_config(&source, size);
     let mut trainer = Trainer::new(&preset, renderer, &device);
 

@@ -1,6 +1,7 @@
 //! The networks, their optimizers and one training iteration: ALI/BiGAN trained as a WGAN with
 //! a gradient penalty on the joint (x, z) input, plus the reconstruction losses of paper Eq. 4.
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 use burn::module::{Module, ModuleVisitor, Param};
@@ -23,6 +24,7 @@ use crate::depth_error::{DepthError, DepthErrorSum};
 use crate::error::{Error, Result};
 use crate::median::median3_keep_scale;
 use crate::metrics::Losses;
+use crate::mirror;
 use crate::planarity::PlanarityPrior;
 use crate::pyramid::PyramidLoss;
 use crate::refine::DepthRefiner;
@@ -548,7 +550,9 @@ impl Trainer {
     /// One encoder/decoder step that regresses the batch's reconstructions on their scenes' kept
     /// refined targets, `w_r·mean(ln G(E(x)) − ln kept)²` (`optim.regress_steps`): no
     /// refinement, no other term, the targets unchanged. A scene without a kept target yet
-    /// regresses on its own reconstruction, which contributes nothing. Returns the regression.
+    /// regresses on its own reconstruction, which contributes nothing. With `mirror` the
+    /// networks see the batch mirrored ([`mirror::mirrored`]) and regress on the flipped
+    /// targets. Returns the regression.
     ///
     /// # Errors
     /// As [`Trainer::critic_step`].
@@ -556,12 +560,19 @@ impl Trainer {
     /// # Panics
     /// Without kept targets (`optim.refine_keep`), or if the batch carries no scene
     /// identifiers.
-    pub fn regress_step(&mut self, batch: &DeviceBatch, step: u64) -> Result<f32> {
-        let cam = batch.camera.clone();
-        let z = self.nets.encoder.forward(batch.image.clone(), cam.clone());
-        let depth = decode(&self.nets.decoder, z, cam, &batch.class);
+    pub fn regress_step(&mut self, batch: &DeviceBatch, mirror: bool, step: u64) -> Result<f32> {
+        let flip = |maps: Tensor<3>| if mirror { maps.flip([2]) } else { maps };
+        let seen = if mirror {
+            Cow::Owned(mirror::mirrored(batch))
+        } else {
+            Cow::Borrowed(batch)
+        };
+        let cam = seen.camera.clone();
+        let z = self.nets.encoder.forward(seen.image.clone(), cam.clone());
+        let depth = decode(&self.nets.decoder, z, cam, &seen.class);
         let target = self
-            .kept_or_own(batch, &depth)
+            .kept_or_own(batch, &flip(depth.clone()))
+            .map(flip)
             .expect("regress steps need kept targets (optim.refine_keep)");
         let regression = log_depth_regression(depth, target);
         let value = scalar(regression.clone());
@@ -621,8 +632,9 @@ impl Trainer {
             losses.gradient_penalty += gp / c as f32;
         }
         let regress_steps = self.preset.optim.regress_steps;
-        for batch in &batches[..regress_steps] {
-            losses.regress += self.regress_step(batch, step + 1)? / regress_steps as f32;
+        for (j, batch) in batches[..regress_steps].iter().enumerate() {
+            let mirror = self.preset.optim.regress_mirror && j % 2 == 1;
+            losses.regress += self.regress_step(batch, mirror, step + 1)? / regress_steps as f32;
         }
         let lights = self.gen_lights(&batches[c], &noise, c);
         let (g, [adv, rx, rz, planarity, refine]) =
