@@ -541,8 +541,8 @@ fn mirrored_regress_steps_need_symmetric_scenes() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// A run that keeps refined targets checkpoints them and resumes exactly; a checkpoint without
-/// them is refused, naming the file.
+/// A run that keeps refined targets (with mirrored regression steps) checkpoints them and resumes
+/// exactly; a checkpoint without them is refused, naming the file.
 #[test]
 fn kept_targets_resume_exactly() {
     let dir = scratch("resume-kept");
@@ -552,6 +552,7 @@ fn kept_targets_resume_exactly() {
         "optim.refine_steps=3",
         "optim.refine_keep=true",
         "optim.regress_steps=2",
+        "optim.regress_mirror=true",
         "run.checkpoint_every=2",
         "run.log_every=1",
         "run.keep_last=5",
