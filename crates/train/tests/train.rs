@@ -54,6 +54,16 @@ fn kept_maps(trainer: &Trainer, batch: &DeviceBatch) -> Vec<f32> {
     targets.starts(&batch.scene, &placeholder)
 }
 
+/// One encoder/decoder step on `batch` with iteration 0's noise and the batch's own lights: with
+/// kept targets, a visit that refines and keeps its scenes' maps.
+fn visit(trainer: &mut Trainer, preset: &TrainPreset, batch: &DeviceBatch, step: u64) {
+    let noise = IterationNoise::draw(preset, 0);
+    let lights = (batch.light_pos.clone(), batch.light_color.clone());
+    trainer
+        .generator_step(batch, &noise.generator_z, lights, step)
+        .unwrap();
+}
+
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("p2s-train-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -361,8 +371,6 @@ fn kept_targets_continue_refining_from_the_last_visit_and_keep_the_first_scale()
     let (mut trainer, _, host) = trainer_and_batch(&preset);
     let batch = trainer.upload(&host);
     assert_eq!(batch.scene.len(), host.batch);
-    let noise = IterationNoise::draw(&preset, 0);
-    let lights = (batch.light_pos.clone(), batch.light_color.clone());
     let pixels = host.size * host.size;
     let objective = |t: &Trainer, d: &[f32]| {
         let [n, s] = [host.batch, host.size];
@@ -376,14 +384,10 @@ fn kept_targets_continue_refining_from_the_last_visit_and_keep_the_first_scale()
             )
             .into_scalar::<f32>()
     };
-    trainer
-        .generator_step(&batch, &noise.generator_z, lights.clone(), 1)
-        .unwrap();
+    visit(&mut trainer, &preset, &batch, 1);
     let first = kept_maps(&trainer, &batch);
     assert!(first.iter().all(|d| d.is_finite()), "every scene kept");
-    trainer
-        .generator_step(&batch, &noise.generator_z, lights, 2)
-        .unwrap();
+    visit(&mut trainer, &preset, &batch, 2);
     let second = kept_maps(&trainer, &batch);
     assert_ne!(first, second, "the second visit refined further");
     let (o1, o2) = (objective(&trainer, &first), objective(&trainer, &second));
@@ -409,11 +413,7 @@ fn median_filtered_targets_are_the_median_of_the_refined_maps() {
     let kept_after_one_visit = |preset: &TrainPreset| {
         let (mut trainer, _, host) = trainer_and_batch(preset);
         let batch = trainer.upload(&host);
-        let noise = IterationNoise::draw(preset, 0);
-        let lights = (batch.light_pos.clone(), batch.light_color.clone());
-        trainer
-            .generator_step(&batch, &noise.generator_z, lights, 1)
-            .unwrap();
+        visit(&mut trainer, preset, &batch, 1);
         (kept_maps(&trainer, &batch), host.size)
     };
     let (mut plain, size) = kept_after_one_visit(&refinement_preset(&KEPT));
@@ -439,11 +439,7 @@ fn regress_steps_fit_the_kept_targets_without_changing_them() {
             "no scene has a kept target yet (mirrored: {mirror})"
         );
     }
-    let noise = IterationNoise::draw(&preset, 0);
-    let lights = (batch.light_pos.clone(), batch.light_color.clone());
-    trainer
-        .generator_step(&batch, &noise.generator_z, lights, 2)
-        .unwrap();
+    visit(&mut trainer, &preset, &batch, 2);
     let targets = kept_maps(&trainer, &batch);
     let values: Vec<f32> = (3..9)
         .map(|step| trainer.regress_step(&batch, false, step).unwrap())
@@ -474,11 +470,7 @@ fn mirrored_regress_steps_fit_the_flipped_targets_of_the_mirrored_batch() {
     );
     let (mut trainer, _, host) = trainer_and_batch(&preset);
     let batch = trainer.upload(&host);
-    let noise = IterationNoise::draw(&preset, 0);
-    let lights = (batch.light_pos.clone(), batch.light_color.clone());
-    trainer
-        .generator_step(&batch, &noise.generator_z, lights, 1)
-        .unwrap();
+    visit(&mut trainer, &preset, &batch, 1);
     let kept = kept_maps(&trainer, &batch);
     let flipped: Vec<f32> = kept
         .chunks(host.size)
