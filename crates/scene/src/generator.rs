@@ -272,6 +272,17 @@ impl Generator {
     /// # Panics
     /// For the `iqtt` preset, whose records are [`Question`]s (use [`Generator::record`]).
     pub fn sample(&self, index: u64) -> Sample {
+        self.relit(index, 0)
+    }
+
+    /// View `index` of a room preset under lighting `lighting`: the same room, objects and
+    /// camera as [`Generator::sample`] (so the same depth, normals and mask), with lights drawn
+    /// afresh from the same distribution for each `lighting > 0`; `lighting = 0` is
+    /// [`Generator::sample`] itself.
+    ///
+    /// # Panics
+    /// For the `iqtt` preset, whose records are [`Question`]s (use [`Generator::record`]).
+    pub fn relit(&self, index: u64, lighting: u64) -> Sample {
         let mut rng = self.rng(index);
         let (objects, class) = match self.config.preset {
             Preset::Boxes => (vec![self.random_box(&mut rng, false)], None),
@@ -291,6 +302,14 @@ impl Generator {
             Preset::Iqtt => panic!("iqtt records are questions; use Generator::record"),
         };
         let camera = self.config.camera.sample(&mut rng);
+        if lighting > 0 {
+            // Another seed, the same stream: lighting `l` of scene `i` never shares its
+            // numbers with any scene's own lighting.
+            rng = ChaCha8Rng::seed_from_u64(
+                self.config.seed ^ lighting.wrapping_mul(0x9E37_79B9_7F4A_7C15),
+            );
+            rng.set_stream(index);
+        }
         let lights = self
             .config
             .lights

@@ -73,6 +73,33 @@ fn samples_do_not_depend_on_the_thread_that_draws_them() {
 }
 
 #[test]
+fn relit_views_keep_the_geometry_and_draw_new_lights() {
+    for preset in [Preset::Boxes, Preset::Shapes] {
+        let g = generator(preset, 24);
+        for i in [0, 7] {
+            let own = g.sample(i);
+            assert_eq!(g.relit(i, 0), own, "lighting 0 is the scene's own");
+            let a = g.relit(i, 1);
+            let b = g.relit(i, 2);
+            for relit in [&a, &b] {
+                assert_eq!(relit.camera, own.camera);
+                assert_eq!(relit.frame.depth, own.frame.depth);
+                assert_eq!(relit.frame.normal, own.frame.normal);
+                assert_eq!(relit.frame.mask, own.frame.mask);
+                assert_ne!(relit.lights, own.lights);
+                assert_ne!(relit.frame.image, own.frame.image);
+            }
+            assert_ne!(a.lights, b.lights);
+            assert_eq!(g.relit(i, 1), a, "deterministic");
+            // A relit view's lights are not another scene's own, nor the same lighting of
+            // another scene.
+            assert_ne!(a.lights, g.sample(i + 1).lights);
+            assert_ne!(a.lights, g.relit(i + 1, 1).lights);
+        }
+    }
+}
+
+#[test]
 fn images_sit_in_unit_range_with_little_saturation() {
     for preset in [Preset::Boxes, Preset::MultiShapes, Preset::Iqtt] {
         let g = generator(preset, 32);

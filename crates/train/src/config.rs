@@ -125,6 +125,11 @@ pub struct DataSection {
     /// new scene for every position of the run (an endless stream). A dataset directory is
     /// finite already: there it must stay 0. Default 0.
     pub train_scenes: u64,
+    /// With a finite training set from the generator (`train_scenes > 0`): each epoch after the
+    /// first shows every training scene under lights drawn afresh (same room, object and
+    /// camera, so the same depth; [`pix2scene_scene::Generator::relit`]), so that the encoder
+    /// sees a new image of each geometry at every visit. Default false.
+    pub relight: bool,
 }
 
 impl Default for DataSection {
@@ -142,6 +147,7 @@ impl Default for DataSection {
             channel_light_colors: false,
             surfel_images: false,
             train_scenes: 0,
+            relight: false,
         }
     }
 }
@@ -543,6 +549,14 @@ impl TrainPreset {
                 "a dataset directory is a finite training set already: leave it at 0 with data.dir",
             ));
         }
+        if d.relight && (d.train_scenes == 0 || !d.dir.is_empty()) {
+            return Err(bad(
+                "data.relight",
+                true,
+                "needs a finite training set from the generator: data.train_scenes > 0 and no \
+                 data.dir (a dataset keeps the lights it was generated with)",
+            ));
+        }
         let o = &self.optim;
         if o.refine_keep && o.refine_steps == 0 {
             return Err(bad(
@@ -786,7 +800,19 @@ mod tests {
             "optim.refine_steps=5",
             "optim.refine_keep=true",
         ];
-        let cases: [(&[&str], &str); 7] = [
+        let cases: [(&[&str], &str); 9] = [
+            (
+                &["data.relight=true"],
+                "data.relight = true: needs a finite training set from the generator: \
+                 data.train_scenes > 0 and no data.dir (a dataset keeps the lights it was \
+                 generated with)",
+            ),
+            (
+                &["data.relight=true", "data.dir=/d"],
+                "data.relight = true: needs a finite training set from the generator: \
+                 data.train_scenes > 0 and no data.dir (a dataset keeps the lights it was \
+                 generated with)",
+            ),
             (
                 &["optim.refine_keep=true"],
                 "optim.refine_keep = true: needs optim.refine_steps > 0 (there is nothing to keep \
@@ -848,6 +874,8 @@ mod tests {
             let p = parse("", &overrides).unwrap();
             assert!(p.optim.refine_keep, "{overrides:?}");
         }
+        let p = parse("", &["data.relight=true", "data.train_scenes=60"]).unwrap();
+        assert!(p.data.relight);
     }
 
     #[test]

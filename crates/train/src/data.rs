@@ -120,6 +120,9 @@ pub enum SceneSource {
         train_scenes: u64,
         /// Seed of the per-epoch orders (`data.seed`).
         seed: u64,
+        /// Whether epoch `e` of a finite set shows its scenes under lighting `e`
+        /// (`data.relight`).
+        relight: bool,
     },
     /// Streamed from a dataset directory, one shard in memory per reader; the last `held_out`
     /// records are held out.
@@ -158,6 +161,7 @@ impl SceneSource {
                 generator: Arc::new(generator),
                 train_scenes: data.train_scenes,
                 seed: data.seed,
+                relight: data.relight,
             });
         }
         let dataset = ShardedDataset::open(Path::new(&data.dir), size, data.held_out, data.seed)?;
@@ -178,7 +182,8 @@ impl SceneSource {
     ///
     /// Positions `k·batch .. (k+1)·batch` of the run's stream of training scenes. Endless
     /// generator: position `p` is scene `p`. Finite generator (`data.train_scenes = N`):
-    /// position `p` is entry `p mod N` of epoch `⌊p / N⌋`'s seeded order of scenes `0 .. N`.
+    /// position `p` is entry `p mod N` of epoch `⌊p / N⌋`'s seeded order of scenes `0 .. N`,
+    /// under lighting `⌊p / N⌋` with `data.relight` ([`Generator::relit`]).
     /// Dataset: the seeded per-epoch order of [`ShardedDataset`], identified by record index.
     ///
     /// # Errors
@@ -195,14 +200,18 @@ impl SceneSource {
                 generator,
                 train_scenes,
                 seed,
+                relight,
             } => {
-                let ids: Vec<u64> = positions
+                let (ids, samples) = positions
                     .map(|p| match *train_scenes {
-                        0 => p,
-                        n => cache.epoch_order(p / n, n, *seed)[(p % n) as usize],
+                        0 => (p, generator.sample(p)),
+                        n => {
+                            let id = cache.epoch_order(p / n, n, *seed)[(p % n) as usize];
+                            let lighting = if *relight { p / n } else { 0 };
+                            (id, generator.relit(id, lighting))
+                        }
                     })
-                    .collect();
-                let samples = ids.iter().map(|&i| generator.sample(i)).collect();
+                    .unzip();
                 Ok((ids, samples))
             }
             Self::Dataset(d) => Ok(positions
@@ -403,6 +412,48 @@ mod tests {
             }
             let fresh = source.train_batch(k as u64, 5, 8, &mut ShardCache::default());
             assert_eq!(&fresh.unwrap(), b);
+        }
+    }
+
+    #[test]
+    fn relighting_shows_each_epoch_new_lights_on_the_same_geometry() {
+        let data = |relight| DataSection {
+            train_scenes: 4,
+            relight,
+            ..DataSection::default()
+        };
+        let mut cache = ShardCache::default();
+        let plain = SceneSource::open(&data(false), 8).unwrap();
+        let relit = SceneSource::open(&data(true), 8).unwrap();
+        // Batch k of 4 scenes is exactly epoch k.
+        let draw = |source: &SceneSource, k, cache: &mut ShardCache| {
+            source.train_batch(k, 4, 8, cache).unwrap()
+        };
+        assert_eq!(
+            draw(&relit, 0, &mut cache),
+            draw(&plain, 0, &mut cache),
+            "the first epoch shows the scenes' own lights"
+        );
+        let first = draw(&relit, 0, &mut cache);
+        for k in 1..3 {
+            let (p, r) = (draw(&plain, k, &mut cache), draw(&relit, k, &mut cache));
+            assert_eq!(r.scene, p.scene, "same order of scenes");
+            assert_eq!(
+                (&r.depth, &r.mask, &r.camera),
+                (&p.depth, &p.mask, &p.camera)
+            );
+            for i in 0..4 {
+                let (a, b) = (i * 3 * MAX_LIGHTS, (i + 1) * 3 * MAX_LIGHTS);
+                assert_ne!(r.light_pos[a..b], p.light_pos[a..b], "epoch {k}, scene {i}");
+                let j = first.scene.iter().position(|&id| id == r.scene[i]).unwrap();
+                let (c, d) = (j * 3 * MAX_LIGHTS, (j + 1) * 3 * MAX_LIGHTS);
+                assert_ne!(
+                    r.light_pos[a..b],
+                    first.light_pos[c..d],
+                    "new at every epoch"
+                );
+            }
+            assert_ne!(r.image, p.image);
         }
     }
 
