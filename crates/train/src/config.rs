@@ -201,6 +201,13 @@ pub struct OptimSection {
     /// Weight of the regression `mean (ln G(E(x)) − ln refined)²` in the encoder/decoder loss
     /// (used when `refine_steps > 0`). Default 100.
     pub refine_weight: f32,
+    /// δ of the regression's robust cost, in log depth: 0 regresses with the squared error
+    /// `e²`; δ > 0 with the pseudo-Huber cost `2δ²(√(1 + (e/δ)²) − 1)`, the same `e²` below δ
+    /// and growing as `2δ|e|` beyond, so that where a scene's depth is uncertain (a box's
+    /// silhouette) the decoder is pulled towards the likelier surface, as a median is, not
+    /// towards the average of the two. Applies to the refined-target term and the regression
+    /// steps. Default 0.
+    pub refine_delta: f32,
     /// Keeps each training scene's refined depth between visits and refines it further at the
     /// next one, instead of starting again from the decoder's reconstruction (see
     /// [`targets`](crate::targets)); needs `refine_steps > 0` and a finite training set
@@ -261,6 +268,7 @@ impl Default for OptimSection {
             refine_steps: 0,
             refine_lr: 0.003,
             refine_weight: 100.0,
+            refine_delta: 0.0,
             refine_keep: false,
             refine_median: false,
             regress_steps: 0,
@@ -640,6 +648,7 @@ impl TrainPreset {
             ("optim.planarity_weight", o.planarity_weight),
             ("optim.planarity_scale", o.planarity_scale),
             ("optim.refine_weight", o.refine_weight),
+            ("optim.refine_delta", o.refine_delta),
         ] {
             if !(w.is_finite() && w >= 0.0) {
                 return Err(bad(key, w, "must be a finite number ≥ 0"));
@@ -992,6 +1001,10 @@ mod tests {
             (
                 "optim.refine_weight=-3",
                 "optim.refine_weight = -3: must be a finite number ≥ 0",
+            ),
+            (
+                "optim.refine_delta=-0.01",
+                "optim.refine_delta = -0.01: must be a finite number ≥ 0",
             ),
             (
                 "run.device=tpu",

@@ -133,10 +133,22 @@ fn score_pair(
     )
 }
 
-/// `mean(ln depth − ln target)²` over every pixel of the batch: `[1]`. Both `[batch, R, R]`,
-/// scene units; `target` carries no gradient.
-fn log_depth_regression(depth: Tensor<3>, target: Tensor<3>) -> Tensor<1> {
-    (depth.log() - target.log()).square().mean()
+/// `mean ρ(ln depth − ln target)` over every pixel of the batch: `[1]`, with `ρ(e) = e²` for
+/// `delta = 0` and the pseudo-Huber `2δ²(√(1 + (e/δ)²) − 1)` for `delta = δ > 0`
+/// (`optim.refine_delta`). Both `[batch, R, R]`, scene units; `target` carries no gradient.
+fn log_depth_regression(depth: Tensor<3>, target: Tensor<3>, delta: f32) -> Tensor<1> {
+    let e2 = (depth.log() - target.log()).square();
+    if delta > 0.0 {
+        let d2 = delta * delta;
+        e2.div_scalar(d2)
+            .add_scalar(1.0)
+            .sqrt()
+            .sub_scalar(1.0)
+            .mul_scalar(2.0 * d2)
+            .mean()
+    } else {
+        e2.mean()
+    }
 }
 
 /// Fails on the first loss term (in the given order) that is NaN or infinite, before any update.
@@ -495,7 +507,11 @@ impl Trainer {
             } else {
                 refined.autodiff()
             };
-            Some(log_depth_regression(depth_rec.clone(), target))
+            Some(log_depth_regression(
+                depth_rec.clone(),
+                target,
+                o.refine_delta,
+            ))
         } else {
             None
         };
@@ -579,10 +595,10 @@ impl Trainer {
             .kept_or_own(batch, &flip(depth.clone()))
             .map(flip)
             .expect("regress steps need kept targets (optim.refine_keep)");
-        let regression = log_depth_regression(depth, target);
+        let o = &self.preset.optim;
+        let regression = log_depth_regression(depth, target, o.refine_delta);
         let value = scalar(regression.clone());
         check_finite(&[("regress", value)], step)?;
-        let o = &self.preset.optim;
         let loss = regression.mul_scalar(o.refine_weight);
         let grads = GradientsParams::from_grads(loss.backward(), &self.nets);
         let nets = self.nets.clone();

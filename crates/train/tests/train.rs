@@ -456,6 +456,62 @@ fn regress_steps_fit_the_kept_targets_without_changing_them() {
     );
 }
 
+/// `mean cost(ln G(E(x)) − ln target)` of the networks' reconstructions of `seen`, on the host.
+fn host_regression(
+    trainer: &Trainer,
+    seen: &DeviceBatch,
+    targets: &[f32],
+    cost: impl Fn(f64) -> f64,
+) -> f64 {
+    let z = trainer
+        .nets
+        .encoder
+        .forward(seen.image.clone(), seen.camera.clone());
+    let depth: Vec<f32> = trainer
+        .nets
+        .decoder
+        .forward(z, seen.camera.clone())
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap();
+    depth
+        .iter()
+        .zip(targets)
+        .map(|(&d, &t)| cost(f64::from(d).ln() - f64::from(t).ln()))
+        .sum::<f64>()
+        / depth.len() as f64
+}
+
+/// `optim.refine_delta = δ`: the regression is the pseudo-Huber cost of the log-depth error,
+/// recomputed here on the host, below the squared error where errors exceed δ.
+#[test]
+fn robust_regression_is_the_pseudo_huber_cost_of_the_log_depth_error() {
+    let delta = 0.01;
+    let preset = refinement_preset(
+        &[
+            &KEPT[..],
+            &["optim.regress_steps=1", "optim.refine_delta=0.01"],
+        ]
+        .concat(),
+    );
+    let (mut trainer, _, host) = trainer_and_batch(&preset);
+    let batch = trainer.upload(&host);
+    visit(&mut trainer, &preset, &batch, 1);
+    let kept = kept_maps(&trainer, &batch);
+    let huber = |e: f64| 2.0 * delta * delta * ((1.0 + (e / delta).powi(2)).sqrt() - 1.0);
+    let expected = host_regression(&trainer, &batch, &kept, huber);
+    let square = host_regression(&trainer, &batch, &kept, |e| e * e);
+    assert!(
+        expected > 0.0 && expected < 0.9 * square,
+        "pseudo-Huber {expected} vs squared {square}"
+    );
+    let value = f64::from(trainer.regress_step(&batch, false, 2).unwrap());
+    assert!(
+        (value - expected).abs() < 1e-4 * expected,
+        "robust regression step {value} vs {expected} on the host"
+    );
+}
+
 /// `optim.regress_mirror`: a mirrored regression step regresses the reconstructions of the
 /// mirrored batch on the flipped kept targets (recomputed here on the host from the networks
 /// before the step), which is not what the unmirrored step regresses.
@@ -476,27 +532,9 @@ fn mirrored_regress_steps_fit_the_flipped_targets_of_the_mirrored_batch() {
         .chunks(host.size)
         .flat_map(|row| row.iter().rev().copied())
         .collect();
-    let regression = |seen: &DeviceBatch, targets: &[f32]| {
-        let z = trainer
-            .nets
-            .encoder
-            .forward(seen.image.clone(), seen.camera.clone());
-        let depth: Vec<f32> = trainer
-            .nets
-            .decoder
-            .forward(z, seen.camera.clone())
-            .into_data()
-            .try_to_vec::<f32>()
-            .unwrap();
-        depth
-            .iter()
-            .zip(targets)
-            .map(|(&d, &t)| (f64::from(d).ln() - f64::from(t).ln()).powi(2))
-            .sum::<f64>()
-            / depth.len() as f64
-    };
-    let plain = regression(&batch, &kept);
-    let expected = regression(&mirrored(&batch), &flipped);
+    let square = |e: f64| e * e;
+    let plain = host_regression(&trainer, &batch, &kept, square);
+    let expected = host_regression(&trainer, &mirrored(&batch), &flipped, square);
     assert!(
         (plain - expected).abs() > 1e-3 * expected,
         "mirrored {expected} vs plain {plain}"
