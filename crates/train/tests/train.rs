@@ -579,6 +579,7 @@ fn kept_targets_resume_exactly() {
     let (straight, split) = (dir.join("straight"), dir.join("split"));
     let keep = [
         "data.train_scenes=12",
+        "data.relight=true",
         "optim.refine_steps=3",
         "optim.refine_keep=true",
         "optim.regress_steps=2",
