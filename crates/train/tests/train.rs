@@ -456,6 +456,26 @@ fn regress_steps_fit_the_kept_targets_without_changing_them() {
     );
 }
 
+/// A trainer on the kept-target preset plus `extra`, its first batch, and that batch's kept
+/// targets after one encoder/decoder step.
+fn visited_once(extra: &[&str]) -> (Trainer, DeviceBatch, HostBatch, Vec<f32>) {
+    let preset = refinement_preset(&[&KEPT[..], extra].concat());
+    let (mut trainer, _, host) = trainer_and_batch(&preset);
+    let batch = trainer.upload(&host);
+    visit(&mut trainer, &preset, &batch, 1);
+    let kept = kept_maps(&trainer, &batch);
+    (trainer, batch, host, kept)
+}
+
+/// Asserts that a regression step's value is the host-computed `expected` to 1e-4, relative.
+fn assert_matches_host(value: f32, expected: f64, what: &str) {
+    let value = f64::from(value);
+    assert!(
+        (value - expected).abs() < 1e-4 * expected,
+        "{what} regression step {value} vs {expected} on the host"
+    );
+}
+
 /// `mean cost(ln G(E(x)) − ln target)` of the networks' reconstructions of `seen`, on the host.
 fn host_regression(
     trainer: &Trainer,
@@ -487,17 +507,8 @@ fn host_regression(
 #[test]
 fn robust_regression_is_the_pseudo_huber_cost_of_the_log_depth_error() {
     let delta = 0.01;
-    let preset = refinement_preset(
-        &[
-            &KEPT[..],
-            &["optim.regress_steps=1", "optim.refine_delta=0.01"],
-        ]
-        .concat(),
-    );
-    let (mut trainer, _, host) = trainer_and_batch(&preset);
-    let batch = trainer.upload(&host);
-    visit(&mut trainer, &preset, &batch, 1);
-    let kept = kept_maps(&trainer, &batch);
+    let (mut trainer, batch, _, kept) =
+        visited_once(&["optim.regress_steps=1", "optim.refine_delta=0.01"]);
     let huber = |e: f64| 2.0 * delta * delta * ((1.0 + (e / delta).powi(2)).sqrt() - 1.0);
     let expected = host_regression(&trainer, &batch, &kept, huber);
     let square = host_regression(&trainer, &batch, &kept, |e| e * e);
@@ -505,11 +516,8 @@ fn robust_regression_is_the_pseudo_huber_cost_of_the_log_depth_error() {
         expected > 0.0 && expected < 0.9 * square,
         "pseudo-Huber {expected} vs squared {square}"
     );
-    let value = f64::from(trainer.regress_step(&batch, false, 2).unwrap());
-    assert!(
-        (value - expected).abs() < 1e-4 * expected,
-        "robust regression step {value} vs {expected} on the host"
-    );
+    let value = trainer.regress_step(&batch, false, 2).unwrap();
+    assert_matches_host(value, expected, "robust");
 }
 
 /// `optim.regress_mirror`: a mirrored regression step regresses the reconstructions of the
@@ -517,17 +525,8 @@ fn robust_regression_is_the_pseudo_huber_cost_of_the_log_depth_error() {
 /// before the step), which is not what the unmirrored step regresses.
 #[test]
 fn mirrored_regress_steps_fit_the_flipped_targets_of_the_mirrored_batch() {
-    let preset = refinement_preset(
-        &[
-            &KEPT[..],
-            &["optim.regress_steps=2", "optim.regress_mirror=true"],
-        ]
-        .concat(),
-    );
-    let (mut trainer, _, host) = trainer_and_batch(&preset);
-    let batch = trainer.upload(&host);
-    visit(&mut trainer, &preset, &batch, 1);
-    let kept = kept_maps(&trainer, &batch);
+    let (mut trainer, batch, host, kept) =
+        visited_once(&["optim.regress_steps=2", "optim.regress_mirror=true"]);
     let flipped: Vec<f32> = kept
         .chunks(host.size)
         .flat_map(|row| row.iter().rev().copied())
@@ -539,11 +538,8 @@ fn mirrored_regress_steps_fit_the_flipped_targets_of_the_mirrored_batch() {
         (plain - expected).abs() > 1e-3 * expected,
         "mirrored {expected} vs plain {plain}"
     );
-    let value = f64::from(trainer.regress_step(&batch, true, 2).unwrap());
-    assert!(
-        (value - expected).abs() < 1e-4 * expected,
-        "mirrored regression step {value} vs {expected} on the host"
-    );
+    let value = trainer.regress_step(&batch, true, 2).unwrap();
+    assert_matches_host(value, expected, "mirrored");
 }
 
 /// A run with mirrored regression steps on scenes without that symmetry stops before training,
