@@ -429,12 +429,12 @@ mod tests {
         let draw = |source: &SceneSource, k, cache: &mut ShardCache| {
             source.train_batch(k, 4, 8, cache).unwrap()
         };
+        let first = draw(&relit, 0, &mut cache);
         assert_eq!(
-            draw(&relit, 0, &mut cache),
+            first,
             draw(&plain, 0, &mut cache),
             "the first epoch shows the scenes' own lights"
         );
-        let first = draw(&relit, 0, &mut cache);
         for k in 1..3 {
             let (p, r) = (draw(&plain, k, &mut cache), draw(&relit, k, &mut cache));
             assert_eq!(r.scene, p.scene, "same order of scenes");
