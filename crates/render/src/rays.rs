@@ -26,11 +26,19 @@ pub fn ray_directions(fov_y_deg: f32, size_px: usize, device: &Device) -> Tensor
 /// # Shapes
 /// - returns `[3, size_px, size_px]`: `[xyz, row, col]`
 pub fn ray_direction_planes(fov_y_deg: f32, size_px: usize, device: &Device) -> Tensor<3> {
-    let dirs = pix2scene_scene::pixel_directions(fov_y_deg, size_px);
-    let flat: Vec<f32> = (0..3)
-        .flat_map(|axis| dirs.iter().map(move |d| d[axis]))
-        .collect();
+    let flat = direction_planes(fov_y_deg, size_px);
     Tensor::from_data(TensorData::new(flat, [3, size_px, size_px]), device)
+}
+
+/// [`ray_direction_planes`] in host memory.
+///
+/// # Shapes
+/// - returns `[3, size_px, size_px]`: `[xyz, row, col]`, flattened
+pub fn direction_planes(fov_y_deg: f32, size_px: usize) -> Vec<f32> {
+    let dirs = pix2scene_scene::pixel_directions(fov_y_deg, size_px);
+    (0..3)
+        .flat_map(|axis| dirs.iter().map(move |d| d[axis]))
+        .collect()
 }
 
 #[cfg(test)]

@@ -7,7 +7,8 @@ use pix2scene_scene::{ShadingConstants, glam::Vec3};
 use serde::{Deserialize, Serialize};
 
 use crate::kernel::{
-    IMAGE_CHANNEL, KernelOutputs, KernelParams, NORMALS_CHANNEL, POINTS_CHANNEL, render_packed,
+    HostImageKernel, IMAGE_CHANNEL, KernelOutputs, KernelParams, NORMALS_CHANNEL, POINTS_CHANNEL,
+    render_packed,
 };
 use crate::{
     normals::plane_fit_normals, rays::ray_direction_planes, shade::shade, surfels::back_project,
@@ -234,6 +235,13 @@ impl SurfelRenderer {
     /// Constants of paper Eq. 1.
     pub fn shading(&self) -> &ShadingConstants {
         &self.shading
+    }
+
+    /// The fused kernel's image path on host slices, computing exactly what
+    /// [`render_image`](Self::render_image) computes on a `Flex` device, for callers that
+    /// differentiate through the renderer by hand.
+    pub fn host_image_kernel(&self) -> HostImageKernel {
+        HostImageKernel::new(self.fov_y_deg, self.size_px, self.shading)
     }
 
     fn forward_reference(

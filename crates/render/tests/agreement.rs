@@ -187,3 +187,47 @@ fn image_only_kernel_equals_the_packed_one_and_the_reference() {
     assert_close(&image, &ref_image, "image-only image");
     assert_close(&grad, &ref_grad, "image-only depth gradient");
 }
+
+/// The host-slice kernel (`SurfelRenderer::host_image_kernel`) runs `render_image`'s kernel:
+/// the same image and the same depth gradient, bit for bit, also one map at a time.
+#[test]
+fn host_image_kernel_equals_render_image() {
+    let setup = &light_setups()[2];
+    let depth: Vec<f32> = (0..BATCH as u64)
+        .flat_map(|b| discontinuous_depth(SIZE, b + 5))
+        .collect();
+    let [image, grad] = image_run(&depth, setup, RenderImpl::Fused, false);
+    let Inputs {
+        renderer, pos, col, ..
+    } = inputs(&depth, setup, RenderImpl::Fused);
+    let kernel = renderer.host_image_kernel();
+    let (pos, col) = (values(pos), values(col));
+    let weights = weights(BATCH * SIZE * SIZE * 3, 1);
+    let (host_image, tape) = kernel.forward(depth.clone(), &pos, &col);
+    assert_eq!(host_image, image, "host kernel image");
+    assert_eq!(
+        kernel.backward(&tape, &weights),
+        grad,
+        "host kernel depth gradient"
+    );
+    // One map at a time gives the batch's slices.
+    let (hw, lights) = (SIZE * SIZE, pos.len() / BATCH);
+    for b in 0..BATCH {
+        let (one_image, one_tape) = kernel.forward(
+            depth[b * hw..(b + 1) * hw].to_vec(),
+            &pos[b * lights..(b + 1) * lights],
+            &col[b * lights..(b + 1) * lights],
+        );
+        assert_eq!(
+            one_image,
+            image[b * 3 * hw..(b + 1) * 3 * hw],
+            "map {b} image"
+        );
+        let one_grad = kernel.backward(&one_tape, &weights[b * 3 * hw..(b + 1) * 3 * hw]);
+        assert_eq!(
+            one_grad,
+            grad[b * hw..(b + 1) * hw],
+            "map {b} depth gradient"
+        );
+    }
+}

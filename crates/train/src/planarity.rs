@@ -74,6 +74,88 @@ impl PlanarityPrior {
         };
         relative_second(inv.clone(), 1, h) + relative_second(inv, 2, w)
     }
+
+    /// The same prior on host slices, with its hand-written gradient.
+    pub fn to_host(&self) -> HostPlanarity {
+        let [_, size, _] = self.inv_ray_z.dims();
+        HostPlanarity {
+            inv_ray_z: self
+                .inv_ray_z
+                .clone()
+                .into_data()
+                .try_into_vec::<f32>()
+                .expect("f32 ray factors"),
+            size,
+            scale: self.scale,
+        }
+    }
+}
+
+/// [`PlanarityPrior`] on host slices with its hand-written gradient: the per-pixel
+/// refinement's fast path (`crate::refine`), tested against the tensor version and its
+/// autodiff gradient.
+#[derive(Clone, Debug)]
+pub struct HostPlanarity {
+    /// `[R, R]`: `1 / |ray_z|` per pixel.
+    inv_ray_z: Vec<f32>,
+    /// Image side `R`, pixels.
+    size: usize,
+    /// τ of the robust cost; 0 for L1.
+    scale: f32,
+}
+
+impl HostPlanarity {
+    /// Adds `weight · ∂P/∂depth` of one map to `grad`, `P` as [`PlanarityPrior::forward`]
+    /// computes it for a batch of this one map (for one map's share of a batch's prior, divide
+    /// `weight` by the batch size).
+    ///
+    /// # Shapes
+    /// - `depth`, `grad`: `[R, R]`, ray depth, scene units (> 0)
+    ///
+    /// # Panics
+    /// If the lengths are not `R²`.
+    pub fn add_grad(&self, depth: &[f32], weight: f32, grad: &mut [f32]) {
+        let r = self.size;
+        assert_eq!(depth.len(), r * r, "depth of one {r}×{r} map");
+        assert_eq!(grad.len(), r * r, "gradient of one {r}×{r} map");
+        let w: Vec<f32> = depth
+            .iter()
+            .zip(&self.inv_ray_z)
+            .map(|(d, k)| d.recip() * k)
+            .collect();
+        let mut grad_w = vec![0.0f32; r * r];
+        // Each of the two means runs over (R − 2)·R stencils.
+        let per_stencil = weight / ((r - 2) * r) as f32;
+        let tau = self.scale;
+        for (stride, along) in [(r, 1), (1, r)] {
+            for line in 0..r {
+                for k in 1..r - 1 {
+                    let c = line * along + k * stride;
+                    let (a, b) = (c - stride, c + stride);
+                    let second = w[a] - 2.0 * w[c] + w[b];
+                    let inv_centre = w[c].recip();
+                    let x = second.abs() * inv_centre;
+                    // ρ'(x) of ρ(x) = τ·ln(1 + x/τ), or of ρ(x) = x.
+                    let slope = if tau > 0.0 { tau / (tau + x) } else { 1.0 };
+                    let sign = if second > 0.0 {
+                        1.0
+                    } else if second < 0.0 {
+                        -1.0
+                    } else {
+                        0.0
+                    };
+                    let g = per_stencil * slope * inv_centre;
+                    grad_w[a] += g * sign;
+                    grad_w[b] += g * sign;
+                    grad_w[c] -= g * (2.0 * sign + x);
+                }
+            }
+        }
+        // Through w = k / d: ∂w/∂d = −w / d.
+        for ((g, gw), (wi, d)) in grad.iter_mut().zip(&grad_w).zip(w.iter().zip(depth)) {
+            *g -= gw * wi / d;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -273,6 +355,32 @@ mod tests {
                 "scale {scale}, pixel {i}: autodiff {} vs finite difference {fd}",
                 g[i]
             );
+        }
+    }
+
+    #[test]
+    fn host_gradient_matches_autodiff_of_the_tensor_prior() {
+        let ad = crate::TrainDevice::Cpu.autodiff_device();
+        // Rough depth with a few exactly planar rows (second differences of 0 somewhere).
+        let mut depth = rough();
+        depth[..2 * SIZE].copy_from_slice(&plane_depth([0.0, 0.0, -1.0], 0.9)[..2 * SIZE]);
+        for scale in [0.0, 0.002] {
+            let x = Tensor::<3>::from_data(TensorData::new(depth.clone(), [1, SIZE, SIZE]), &ad)
+                .require_grad();
+            let prior = PlanarityPrior::new(FOV, SIZE, scale, &ad);
+            let grads = prior.forward(x.clone()).mul_scalar(3.0).backward();
+            let want: Vec<f32> = x.grad(&grads).unwrap().into_data().try_to_vec().unwrap();
+            let mut got = vec![0.25f32; SIZE * SIZE];
+            prior.to_host().add_grad(&depth, 3.0, &mut got);
+            let top = want.iter().fold(0.0f32, |m, g| m.max(g.abs()));
+            assert!(top > 0.0);
+            for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+                assert!(
+                    (g - 0.25 - w).abs() <= 1e-5 * top,
+                    "scale {scale}, pixel {i}: host {} vs autodiff {w}",
+                    g - 0.25
+                );
+            }
         }
     }
 }

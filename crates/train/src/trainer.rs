@@ -484,29 +484,20 @@ impl Trainer {
             let start = self
                 .kept_or_own(batch, &depth_rec)
                 .unwrap_or_else(|| depth_rec.clone());
-            let refined = self.refiner.refine(
+            let mut maps = self.refiner.refine(
                 start,
                 batch.image.clone(),
                 lights.0.clone(),
                 lights.1.clone(),
             );
-            // The maps go through host memory only to be filtered or kept.
-            let target = if o.refine_median || self.targets.is_some() {
-                let mut maps = refined
-                    .into_data()
-                    .try_into_vec::<f32>()
-                    .expect("f32 depth");
-                let r = self.preset.model.resolution;
-                if o.refine_median {
-                    median3_keep_scale(&mut maps, r);
-                }
-                if let Some(kept) = &mut self.targets {
-                    kept.keep(&batch.scene, &maps);
-                }
-                tensor(&maps, [b, r, r], &self.device)
-            } else {
-                refined.autodiff()
-            };
+            let r = self.preset.model.resolution;
+            if o.refine_median {
+                median3_keep_scale(&mut maps, r);
+            }
+            if let Some(kept) = &mut self.targets {
+                kept.keep(&batch.scene, &maps);
+            }
+            let target = tensor(&maps, [b, r, r], &self.device);
             Some(log_depth_regression(
                 depth_rec.clone(),
                 target,

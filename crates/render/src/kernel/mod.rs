@@ -22,6 +22,7 @@
 mod backward;
 mod edges;
 mod forward;
+mod host;
 mod inputs;
 mod kept_sums;
 mod op;
@@ -30,6 +31,7 @@ mod planes;
 mod point_grid;
 mod simd;
 
+pub use host::{HostImageKernel, ImageTape};
 pub use inputs::{
     IMAGE_CHANNEL, KernelOutputs, KernelParams, NORMALS_CHANNEL, PACKED_CHANNELS, POINTS_CHANNEL,
 };

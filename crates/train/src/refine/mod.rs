@@ -13,13 +13,23 @@
 //! decoder in depth space: among its approximations of the target it prefers the nearest in
 //! depth, not the one whose shading matches best. Only images, cameras and lights are used —
 //! no ground-truth depth.
+//!
+//! Two implementations compute the same refinement: composed burn tensor operations
+//! differentiated by burn's autodiff (`reference.rs`, any backend), and a host-slice fast path
+//! (`host.rs`) with hand-written gradients through the renderer's fused kernel
+//! ([`pix2scene_render::kernel::HostImageKernel`]), the prior ([`HostPlanarity`]) and the
+//! multi-scale parametrization (`relief.rs`), which refines the maps of a batch in parallel.
+//! [`DepthRefiner::refine`] takes the fast path wherever the renderer would run its fused
+//! kernel (`f32` on a `Flex` device).
+
+mod host;
+mod reference;
+mod relief;
 
 use burn::tensor::Tensor;
-use burn::tensor::module::interpolate;
-use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
-use pix2scene_render::SurfelRenderer;
+use pix2scene_render::{RenderImpl, SurfelRenderer};
 
-use crate::planarity::PlanarityPrior;
+use crate::planarity::{HostPlanarity, PlanarityPrior};
 
 /// Adam's β₁, β₂ and ε for the per-pixel maps.
 const ADAM: (f32, f32, f32) = (0.9, 0.999, 1e-8);
@@ -29,6 +39,8 @@ const ADAM: (f32, f32, f32) = (0.9, 0.999, 1e-8);
 pub struct DepthRefiner {
     renderer: SurfelRenderer,
     prior: PlanarityPrior,
+    /// The prior on host slices, for the fast path.
+    host_prior: HostPlanarity,
     /// Adam steps per refinement.
     steps: usize,
     /// Adam learning rate on the log-depth maps.
@@ -53,6 +65,7 @@ impl DepthRefiner {
     ) -> Self {
         Self {
             renderer,
+            host_prior: prior.to_host(),
             prior,
             steps,
             lr,
@@ -86,14 +99,15 @@ impl DepthRefiner {
 
     /// Refines `depth` by Adam on `ln d = ln depth + s − mean(s)`, `s` the sum of bilinearly
     /// upsampled maps at `R, R/2, …, 4` pixels (all starting at 0), so that each image's
-    /// geometric-mean depth — its scale — stays exactly as given. Returns the refined depth,
-    /// without autodiff history.
+    /// geometric-mean depth — its scale — stays exactly as given. Returns the refined maps in
+    /// host memory.
     ///
-    /// The inputs live on an autodiff device (the training device); their history, if any,
-    /// does not reach the result.
+    /// Runs the host fast path where the renderer runs its fused kernel, the tensor-op
+    /// reference ([`Self::refine_reference`]) elsewhere. The inputs live on an autodiff device
+    /// (the training device); their history, if any, does not reach the result.
     ///
     /// # Shapes
-    /// As [`DepthRefiner::objective`]; returns `[batch, R, R]` on the inner device.
+    /// As [`DepthRefiner::objective`]; returns `[batch, R, R]`, flattened.
     ///
     /// # Panics
     /// If `R` is not `4·2^L`.
@@ -103,54 +117,24 @@ impl DepthRefiner {
         image: Tensor<4>,
         light_pos: Tensor<3>,
         light_color: Tensor<3>,
-    ) -> Tensor<3> {
-        let [batch, r, _] = depth.dims();
-        assert!(
-            r >= 4 && r.is_power_of_two(),
-            "refinement needs R = 4·2^L pixels, got {r}"
-        );
-        let inner = depth.clone().inner().device();
-        let log_depth = depth.inner().log();
-        let (image, light_pos, light_color) =
-            (image.detach(), light_pos.detach(), light_color.detach());
-        let sizes: Vec<usize> = (0..).map(|l| r >> l).take_while(|&s| s >= 4).collect();
-        let mut maps: Vec<Tensor<4>> = sizes
-            .iter()
-            .map(|&s| Tensor::zeros([batch, 1, s, s], &inner))
-            .collect();
-        let mut first = maps.clone();
-        let mut second = maps.clone();
-        let upsample = InterpolateOptions::new(InterpolateMode::Bilinear)
-            .with_align_corners(false)
-            .with_output_size([r, r]);
-        let relief = |maps: &[Tensor<4>]| {
-            let mut s = maps[0].clone();
-            for m in &maps[1..] {
-                s = s + interpolate(m.clone(), upsample.clone());
-            }
-            let mean = s.clone().mean_dim(2).mean_dim(3);
-            (s - mean).reshape([batch, r, r])
-        };
-        let (b1, b2, eps) = ADAM;
-        for t in 1..=self.steps {
-            let params: Vec<Tensor<4>> = maps
-                .iter()
-                .map(|m| m.clone().autodiff().require_grad())
-                .collect();
-            let d = (log_depth.clone().autodiff() + relief(&params)).exp();
-            let grads = self
-                .objective(d, image.clone(), light_pos.clone(), light_color.clone())
-                .backward();
-            let (c1, c2) = (1.0 - b1.powi(t as i32), 1.0 - b2.powi(t as i32));
-            for (l, p) in params.iter().enumerate() {
-                let g = p.grad(&grads).expect("refinement map gradient");
-                first[l] = first[l].clone().mul_scalar(b1) + g.clone().mul_scalar(1.0 - b1);
-                second[l] = second[l].clone().mul_scalar(b2) + g.square().mul_scalar(1.0 - b2);
-                let step = first[l].clone().div_scalar(c1)
-                    / second[l].clone().div_scalar(c2).sqrt().add_scalar(eps);
-                maps[l] = maps[l].clone() - step.mul_scalar(self.lr);
-            }
+    ) -> Vec<f32> {
+        let (light_pos, light_color) = (light_pos.detach(), light_color.detach());
+        if self
+            .renderer
+            .implementation_for(&depth, &light_pos, &light_color)
+            == RenderImpl::Fused
+        {
+            self.refine_host(depth, image, light_pos, light_color)
+        } else {
+            self.refine_reference(depth, image, light_pos, light_color)
         }
-        (log_depth + relief(&maps)).exp()
     }
 }
+
+/// A tensor's values in host memory.
+fn host<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    t.into_data().try_into_vec::<f32>().expect("f32 tensor")
+}
+
+#[cfg(test)]
+mod tests;
