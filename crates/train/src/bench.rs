@@ -13,6 +13,7 @@ use crate::config::TrainPreset;
 use crate::data::HostBatch;
 use crate::device::{TrainDevice, init_threads};
 use crate::error::Result;
+use crate::refine::RefineBatch;
 use crate::trainer::{DeviceBatch, IterationNoise, Trainer};
 
 /// The yardstick's lights (`render_peer.py`, `DEFAULT_SCENE`): camera-frame positions and
@@ -258,12 +259,12 @@ fn breakdown(
     let refinement_s = if preset.optim.refine_steps > 0 {
         time(&mut || {
             let depth = crate::trainer::tensor(&depth0, [b, r, r], &device);
-            trainer.refiner.refine(
+            trainer.refiner.refine(RefineBatch {
                 depth,
-                batch.image.clone(),
-                batch.light_pos.clone(),
-                batch.light_color.clone(),
-            );
+                image: batch.image.clone(),
+                light_pos: batch.light_pos.clone(),
+                light_color: batch.light_color.clone(),
+            });
         })
     } else {
         0.0

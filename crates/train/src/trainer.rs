@@ -27,7 +27,7 @@ use crate::metrics::Losses;
 use crate::mirror;
 use crate::planarity::PlanarityPrior;
 use crate::pyramid::PyramidLoss;
-use crate::refine::DepthRefiner;
+use crate::refine::{DepthRefiner, RefineBatch};
 use crate::targets::RefinedTargets;
 
 /// The encoder and decoder, optimized together by one Adam.
@@ -484,12 +484,12 @@ impl Trainer {
             let start = self
                 .kept_or_own(batch, &depth_rec)
                 .unwrap_or_else(|| depth_rec.clone());
-            let mut maps = self.refiner.refine(
-                start,
-                batch.image.clone(),
-                lights.0.clone(),
-                lights.1.clone(),
-            );
+            let mut maps = self.refiner.refine(RefineBatch {
+                depth: start,
+                image: batch.image.clone(),
+                light_pos: lights.0.clone(),
+                light_color: lights.1.clone(),
+            });
             let r = self.preset.model.resolution;
             if o.refine_median {
                 median3_keep_scale(&mut maps, r);

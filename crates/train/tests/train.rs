@@ -10,6 +10,7 @@ use pix2scene_train::data::{HostBatch, SceneSource};
 use pix2scene_train::median::median3_keep_scale;
 use pix2scene_train::metrics::{MetricsRecord, read_metrics};
 use pix2scene_train::mirror::mirrored;
+use pix2scene_train::refine::RefineBatch;
 use pix2scene_train::run::renderer_config;
 use pix2scene_train::shards::ShardCache;
 use pix2scene_train::trainer::{DeviceBatch, IterationNoise};
@@ -303,12 +304,12 @@ fn refinement_lowers_its_objective_approaches_the_truth_and_keeps_the_scale() {
         .collect();
     let device = trainer.device().clone();
     let start = Tensor::<3>::from_data(TensorData::new(blurred.clone(), [n, s, s]), &device);
-    let refined = trainer.refiner.refine(
-        start.clone(),
-        batch.image.clone(),
-        batch.light_pos.clone(),
-        batch.light_color.clone(),
-    );
+    let refined = trainer.refiner.refine(RefineBatch {
+        depth: start.clone(),
+        image: batch.image.clone(),
+        light_pos: batch.light_pos.clone(),
+        light_color: batch.light_color.clone(),
+    });
     let objective = |d: Tensor<3>| {
         trainer
             .refiner

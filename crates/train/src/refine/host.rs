@@ -2,12 +2,11 @@
 //! fused kernel, the planarity prior and the multi-scale parametrization, one map of the batch
 //! per parallel task.
 
-use burn::tensor::Tensor;
 use pix2scene_render::kernel::HostImageKernel;
 use rayon::prelude::*;
 
 use super::relief::Relief;
-use super::{ADAM, DepthRefiner, host};
+use super::{ADAM, DepthRefiner, RefineBatch, host};
 
 /// One map's inputs, borrowed from the batch.
 struct MapInputs<'a> {
@@ -32,19 +31,13 @@ impl DepthRefiner {
     ///
     /// # Panics
     /// If `R` is not `4·2^L`.
-    pub(super) fn refine_host(
-        &self,
-        depth: Tensor<3>,
-        image: Tensor<4>,
-        light_pos: Tensor<3>,
-        light_color: Tensor<3>,
-    ) -> Vec<f32> {
-        let [batch, r, _] = depth.dims();
+    pub(super) fn refine_host(&self, inputs: RefineBatch) -> Vec<f32> {
+        let [batch, r, _] = inputs.depth.dims();
         let relief = Relief::new(r);
         let kernel = self.renderer.host_image_kernel();
-        let start = host(depth);
-        let image = host(image);
-        let (light_pos, light_color) = (host(light_pos), host(light_color));
+        let start = host(inputs.depth);
+        let image = host(inputs.image);
+        let (light_pos, light_color) = (host(inputs.light_pos), host(inputs.light_color));
         let (hw, lights) = (r * r, light_pos.len() / batch);
         let maps: Vec<Vec<f32>> = (0..batch)
             .into_par_iter()

@@ -97,38 +97,54 @@ impl DepthRefiner {
             + self.prior.forward(depth).mul_scalar(self.prior_weight)
     }
 
-    /// Refines `depth` by Adam on `ln d = ln depth + s − mean(s)`, `s` the sum of bilinearly
-    /// upsampled maps at `R, R/2, …, 4` pixels (all starting at 0), so that each image's
-    /// geometric-mean depth — its scale — stays exactly as given. Returns the refined maps in
-    /// host memory.
+    /// Refines `batch.depth` by Adam on `ln d = ln depth + s − mean(s)`, `s` the sum of
+    /// bilinearly upsampled maps at `R, R/2, …, 4` pixels (all starting at 0), so that each
+    /// image's geometric-mean depth — its scale — stays exactly as given. Returns the refined
+    /// maps in host memory.
     ///
     /// Runs the host fast path where the renderer runs its fused kernel, the tensor-op
     /// reference ([`Self::refine_reference`]) elsewhere. The inputs live on an autodiff device
     /// (the training device); their history, if any, does not reach the result.
     ///
     /// # Shapes
-    /// As [`DepthRefiner::objective`]; returns `[batch, R, R]`, flattened.
+    /// As [`RefineBatch`]; returns `[batch, R, R]`, flattened.
     ///
     /// # Panics
     /// If `R` is not `4·2^L`.
-    pub fn refine(
-        &self,
-        depth: Tensor<3>,
-        image: Tensor<4>,
-        light_pos: Tensor<3>,
-        light_color: Tensor<3>,
-    ) -> Vec<f32> {
-        let (light_pos, light_color) = (light_pos.detach(), light_color.detach());
-        if self
-            .renderer
-            .implementation_for(&depth, &light_pos, &light_color)
-            == RenderImpl::Fused
-        {
-            self.refine_host(depth, image, light_pos, light_color)
+    pub fn refine(&self, batch: RefineBatch) -> Vec<f32> {
+        let batch = RefineBatch {
+            light_pos: batch.light_pos.detach(),
+            light_color: batch.light_color.detach(),
+            ..batch
+        };
+        let fused =
+            self.renderer
+                .implementation_for(&batch.depth, &batch.light_pos, &batch.light_color)
+                == RenderImpl::Fused;
+        if fused {
+            self.refine_host(batch)
         } else {
-            self.refine_reference(depth, image, light_pos, light_color)
+            self.refine_reference(batch)
         }
     }
+}
+
+/// What a refinement works on, as for [`DepthRefiner::objective`].
+///
+/// # Shapes
+/// - `depth`: `[batch, R, R]`, ray depth to start from, scene units (> 0)
+/// - `image`: `[batch, 3, R, R]`, the images to reproduce
+/// - `light_pos`, `light_color`: `[batch, lights, 3]`, as for [`SurfelRenderer::forward`]
+#[derive(Clone, Debug)]
+pub struct RefineBatch {
+    /// Starting depth maps.
+    pub depth: Tensor<3>,
+    /// Target images.
+    pub image: Tensor<4>,
+    /// Light positions, camera frame.
+    pub light_pos: Tensor<3>,
+    /// Light colours.
+    pub light_color: Tensor<3>,
 }
 
 /// A tensor's values in host memory.

@@ -5,7 +5,7 @@ use burn::tensor::Tensor;
 use burn::tensor::module::interpolate;
 use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
 
-use super::{ADAM, DepthRefiner, host};
+use super::{ADAM, DepthRefiner, RefineBatch, host};
 
 impl DepthRefiner {
     /// [`DepthRefiner::refine`] by burn tensor operations on the inputs' device.
@@ -15,22 +15,16 @@ impl DepthRefiner {
     ///
     /// # Panics
     /// If `R` is not `4·2^L`.
-    pub fn refine_reference(
-        &self,
-        depth: Tensor<3>,
-        image: Tensor<4>,
-        light_pos: Tensor<3>,
-        light_color: Tensor<3>,
-    ) -> Vec<f32> {
-        let [batch, r, _] = depth.dims();
+    pub fn refine_reference(&self, inputs: RefineBatch) -> Vec<f32> {
+        let [batch, r, _] = inputs.depth.dims();
         assert!(
             r >= 4 && r.is_power_of_two(),
             "refinement needs R = 4·2^L pixels, got {r}"
         );
-        let inner = depth.clone().inner().device();
-        let log_depth = depth.inner().log();
-        let (image, light_pos, light_color) =
-            (image.detach(), light_pos.detach(), light_color.detach());
+        let inner = inputs.depth.clone().inner().device();
+        let log_depth = inputs.depth.inner().log();
+        let image = inputs.image.detach();
+        let (light_pos, light_color) = (inputs.light_pos.detach(), inputs.light_color.detach());
         let sizes: Vec<usize> = (0..).map(|l| r >> l).take_while(|&s| s >= 4).collect();
         let mut maps: Vec<Tensor<4>> = sizes
             .iter()

@@ -2,7 +2,7 @@ use burn::tensor::{Tensor, TensorData};
 use pix2scene_render::{RenderImpl, RendererConfig};
 use pix2scene_scene::ShadingConstants;
 
-use super::DepthRefiner;
+use super::{DepthRefiner, RefineBatch};
 use crate::planarity::PlanarityPrior;
 
 const R: usize = 32;
@@ -14,10 +14,7 @@ const FOV: f32 = 26.0;
 /// that are the true depth blurred.
 struct Case {
     refiner: DepthRefiner,
-    start: Tensor<3>,
-    image: Tensor<4>,
-    light_pos: Tensor<3>,
-    light_color: Tensor<3>,
+    batch: RefineBatch,
 }
 
 fn case(steps: usize) -> Case {
@@ -61,43 +58,48 @@ fn case(steps: usize) -> Case {
     let image = renderer.render_image(tensor(truth), light_pos.clone(), light_color.clone());
     Case {
         refiner,
-        start: tensor(start),
-        image,
-        light_pos,
-        light_color,
+        batch: RefineBatch {
+            depth: tensor(start),
+            image,
+            light_pos,
+            light_color,
+        },
     }
 }
 
 impl Case {
     fn host(&self) -> Vec<f32> {
-        let (d, x) = (self.start.clone(), self.image.clone());
-        let (p, c) = (self.light_pos.clone(), self.light_color.clone());
+        let b = &self.batch;
         assert_eq!(
-            self.refiner.renderer.implementation_for(&d, &p, &c),
+            self.refiner
+                .renderer
+                .implementation_for(&b.depth, &b.light_pos, &b.light_color),
             RenderImpl::Fused,
             "the host path is taken"
         );
-        self.refiner.refine(d, x, p, c)
+        self.refiner.refine(b.clone())
     }
 
     fn reference(&self) -> Vec<f32> {
-        self.refiner.refine_reference(
-            self.start.clone(),
-            self.image.clone(),
-            self.light_pos.clone(),
-            self.light_color.clone(),
-        )
+        self.refiner.refine_reference(self.batch.clone())
+    }
+
+    fn start(&self) -> Vec<f32> {
+        self.batch.depth.clone().into_data().try_to_vec().unwrap()
     }
 
     fn objective(&self, depth: &[f32]) -> f32 {
-        let device = self.start.device();
-        let d = Tensor::<3>::from_data(TensorData::new(depth.to_vec(), [BATCH, R, R]), &device);
+        let b = &self.batch;
+        let d = Tensor::<3>::from_data(
+            TensorData::new(depth.to_vec(), [BATCH, R, R]),
+            &b.depth.device(),
+        );
         self.refiner
             .objective(
                 d,
-                self.image.clone(),
-                self.light_pos.clone(),
-                self.light_color.clone(),
+                b.image.clone(),
+                b.light_pos.clone(),
+                b.light_color.clone(),
             )
             .into_scalar::<f32>()
     }
@@ -120,7 +122,7 @@ fn log_gap(a: &[f32], b: &[f32]) -> (f32, f32) {
 #[test]
 fn host_refinement_follows_the_tensor_reference() {
     let short = case(5);
-    let start = short.start.clone().into_data().try_to_vec::<f32>().unwrap();
+    let start = short.start();
     let (host, reference) = (short.host(), short.reference());
     let (moved, _) = log_gap(&start, &reference);
     let (_, apart) = log_gap(&host, &reference);
