@@ -273,7 +273,7 @@ fn surfel_images_match_the_ray_tracer_except_at_silhouettes() {
 
 /// The renderer-refined targets (`optim.refine_steps`): on images the true depth reproduces
 /// exactly, lit one light per colour channel (under white light the image term itself prefers
-/// wrong shapes, README *Why white light hides the boxes*), Adam on the multi-scale log-depth maps from a blurred copy of the truth lowers the
+/// wrong shapes, docs/training-notes.md *Why white light hides the boxes*), Adam on the multi-scale log-depth maps from a blurred copy of the truth lowers the
 /// refinement objective, moves the depth towards the truth, and keeps each image's
 /// geometric-mean depth; the encoder/decoder step then logs the regression term.
 #[test]
