@@ -242,10 +242,7 @@ fn train_on_pool(options: &TrainOptions, preset: TrainPreset) -> Result<TrainSum
         }
         if preset.run.sample_every > 0 && (step.is_multiple_of(preset.run.sample_every) || is_final)
         {
-            write_samples(&trainer, &held_out[0], &out.join("samples"), step)?;
-            if let Some(b) = &last_refined {
-                write_targets(&trainer, b, &out.join("samples"), step)?;
-            }
+            write_grids(&trainer, &held_out[0], last_refined.as_ref(), out, step)?;
         }
         if checkpoint_now {
             save(&trainer, &checkpoints, step, mse, &window)?;
@@ -271,6 +268,9 @@ fn train_on_pool(options: &TrainOptions, preset: TrainPreset) -> Result<TrainSum
     if interrupted {
         let mse = trainer.held_out_depth(&held_out).mse;
         save(&trainer, &checkpoints, step, Some(mse), &window)?;
+        if preset.run.sample_every > 0 && !step.is_multiple_of(preset.run.sample_every) {
+            write_grids(&trainer, &held_out[0], last_refined.as_ref(), out, step)?;
+        }
         final_mse = Some(mse);
         bar.abandon_with_message(format!("interrupted at step {step}; checkpoint saved"));
     } else {
@@ -349,6 +349,23 @@ fn row_mask(batch: &HostBatch, i: usize) -> Vec<u8> {
         .iter()
         .map(|&m| u8::from(m > 0.0))
         .collect()
+}
+
+/// Writes the sample grids of `step` into `RUN/samples/`: [`write_samples`] of the held-out
+/// batch and, for a run that keeps refined targets, [`write_targets`] of the last refined one.
+fn write_grids(
+    trainer: &Trainer,
+    held_out: &HostBatch,
+    refined: Option<&HostBatch>,
+    out: &Path,
+    step: u64,
+) -> Result<()> {
+    let dir = out.join("samples");
+    write_samples(trainer, held_out, &dir, step)?;
+    if let Some(b) = refined {
+        write_targets(trainer, b, &dir, step)?;
+    }
+    Ok(())
 }
 
 /// Writes `samples/targets-step-NNNNNNNN.png` for a run that keeps refined targets: one row per

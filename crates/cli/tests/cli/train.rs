@@ -135,3 +135,66 @@ fn bench_train_prints_iterations_per_second_as_json() {
         "{v}"
     );
 }
+
+/// Ctrl-C (SIGINT) finishes the current step, saves a checkpoint and that step's sample grid,
+/// and exits successfully; `--resume` continues from there.
+#[test]
+fn train_saves_on_interrupt_and_resumes_from_there() {
+    let dir = scratch("train-interrupt");
+    let run = dir.join("run");
+    let run_s = run.to_str().unwrap();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_pix2scene"))
+        .args(["train", "--config", &tiny(), "--out", run_s, "--quiet"])
+        .args(["--steps", "100000", "--set", "run.sample_every=1000000"])
+        .args(["--set", "run.checkpoint_every=1000000"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("the pix2scene binary starts");
+    // Wait until a few steps are logged, then interrupt.
+    let metrics = run.join("metrics.jsonl");
+    let started = std::time::Instant::now();
+    while std::fs::read_to_string(&metrics).map_or(0, |m| m.lines().count()) < 2 {
+        assert!(
+            started.elapsed().as_secs() < 120,
+            "no training progress within 2 minutes"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let kill = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(kill.success());
+    let out = child.wait_with_output().expect("the run exits");
+    assert!(
+        out.status.success(),
+        "interrupted run exit status {}",
+        out.status
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let steps: u64 = stdout
+        .strip_prefix("interrupted, saved: ")
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("unexpected summary: {stdout}"));
+    assert!(steps >= 2, "{steps} steps before the interrupt");
+    let name = format!("{steps:08}");
+    assert!(
+        run.join(format!("checkpoints/step-{name}/state.json"))
+            .is_file(),
+        "checkpoint of step {steps}"
+    );
+    assert!(
+        run.join(format!("samples/step-{name}.png")).is_file(),
+        "sample grid of step {steps}"
+    );
+    let more = (steps + 3).to_string();
+    let out = pix2scene(&[
+        "train", "--out", run_s, "--resume", "--steps", &more, "--quiet",
+    ]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).starts_with(&format!("done: {more} steps")),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
