@@ -4,8 +4,9 @@
 //! Why: the surfel renderer computes a pixel's normal from its neighbours, so along a silhouette
 //! its stencil straddles two surfaces at different depths, and the per-pixel refinement
 //! ([`refine`](crate::refine)) can lower the image term there by moving single pixels to odd
-//! depths. Kept targets accumulate that speckle visit after visit (docs/training-notes.md, *Kept targets*), and
-//! a decoder regressing on it in the mean-square sense learns a smeared edge. A median over 3×3
+//! depths. Kept targets accumulate that speckle visit after visit (docs/training-notes.md,
+//! *Kept targets*), and a decoder regressing on it in the mean-square sense learns a smeared
+//! edge. A median over 3×3
 //! pixels removes specks of up to four pixels while leaving straight depth steps — the
 //! silhouettes of boxes — exactly in place.
 

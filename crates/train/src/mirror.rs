@@ -1,8 +1,8 @@
 //! Mirror augmentation for the regression steps (`optim.regress_mirror`; not in the paper).
 //!
 //! Why: with kept targets the decoder fits its 600 training scenes far more crisply than it
-//! generalizes to new ones (docs/training-notes.md, *Regression steps and median-filtered targets*). The room
-//! (floor `y = 0`, walls `x = 0` and `z = 0`) is symmetric under the reflection `S` that swaps
+//! generalizes to new ones (docs/training-notes.md, *Regression steps and median-filtered
+//! targets*). The room (floor `y = 0`, walls `x = 0` and `z = 0`) is symmetric under the reflection `S` that swaps
 //! `x` and `z`. Reflect a whole scene — objects, lights and camera — and a camera that looks at a
 //! point of the plane `x = z` with up `+y` sees the horizontally flipped image and the flipped
 //! depth map (`S` reverses handedness, so the camera's right vector turns round; in the camera

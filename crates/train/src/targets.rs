@@ -6,8 +6,8 @@
 //! better than the network. With a finite training set each scene comes back once per epoch,
 //! so its refined depth can be kept and refined further at the next visit: over E visits a
 //! scene's target gets E·K steps of per-pixel optimization through the renderer, which is what
-//! recovers boxes (docs/training-notes.md, *Kept targets*). The first visit starts from the decoder's
-//! reconstruction, so a target keeps the scale (geometric-mean depth) the decoder gave the scene
+//! recovers boxes (docs/training-notes.md, *Kept targets*). The first visit starts from the
+//! decoder's reconstruction, so a target keeps the scale (geometric-mean depth) the decoder gave the scene
 //! then; refinement never changes it.
 //!
 //! Memory: one `R²` map of `f32` per training scene (`N · R² · 4` bytes: 16 MB for 1000 scenes

@@ -58,11 +58,6 @@ impl HostImageKernel {
         }
     }
 
-    /// Image side in pixels.
-    pub fn size_px(&self) -> usize {
-        self.size
-    }
-
     /// Renders `depth` and keeps what the backward pass needs.
     ///
     /// # Shapes

@@ -6,7 +6,7 @@ use pix2scene_render::kernel::HostImageKernel;
 use rayon::prelude::*;
 
 use super::relief::Relief;
-use super::{ADAM, DepthRefiner, RefineBatch, host};
+use super::{ADAM, DepthRefiner, RefineBatch, host_values};
 
 /// One map's inputs, borrowed from the batch.
 struct MapInputs<'a> {
@@ -35,9 +35,12 @@ impl DepthRefiner {
         let [batch, r, _] = inputs.depth.dims();
         let relief = Relief::new(r);
         let kernel = self.renderer.host_image_kernel();
-        let start = host(inputs.depth);
-        let image = host(inputs.image);
-        let (light_pos, light_color) = (host(inputs.light_pos), host(inputs.light_color));
+        let start = host_values(inputs.depth);
+        let image = host_values(inputs.image);
+        let (light_pos, light_color) = (
+            host_values(inputs.light_pos),
+            host_values(inputs.light_color),
+        );
         let (hw, lights) = (r * r, light_pos.len() / batch);
         let maps: Vec<Vec<f32>> = (0..batch)
             .into_par_iter()

@@ -8,8 +8,8 @@
 //! those that are close in depth. Optimizing the depth map itself, through a multi-scale
 //! parametrization (a sum of bilinearly upsampled maps from `R²` down to `4²`) under the same
 //! image term and planarity prior, moves box-sized regions in one step and recovers boxes the
-//! networks do not draw (docs/training-notes.md, *Refined targets*). Regressing the decoder's output on the
-//! refined map (in log depth, with the map's scale left as the decoder had it) then teaches the
+//! networks do not draw (docs/training-notes.md, *Refined targets*). Regressing the decoder's
+//! output on the refined map (in log depth, with the map's scale left as the decoder had it) then teaches the
 //! decoder in depth space: among its approximations of the target it prefers the nearest in
 //! depth, not the one whose shading matches best. Only images, cameras and lights are used —
 //! no ground-truth depth.
@@ -148,7 +148,7 @@ pub struct RefineBatch {
 }
 
 /// A tensor's values in host memory.
-fn host<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+fn host_values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
     t.into_data().try_into_vec::<f32>().expect("f32 tensor")
 }
 

@@ -5,7 +5,8 @@ use burn::tensor::Tensor;
 use burn::tensor::module::interpolate;
 use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
 
-use super::{ADAM, DepthRefiner, RefineBatch, host};
+use super::relief::Relief;
+use super::{ADAM, DepthRefiner, RefineBatch, host_values};
 
 impl DepthRefiner {
     /// [`DepthRefiner::refine`] by burn tensor operations on the inputs' device.
@@ -17,15 +18,12 @@ impl DepthRefiner {
     /// If `R` is not `4·2^L`.
     pub fn refine_reference(&self, inputs: RefineBatch) -> Vec<f32> {
         let [batch, r, _] = inputs.depth.dims();
-        assert!(
-            r >= 4 && r.is_power_of_two(),
-            "refinement needs R = 4·2^L pixels, got {r}"
-        );
+        // The fast path's levels (and its check of R).
+        let sizes = Relief::new(r).level_sizes();
         let inner = inputs.depth.clone().inner().device();
         let log_depth = inputs.depth.inner().log();
         let image = inputs.image.detach();
         let (light_pos, light_color) = (inputs.light_pos.detach(), inputs.light_color.detach());
-        let sizes: Vec<usize> = (0..).map(|l| r >> l).take_while(|&s| s >= 4).collect();
         let mut maps: Vec<Tensor<4>> = sizes
             .iter()
             .map(|&s| Tensor::zeros([batch, 1, s, s], &inner))
@@ -63,6 +61,6 @@ impl DepthRefiner {
                 maps[l] = maps[l].clone() - step.mul_scalar(self.lr);
             }
         }
-        host((log_depth + relief(&maps)).exp())
+        host_values((log_depth + relief(&maps)).exp())
     }
 }
