@@ -6,6 +6,7 @@ double backward for the gradient penalty).
     python3 bench/torch_reference.py render --size 128 --batch 6 --threads 1 --json
     python3 bench/torch_reference.py train --config configs/cpu-64.toml --threads 2 --json
     python3 bench/torch_reference.py check [--bin PATH]
+    python3 bench/torch_reference.py shade --depth D.npy [--params P.json] --out IMAGE.npy
 
 `render` times the surfel renderer at `pix2scene bench render`'s settings (depth maps of the
 same formula, the three lights and shading constants of `pix2scene shade`'s defaults): forward
@@ -13,8 +14,10 @@ alone, and forward + backward of `image.sum()` to the depth. `train` times full 
 iterations of a preset exactly as `pix2scene bench train --config FILE` does: the preset's
 networks, batch, critic steps and objective (gradient penalty, image pyramid, planarity prior),
 on fixed random data (images and cameras uniform in [0, 1]), after one warm-up iteration.
-`check` renders depth maps with this renderer and with `pix2scene shade` and compares them, and
-compares the networks' parameter counts with the hand counts of crates/model's tests.
+`check` renders depth maps with this renderer and with `pix2scene shade` and compares them (and
+with the golden image committed for crates/render's tests), and compares the networks'
+parameter counts with the hand counts of crates/model's tests. `shade` is `pix2scene shade` in
+PyTorch (same parameter file, `.npy` output), for golden files.
 
 With --json the last line printed is one JSON object whose keys match pix2scene's own bench
 output where they mean the same (`fwd_ms_per_image`, `fwd_bwd_ms_per_image`, `s_per_iter`,
@@ -543,23 +546,55 @@ def cmd_check(a):
             print(f"shade vs torch, {name}: max |diff| {diff.max():.2e}, mean {diff.mean():.2e} "
                   f"({'within' if ok else 'above'} {a.tolerance:g})")
             failures += [] if ok else [f"shade: {name}"]
+    # The committed golden image of crates/render's test, rendered by an independent PyTorch
+    # renderer: per-sample lights and a zero-colour light on a smooth map and a box edge.
+    data = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                        "crates", "render", "tests", "data")
+    with open(os.path.join(data, "peer_params.json")) as f:
+        params = json.load(f)
+    depth = torch.tensor(np.load(os.path.join(data, "peer_depth.npy")))
+    golden = np.load(os.path.join(data, "peer_image.npy"))
+    mine = render_with_params(depth, params).permute(0, 2, 3, 1).numpy()
+    diff = np.abs(golden - mine)
+    ok = diff.max() <= a.tolerance
+    print(f"torch vs the committed golden image (crates/render/tests/data): max |diff| "
+          f"{diff.max():.2e}, mean {diff.mean():.2e} ({'within' if ok else 'above'} "
+          f"{a.tolerance:g})")
+    failures += [] if ok else ["golden image"]
     if failures:
         sys.exit("error: check failed: " + ", ".join(failures))
     print("check passed")
 
 
 def render_with_params(depth, params):
-    """The renderer with a `pix2scene shade --params` file's values (None: the defaults)."""
+    """The renderer with a `pix2scene shade --params` file's values; missing keys (or no file,
+    None) take the defaults. `depth`: `[B, H, W]`; returns `[B, 3, H, W]`."""
     b, s, _ = depth.shape
-    if params is None:
-        return SurfelRenderer(s)(depth, *default_lights(b))
-    shading = Shading(params["fovy_deg"], tuple(params["albedo"]), tuple(params["ambient"]),
-                      params["kl"], params["kq"])
+    params = params or {}
+    d = Shading()
+    shading = Shading(params.get("fovy_deg", d.fov_y_deg), tuple(params.get("albedo", d.albedo)),
+                      tuple(params.get("ambient", d.ambient)), params.get("kl", d.k_l),
+                      params.get("kq", d.k_q))
+    lights = params.get("lights", [{"pos_cam": p, "color": c} for p, c in LIGHTS])
     per_sample = [l["pos_cam"] if isinstance(l["pos_cam"][0], list) else [l["pos_cam"]] * b
-                  for l in params["lights"]]
-    pos = torch.tensor(per_sample).permute(1, 0, 2).contiguous()
-    col = torch.tensor([l["color"] for l in params["lights"]])[None].expand(b, -1, -1)
-    return SurfelRenderer(s, shading)(depth, pos, col.contiguous())
+                  for l in lights]
+    pos = torch.tensor(per_sample, dtype=torch.float32).permute(1, 0, 2).contiguous()
+    col = torch.tensor([l["color"] for l in lights], dtype=torch.float32)
+    return SurfelRenderer(s, shading)(depth, pos, col[None].expand(b, -1, -1).contiguous())
+
+
+def cmd_shade(a):
+    """`pix2scene shade` in PyTorch: depth `.npy` (`[H, W]` or `[B, H, W]`) -> image `.npy`
+    (`[B, H, W, 3]` float32, unclamped)."""
+    depth = np.load(a.depth).astype(np.float32)
+    depth = depth[None] if depth.ndim == 2 else depth
+    params = None
+    if a.params:
+        with open(a.params) as f:
+            params = json.load(f)
+    with torch.no_grad():
+        image = render_with_params(torch.tensor(depth), params).permute(0, 2, 3, 1)
+    np.save(a.out, image.contiguous().numpy())
 
 
 def report(out, as_json, keys):
@@ -582,15 +617,19 @@ def main():
     t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a preset key, as `pix2scene bench train --set`")
     t.add_argument("--iters", type=int, default=5, help="timed iterations (median reported)")
+    sh = sub.add_parser("shade", help="render depth maps, as `pix2scene shade` (.npy only)")
+    sh.add_argument("--depth", required=True, help="float32 .npy, [H, W] or [B, H, W]")
+    sh.add_argument("--params", help="shading parameters (JSON), as `pix2scene shade --params`")
+    sh.add_argument("--out", required=True, help="[B, H, W, 3] float32 .npy")
     c = sub.add_parser("check", help="compare the renderer with `pix2scene shade`")
     c.add_argument("--bin", default=default_binary(), help="the pix2scene binary")
     c.add_argument("--tolerance", type=float, default=5e-5, help="largest |difference| allowed")
-    for p in (r, t, c):
+    for p in (r, t, sh, c):
         p.add_argument("--threads", type=int, default=1, help="torch.set_num_threads")
         p.add_argument("--json", action="store_true", help="one JSON object on the last line")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
-    {"render": cmd_render, "train": cmd_train, "check": cmd_check}[a.cmd](a)
+    {"render": cmd_render, "train": cmd_train, "shade": cmd_shade, "check": cmd_check}[a.cmd](a)
 
 
 if __name__ == "__main__":
