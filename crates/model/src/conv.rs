@@ -186,14 +186,19 @@ mod tests {
         }
     }
 
-    /// (batch, c_in, c_out, size, kernel, stride, padding): the networks' shapes and a few more.
-    const CASES: [(usize, usize, usize, usize, usize, usize, usize); 6] = [
+    /// (batch, c_in, c_out, size, kernel, stride, padding): the networks' shapes and a few more,
+    /// with the ResNet trunk's 1×1 (stride 1 and 2), 3×3 stride-2 and 7×7 stem convolutions.
+    const CASES: [(usize, usize, usize, usize, usize, usize, usize); 10] = [
         (3, 6, 8, 16, 4, 2, 1),
         (2, 8, 4, 8, 4, 2, 1),
         (3, 10, 5, 4, 4, 1, 0),
         (2, 3, 4, 7, 4, 2, 1),
         (1, 4, 3, 6, 3, 1, 1),
         (2, 5, 2, 9, 3, 2, 0),
+        (2, 6, 5, 8, 1, 1, 0),
+        (2, 6, 5, 8, 1, 2, 0),
+        (2, 4, 6, 9, 3, 2, 1),
+        (2, 3, 4, 16, 7, 2, 3),
     ];
 
     #[test]

@@ -3,6 +3,12 @@
 //! differentiable input gradient, and the WGAN-GP [`gradient_penalty`] built on it (burn has no
 //! double backward).
 //!
+//! For the 3D-IQ test task (paper section 4.4, Appendix D): the MINE [`StatisticsNetwork`] and
+//! the [`mine`] estimate of `I(z_scene; z_view)` (Eq. 6), the supervised [`question_loss`]
+//! (Eq. 5) and [`contrastive_loss`] (Eq. 7), answer selection by the nearest code
+//! ([`option_distances`], [`nearest_options`]), and the two baselines of Fig. 13 on a [`ResNet`]
+//! trunk ([`CnnBaseline`], [`SiameseBaseline`]).
+//!
 //! Resolution `R = 4·2^L`; each network has `L` stride-2 stages of widths `width·2^i`. The
 //! architecture matches the PyTorch yardstick `peers/train_peer.py` layer for layer. Cameras are
 //! camera positions in the world frame, scene units; depth is the distance along each pixel ray
@@ -39,6 +45,8 @@
 //! None; the crate uses burn's `flex` CPU backend with `autodiff` from the workspace.
 
 mod activation;
+mod answer;
+mod baseline;
 mod cond_norm;
 mod conv;
 mod critic;
@@ -47,18 +55,28 @@ mod encoder;
 mod error;
 mod gradient_penalty;
 mod kernel;
+mod mine;
 mod precondition;
+mod question_loss;
+mod resnet;
 mod stages;
+mod statistics;
 #[cfg(test)]
 mod testutil;
 
+pub use answer::{ANSWERS, VIEWS, answer_mask, nearest_options, option_distances};
+pub use baseline::{CnnBaseline, CnnBaselineConfig, SiameseBaseline, SiameseBaselineConfig};
 pub use cond_norm::{CondNorm, CondNormConfig};
 pub use critic::{Critic, CriticConfig};
 pub use decoder::{Decoder, DecoderConfig, MIN_DEPTH};
 pub use encoder::{Encoder, EncoderConfig};
 pub use error::{Error, Result};
 pub use gradient_penalty::{gradient_penalty, gradient_penalty_with_class};
+pub use mine::{MineAverage, MineEstimate, mine};
 pub use precondition::boost_low_frequency_gradient;
+pub use question_loss::{CONTRASTIVE_MARGIN, contrastive_loss, question_loss};
+pub use resnet::{Block, BlockConfig, ResNet, ResNetConfig};
+pub use statistics::{StatisticsConfig, StatisticsNetwork};
 
 /// Negative slope of every LeakyReLU (paper Appendix A; the peer's `SLOPE`).
 pub const LEAKY_SLOPE: f64 = 0.2;

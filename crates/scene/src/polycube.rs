@@ -88,6 +88,19 @@ impl Polycube {
         &self.cells
     }
 
+    /// The sides of the shape's bounding box in cubes, ascending (the same for every rotation
+    /// and for the mirror image).
+    pub fn extent(&self) -> [i32; 3] {
+        let mut hi = [0; 3];
+        for c in &self.cells {
+            for k in 0..3 {
+                hi[k] = hi[k].max(c[k] + 1);
+            }
+        }
+        hi.sort_unstable();
+        hi
+    }
+
     /// The mirror image (x ↦ −x), in canonical form.
     pub fn mirrored(&self) -> Polycube {
         let cells: Vec<Cell> = self.cells.iter().map(|c| [-c[0], c[1], c[2]]).collect();
@@ -193,6 +206,8 @@ mod tests {
         ];
         let p = Polycube::new(&cells);
         assert!(!p.is_achiral());
+        assert_eq!(p.extent(), [2, 3, 3]);
+        assert_eq!(p.mirrored().extent(), [2, 3, 3]);
         // A planar L is achiral (its mirror is a rotation of itself).
         let l = Polycube::new(&[[0, 0, 0], [1, 0, 0], [2, 0, 0], [2, 1, 0]]);
         assert!(l.is_achiral());

@@ -57,6 +57,11 @@ pub struct GenerateArgs {
     /// iqtt: make one distractor the reference's mirror image.
     #[arg(long)]
     mirror_distractor: bool,
+    /// iqtt: hard questions: a chiral reference, its mirror image and a foil of its number of
+    /// cubes and closest bounding box, at one cube size per question (image-only shortcuts
+    /// near chance).
+    #[arg(long)]
+    hard_distractors: bool,
     /// Number of records shown in previews/ (0 for none).
     #[arg(long, default_value_t = 8)]
     previews: usize,
@@ -74,6 +79,7 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
     config.lights.random_colors |= args.random_light_colors;
     config.lights.channel_colors = args.channel_light_colors;
     config.iqtt.mirror_distractor = args.mirror_distractor;
+    config.iqtt.hard_distractors = args.hard_distractors;
     if let Some(spec) = &args.lights {
         (config.lights.count_min, config.lights.count_max) = parse_range(spec)?;
     }

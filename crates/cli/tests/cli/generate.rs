@@ -84,6 +84,42 @@ fn written_dataset_reads_back_as_the_generated_samples() {
 }
 
 #[test]
+fn hard_iqtt_questions_are_recorded_in_the_manifest_and_read_back() {
+    let dir = scratch("hard");
+    let out = dir.join("q");
+    let o = out.to_str().unwrap();
+    let args = [
+        "generate",
+        "--preset",
+        "iqtt",
+        "--count",
+        "3",
+        "--size",
+        "16",
+        "--seed",
+        "2",
+        "--out",
+        o,
+        "--quiet",
+        "--hard-distractors",
+    ];
+    assert!(pix2scene(&args).status.success());
+    let reader = DatasetReader::open(&out).unwrap();
+    let m = reader.manifest();
+    assert!(m.config.iqtt.hard_distractors);
+    let generator = pix2scene_scene::Generator::new(m.config.clone()).unwrap();
+    for (i, r) in reader.records().enumerate() {
+        let r = r.unwrap();
+        let Record::Question(q) = &r else {
+            panic!("iqtt gives questions")
+        };
+        let pool = m.config.iqtt.pool_size as i64;
+        assert!(q.shape_ids.iter().any(|&id| id >= pool), "a mirror image");
+        assert_eq!(r, generator.record(i as u64));
+    }
+}
+
+#[test]
 fn bad_input_is_rejected_with_one_line_naming_the_value() {
     let dir = scratch("bad");
     let out = dir.join("o");

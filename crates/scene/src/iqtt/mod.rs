@@ -1,0 +1,15 @@
+//! The 3D-IQ test task (paper section 4.4): mental-rotation questions drawn from a pool of
+//! Shepard–Metzler-like snakes, the image-only shortcut baselines that answer them without 3D
+//! understanding, and the accuracy of a set of answers with its 95 % interval.
+
+mod accuracy;
+mod options;
+mod pool;
+mod question;
+mod shortcut;
+
+pub use accuracy::Accuracy;
+pub use options::IqttOptions;
+pub(crate) use pool::ShapePool;
+pub use question::Question;
+pub use shortcut::{Shortcut, shortcut_accuracies};
