@@ -28,9 +28,6 @@ pub struct TrainPreset {
     /// Length of the run, logging, checkpoints, device.
     #[serde(default)]
     pub run: RunSection,
-    /// Fault injection for tests of the failure paths; leave empty in real presets.
-    #[serde(default, skip_serializing_if = "DebugSection::is_off")]
-    pub debug: DebugSection,
 }
 
 /// `[model]`: sizes of the encoder, decoder and critic (paper Appendix A, scaled).
@@ -45,10 +42,6 @@ pub struct ModelSection {
     pub z_dim: usize,
     /// Number of scene classes for the class-conditional decoder and critic; 0 = unconditional.
     pub num_classes: usize,
-    /// Channels of the critic's joint 1×1 layer after `z` joins the image features (see
-    /// `pix2scene_model::CriticConfig::joint_width`); 0 = none, the critic of DESIGN.md §6 and
-    /// the PyTorch peer, whose score is additive in `z`. Default 0.
-    pub critic_joint_width: usize,
     /// Coarse depth heads of the decoder (see `pix2scene_model::DecoderConfig::coarse_heads`):
     /// 1×1 projections of the features at `R/2, R/4, …`, upsampled and less their image means,
     /// added to the depth before its softplus; at most `log2(resolution / 4)`. 0 = the decoder of DESIGN.md §6 and the
@@ -57,14 +50,6 @@ pub struct ModelSection {
     /// Factor on the decoder's last-layer output (see `pix2scene_model::DecoderConfig::fine_gain`);
     /// 1 = DESIGN.md §6. Default 1.
     pub decoder_fine_gain: f64,
-    /// Levels of the decoder's backward-only low-frequency gradient boost (see
-    /// `pix2scene_model::boost_low_frequency_gradient`): the depth's gradient gains
-    /// `decoder_grad_gain^k` times its means over `2^k`-pixel blocks, `k = 1..levels`, so
-    /// box-sized relief learns as fast as pixel texture; at most `log2(resolution)`. 0 = none,
-    /// DESIGN.md §6. Default 0.
-    pub decoder_grad_levels: usize,
-    /// Factor per level of that boost. Default 2.
-    pub decoder_grad_gain: f64,
 }
 
 impl Default for ModelSection {
@@ -74,11 +59,8 @@ impl Default for ModelSection {
             width: 32,
             z_dim: 128,
             num_classes: 0,
-            critic_joint_width: 0,
             decoder_coarse_heads: 0,
             decoder_fine_gain: 1.0,
-            decoder_grad_levels: 0,
-            decoder_grad_gain: 2.0,
         }
     }
 }
@@ -201,13 +183,6 @@ pub struct OptimSection {
     /// Weight of the regression `mean (ln G(E(x)) − ln refined)²` in the encoder/decoder loss
     /// (used when `refine_steps > 0`). Default 100.
     pub refine_weight: f32,
-    /// δ of the regression's robust cost, in log depth: 0 regresses with the squared error
-    /// `e²`; δ > 0 with the pseudo-Huber cost `2δ²(√(1 + (e/δ)²) − 1)`, the same `e²` below δ
-    /// and growing as `2δ|e|` beyond, so that where a scene's depth is uncertain (a box's
-    /// silhouette) the decoder is pulled towards the likelier surface, as a median is, not
-    /// towards the average of the two. Applies to the refined-target term and the regression
-    /// steps. Default 0.
-    pub refine_delta: f32,
     /// Keeps each training scene's refined depth between visits and refines it further at the
     /// next one, instead of starting again from the decoder's reconstruction (see
     /// [`targets`](crate::targets)); needs `refine_steps > 0` and a finite training set
@@ -268,7 +243,6 @@ impl Default for OptimSection {
             refine_steps: 0,
             refine_lr: 0.003,
             refine_weight: 100.0,
-            refine_delta: 0.0,
             refine_keep: false,
             refine_median: false,
             regress_steps: 0,
@@ -314,22 +288,6 @@ impl Default for RunSection {
             device: "cpu".into(),
             threads: 0,
         }
-    }
-}
-
-/// `[debug]`: fault injection for tests of the failure paths.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct DebugSection {
-    /// Replace the real images of this step's encoder/decoder batch by NaN (to test that a
-    /// non-finite loss stops the run cleanly). Absent = off.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub nan_at_step: Option<u64>,
-}
-
-impl DebugSection {
-    fn is_off(&self) -> bool {
-        self.nan_at_step.is_none()
     }
 }
 
@@ -380,8 +338,9 @@ impl TrainPreset {
         if overrides.is_empty() {
             return Ok(self.clone());
         }
+        // Every field of the schema serializes (none is optional), so the table holds every
+        // key an override may name.
         let mut table = toml::Table::try_from(self).expect("a preset always serializes to TOML");
-        let schema = toml::Table::try_from(Self::schema_example()).expect("schema serializes");
         for arg in overrides {
             let (key, raw) = arg.split_once('=').ok_or_else(|| Error::InvalidValue {
                 key: arg.clone(),
@@ -393,28 +352,17 @@ impl TrainPreset {
             let Some((leaf, sections)) = parts.split_last() else {
                 return Err(Error::UnknownKey { key: key.into() });
             };
-            // Check the key against the schema (every field present), not against this preset
-            // (whose optional fields may be absent).
-            let mut schema_node = &schema;
+            let mut node = &mut table;
             for section in sections {
-                schema_node = match schema_node.get(*section) {
+                node = match node.get_mut(*section) {
                     Some(toml::Value::Table(t)) => t,
                     _ => return Err(Error::UnknownKey { key: key.into() }),
                 };
             }
-            if !schema_node.contains_key(*leaf) || schema_node[*leaf].is_table() {
-                return Err(Error::UnknownKey { key: key.into() });
+            match node.get_mut(*leaf) {
+                Some(slot) if !slot.is_table() => *slot = parse_value(raw),
+                _ => return Err(Error::UnknownKey { key: key.into() }),
             }
-            let value = parse_value(raw);
-            let mut node = &mut table;
-            for section in sections {
-                node = node
-                    .entry(section.to_string())
-                    .or_insert_with(|| toml::Value::Table(toml::Table::new()))
-                    .as_table_mut()
-                    .expect("schema sections are tables");
-            }
-            node.insert(leaf.to_string(), value);
             let candidate: std::result::Result<Self, _> = table.clone().try_into();
             if let Err(err) = candidate {
                 return Err(Error::InvalidValue {
@@ -425,16 +373,6 @@ impl TrainPreset {
             }
         }
         Ok(table.try_into().expect("checked after each override"))
-    }
-
-    /// A preset with every optional field set, to check override keys against.
-    fn schema_example() -> Self {
-        Self {
-            debug: DebugSection {
-                nan_at_step: Some(0),
-            },
-            ..Self::default()
-        }
     }
 
     /// Checks every value's range, naming the key and value of the first bad one.
@@ -479,20 +417,6 @@ impl TrainPreset {
                 "model.decoder_coarse_heads",
                 m.decoder_coarse_heads,
                 &format!("must be at most log2(resolution / 4) = {stages}"),
-            ));
-        }
-        if m.decoder_grad_levels > stages + 2 {
-            return Err(bad(
-                "model.decoder_grad_levels",
-                m.decoder_grad_levels,
-                &format!("must be at most log2(resolution) = {}", stages + 2),
-            ));
-        }
-        if !(m.decoder_grad_gain.is_finite() && m.decoder_grad_gain > 0.0) {
-            return Err(bad(
-                "model.decoder_grad_gain",
-                m.decoder_grad_gain,
-                "must be a positive number",
             ));
         }
         let d = &self.data;
@@ -648,7 +572,6 @@ impl TrainPreset {
             ("optim.planarity_weight", o.planarity_weight),
             ("optim.planarity_scale", o.planarity_scale),
             ("optim.refine_weight", o.refine_weight),
-            ("optim.refine_delta", o.refine_delta),
         ] {
             if !(w.is_finite() && w >= 0.0) {
                 return Err(bad(key, w, "must be a finite number ≥ 0"));
@@ -775,14 +698,12 @@ mod tests {
                 "optim.lr=1e-3",
                 "data.preset=shapes",
                 "run.steps=7",
-                "debug.nan_at_step=3",
             ],
         )
         .unwrap();
         assert_eq!(p.optim.lr, 1e-3);
         assert_eq!(p.data.preset, "shapes");
         assert_eq!(p.run.steps, 7);
-        assert_eq!(p.debug.nan_at_step, Some(3));
     }
 
     #[test]
@@ -979,14 +900,6 @@ mod tests {
                 "model.decoder_coarse_heads = 5: must be at most log2(resolution / 4) = 4",
             ),
             (
-                "model.decoder_grad_levels=7",
-                "model.decoder_grad_levels = 7: must be at most log2(resolution) = 6",
-            ),
-            (
-                "model.decoder_grad_gain=-2",
-                "model.decoder_grad_gain = -2: must be a positive number",
-            ),
-            (
                 "optim.planarity_weight=-1",
                 "optim.planarity_weight = -1: must be a finite number ≥ 0",
             ),
@@ -1001,10 +914,6 @@ mod tests {
             (
                 "optim.refine_weight=-3",
                 "optim.refine_weight = -3: must be a finite number ≥ 0",
-            ),
-            (
-                "optim.refine_delta=-0.01",
-                "optim.refine_delta = -0.01: must be a finite number ≥ 0",
             ),
             (
                 "run.device=tpu",

@@ -32,6 +32,7 @@
 //!     overrides: vec!["run.steps=100".into()],
 //!     resume: false,
 //!     progress: true,
+//!     ..TrainOptions::default()
 //! })?;
 //! println!("held-out depth MSE {:?}", summary.final_mse_depth);
 //! # Ok::<(), pix2scene_train::Error>(())

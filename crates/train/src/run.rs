@@ -41,6 +41,10 @@ pub struct TrainOptions {
     pub resume: bool,
     /// Show a progress bar (it stays hidden anyway when stderr is not a terminal).
     pub progress: bool,
+    /// Test hook for the failure paths, set only by tests (no preset key or flag reaches it):
+    /// the real images of this 1-based step's encoder/decoder batch become NaN, so that the
+    /// step's loss is NaN and the run must stop cleanly. `None` in every real run.
+    pub nan_at_step: Option<u64>,
 }
 
 /// How a run ended.
@@ -185,7 +189,7 @@ fn train_on_pool(options: &TrainOptions, preset: TrainPreset) -> Result<TrainSum
         let mut batches = Vec::with_capacity(per_iter as usize);
         for j in 0..per_iter {
             let mut host = prefetch.next_batch()?;
-            if preset.debug.nan_at_step == Some(step + 1) && j + 1 == per_iter {
+            if options.nan_at_step == Some(step + 1) && j + 1 == per_iter {
                 host.image.fill(f32::NAN);
             }
             batches.push(trainer.upload(&host));

@@ -133,22 +133,10 @@ fn score_pair(
     )
 }
 
-/// `mean ρ(ln depth − ln target)` over every pixel of the batch: `[1]`, with `ρ(e) = e²` for
-/// `delta = 0` and the pseudo-Huber `2δ²(√(1 + (e/δ)²) − 1)` for `delta = δ > 0`
-/// (`optim.refine_delta`). Both `[batch, R, R]`, scene units; `target` carries no gradient.
-fn log_depth_regression(depth: Tensor<3>, target: Tensor<3>, delta: f32) -> Tensor<1> {
-    let e2 = (depth.log() - target.log()).square();
-    if delta > 0.0 {
-        let d2 = delta * delta;
-        e2.div_scalar(d2)
-            .add_scalar(1.0)
-            .sqrt()
-            .sub_scalar(1.0)
-            .mul_scalar(2.0 * d2)
-            .mean()
-    } else {
-        e2.mean()
-    }
+/// `mean (ln depth − ln target)²` over every pixel of the batch: `[1]`. Both `[batch, R, R]`,
+/// scene units; `target` carries no gradient.
+fn log_depth_regression(depth: Tensor<3>, target: Tensor<3>) -> Tensor<1> {
+    (depth.log() - target.log()).square().mean()
 }
 
 /// Fails on the first loss term (in the given order) that is NaN or infinite, before any update.
@@ -291,14 +279,11 @@ impl Trainer {
             .with_num_classes(m.num_classes)
             .with_coarse_heads(m.decoder_coarse_heads)
             .with_fine_gain(m.decoder_fine_gain)
-            .with_grad_levels(m.decoder_grad_levels)
-            .with_grad_gain(m.decoder_grad_gain)
             .init(&host);
         let critic = CriticConfig::new(m.resolution)
             .with_width(m.width)
             .with_z_dim(m.z_dim)
             .with_num_classes(m.num_classes)
-            .with_joint_width(m.critic_joint_width)
             .init(&host);
         // burn initializes parameters lazily, sharing the pending initialization between clones.
         // Materialize them now, right after seeding: the weights then depend on the seed alone,
@@ -498,11 +483,7 @@ impl Trainer {
                 kept.keep(&batch.scene, &maps);
             }
             let target = tensor(&maps, [b, r, r], &self.device);
-            Some(log_depth_regression(
-                depth_rec.clone(),
-                target,
-                o.refine_delta,
-            ))
+            Some(log_depth_regression(depth_rec.clone(), target))
         } else {
             None
         };
@@ -587,7 +568,7 @@ impl Trainer {
             .map(flip)
             .expect("regress steps need kept targets (optim.refine_keep)");
         let o = &self.preset.optim;
-        let regression = log_depth_regression(depth, target, o.refine_delta);
+        let regression = log_depth_regression(depth, target);
         let value = scalar(regression.clone());
         check_finite(&[("regress", value)], step)?;
         let loss = regression.mul_scalar(o.refine_weight);

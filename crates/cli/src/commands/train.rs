@@ -66,6 +66,7 @@ pub fn run(args: TrainArgs, threads: Option<usize>) -> anyhow::Result<()> {
         overrides,
         resume: args.resume,
         progress: !args.quiet,
+        ..TrainOptions::default()
     })
     .with_context(|| what)?;
     let mse = summary
