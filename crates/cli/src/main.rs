@@ -2,6 +2,7 @@
 
 mod commands;
 mod progress;
+mod signals;
 
 use std::process::ExitCode;
 

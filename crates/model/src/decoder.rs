@@ -13,9 +13,9 @@ use crate::activation::leaky_relu;
 use crate::cond_norm::{CondNorm, CondNormConfig};
 
 use crate::CAMERA_DIM;
+use crate::class::check_class;
 use crate::conv::{conv_transpose2d_layer, conv2d_layer};
 use crate::error::Error;
-use crate::precondition::boost_low_frequency_gradient;
 use crate::stages::{stage_widths, validate};
 
 /// Smallest depth the decoder can output, in scene units: `depth = MIN_DEPTH + softplus(h)`.
@@ -61,15 +61,6 @@ pub struct DecoderConfig {
     /// the coarse heads: per-pixel texture becomes a slow way to explain shading.
     #[config(default = 1.0)]
     pub fine_gain: f64,
-    /// Levels of the backward-only low-frequency boost on the output depth (0 = none, paper):
-    /// the depth's gradient `g` becomes `g + Σ_{k=1..levels} grad_gain^k · (g averaged over
-    /// 2^k×2^k blocks, less its mean over the map)` (see [`boost_low_frequency_gradient`]);
-    /// the forward output is unchanged. At most `log2(resolution)`.
-    #[config(default = 0)]
-    pub grad_levels: usize,
-    /// Factor per level of the gradient boost (see [`DecoderConfig::grad_levels`]).
-    #[config(default = 2.0)]
-    pub grad_gain: f64,
 }
 
 /// Generates a depth map (one surfel per pixel) from a latent code seen from a given camera.
@@ -80,8 +71,7 @@ pub struct DecoderConfig {
 /// [`CondNorm`] and LeakyReLU; the last goes to 1 channel (with bias), `h`. With coarse heads,
 /// `h` also gets the bilinearly upsampled 1×1 projections of the features at `R/2, R/4, …`,
 /// each less its mean over the image (see [`DecoderConfig::coarse_heads`]; not in the paper).
-/// Output `depth = 0.2 + softplus(h)`, optionally through a backward-only low-frequency
-/// gradient boost (see [`DecoderConfig::grad_levels`]; not in the paper).
+/// Output `depth = 0.2 + softplus(h)`.
 ///
 /// Paper Table 5 (DCGAN-like generator with LeakyReLU, conditional normalization "in the
 /// alternate layers"). Departures, all shared with the PyTorch peer (`peers/train_peer.py`, class
@@ -110,10 +100,6 @@ pub struct Decoder {
     pub num_classes: usize,
     /// Factor on the last layer's output (see [`DecoderConfig::fine_gain`]).
     pub fine_gain: f64,
-    /// Levels of the backward low-frequency boost (see [`DecoderConfig::grad_levels`]).
-    pub grad_levels: usize,
-    /// Factor per level of that boost (see [`DecoderConfig::grad_gain`]).
-    pub grad_gain: f64,
 }
 
 impl DecoderConfig {
@@ -122,7 +108,7 @@ impl DecoderConfig {
     /// # Errors
     /// [`Error::Config`](crate::Error::Config) naming the field when `resolution` is not
     /// `4·2^L` with `L ≥ 1`, `width` or `z_dim` is 0, `coarse_heads` exceeds `L`, or
-    /// `grad_levels` exceeds `L + 2`.
+    /// `fine_gain` is not a positive number.
     pub fn validate(&self) -> crate::Result<()> {
         self.stages().map(|_| ())
     }
@@ -131,20 +117,20 @@ impl DecoderConfig {
     fn stages(&self) -> crate::Result<usize> {
         let stages = validate("decoder", self.resolution, self.width, self.z_dim)?;
         if self.coarse_heads > stages {
-            return Err(Error::Config {
-                config: "decoder",
-                field: "coarse_heads",
-                value: self.coarse_heads,
-                expected: "at most the number of stride-2 stages (log2(resolution / 4))",
-            });
+            return Err(Error::config(
+                "decoder",
+                "coarse_heads",
+                self.coarse_heads,
+                format!("at most log2(resolution / 4) = {stages}"),
+            ));
         }
-        if self.grad_levels > stages + 2 {
-            return Err(Error::Config {
-                config: "decoder",
-                field: "grad_levels",
-                value: self.grad_levels,
-                expected: "at most log2(resolution)",
-            });
+        if !(self.fine_gain.is_finite() && self.fine_gain > 0.0) {
+            return Err(Error::config(
+                "decoder",
+                "fine_gain",
+                self.fine_gain,
+                "a positive number",
+            ));
         }
         Ok(stages)
     }
@@ -213,65 +199,33 @@ impl DecoderConfig {
             z_dim: self.z_dim,
             num_classes: self.num_classes,
             fine_gain: self.fine_gain,
-            grad_levels: self.grad_levels,
-            grad_gain: self.grad_gain,
         }
     }
 }
 
 impl Decoder {
-    /// Decodes latent codes into depth maps seen from the given cameras (unconditional decoder).
+    /// Decodes latent codes into depth maps seen from the given cameras, of the given classes
+    /// for a class-conditional decoder.
     ///
     /// # Shapes
     /// - `z`: `[batch, z_dim]`
     /// - `camera`: `[batch, 3]`, camera position, world frame, scene units (see the
     ///   `# Conventions` of `pix2scene-scene`)
+    /// - `class`: `[batch, num_classes]` one-hot class vectors ([`one_hot`](crate::one_hot);
+    ///   any weights are accepted) when `num_classes > 0`, else `None`
     /// - returns `[batch, resolution, resolution]`, depth along each pixel ray (distance from the
     ///   camera centre, not z) in scene units, always `> 0.2` ([`MIN_DEPTH`])
     ///
     /// # Panics
-    /// If the shapes do not match the above, or the decoder is class-conditional
-    /// (`num_classes > 0`; use [`Decoder::forward_with_class`]).
-    pub fn forward(&self, z: Tensor<2>, camera: Tensor<2>) -> Tensor<3> {
-        assert!(
-            self.num_classes == 0,
-            "decoder has num_classes = {}: call forward_with_class",
-            self.num_classes
-        );
-        self.decode(vec![z.clone(), camera.clone()], z, camera)
-    }
-
-    /// Decodes latent codes into depth maps for the given classes (class-conditional decoder).
-    ///
-    /// # Shapes
-    /// - `z`: `[batch, z_dim]`
-    /// - `camera`: `[batch, 3]`, camera position, world frame, scene units
-    /// - `class`: `[batch, num_classes]`, one-hot class vectors (any weights are accepted)
-    /// - returns `[batch, resolution, resolution]`, depth in scene units, `> 0.2`
-    ///
-    /// # Panics
-    /// If the shapes do not match the above (in particular if `num_classes` is 0).
-    pub fn forward_with_class(
-        &self,
-        z: Tensor<2>,
-        camera: Tensor<2>,
-        class: Tensor<2>,
-    ) -> Tensor<3> {
-        let [batch, _] = z.dims();
-        assert!(
-            self.num_classes > 0,
-            "decoder has num_classes = 0: call forward"
-        );
-        assert_shape!(class, [batch, self.num_classes]);
-        self.decode(vec![z.clone(), camera.clone(), class], z, camera)
-    }
-
-    /// Shared body: `inputs` are concatenated into the `1×1` input map.
-    fn decode(&self, inputs: Vec<Tensor<2>>, z: Tensor<2>, camera: Tensor<2>) -> Tensor<3> {
+    /// If the shapes do not match the above, or `class` is given to an unconditional decoder or
+    /// missing for a class-conditional one.
+    pub fn forward(&self, z: Tensor<2>, camera: Tensor<2>, class: Option<Tensor<2>>) -> Tensor<3> {
         let [batch, _] = z.dims();
         assert_shape!(z, [_, self.z_dim]);
         assert_shape!(camera, [batch, CAMERA_DIM]);
-        let input = Tensor::cat(inputs, 1);
+        check_class("decoder", self.num_classes, class.as_ref(), batch);
+        let inputs = [Some(z), Some(camera.clone()), class];
+        let input = Tensor::cat(inputs.into_iter().flatten().collect(), 1);
         let [_, c_in] = input.dims();
         let h = conv_transpose2d_layer(&self.project, input.reshape([batch, c_in, 1, 1]));
         let mut h = leaky_relu(self.project_norm.forward(h, camera.clone()));
@@ -299,8 +253,7 @@ impl Decoder {
             let level = relief.clone().mean_dim(2).mean_dim(3);
             h = h + relief - level;
         }
-        let depth = softplus(h.reshape([batch, r, r]), 1.0).add_scalar(MIN_DEPTH);
-        boost_low_frequency_gradient(depth, self.grad_levels, self.grad_gain)
+        softplus(h.reshape([batch, r, r]), 1.0).add_scalar(MIN_DEPTH)
     }
 }
 
@@ -372,7 +325,7 @@ mod tests {
                 .init(&device);
             let z = rng.tensor([3, 5], -3.0, 3.0, &device);
             let cam = rng.tensor([3, 3], 0.0, 1.0, &device);
-            let depth = dec.forward(z, cam);
+            let depth = dec.forward(z, cam, None);
             assert_eq!(depth.dims(), [3, r, r]);
             let values = to_vec(depth);
             assert!(values.iter().all(|d| d.is_finite() && *d > MIN_DEPTH));
@@ -395,7 +348,7 @@ mod tests {
                 .with_z_dim(16)
                 .with_output_init_scale(scale)
                 .init(&device);
-            let v = to_vec(dec.forward(z.clone(), cam.clone()));
+            let v = to_vec(dec.forward(z.clone(), cam.clone(), None));
             let mean = v.iter().sum::<f64>() / v.len() as f64;
             let var = v.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / v.len() as f64;
             (mean, var.sqrt())
@@ -452,7 +405,7 @@ mod tests {
         let cam = rng.tensor([batch, 3], 0.0, 1.0, &device);
         // Pre-softplus outputs `h` of both decoders.
         let logits = |d: &Decoder| -> Vec<f64> {
-            let depth = to_vec(d.forward(z.clone(), cam.clone()));
+            let depth = to_vec(d.forward(z.clone(), cam.clone(), None));
             depth
                 .iter()
                 .map(|v| (v - MIN_DEPTH).exp_m1().ln())
@@ -510,14 +463,21 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             err.to_string(),
-            "decoder config: field `coarse_heads` is 3, expected at most the number of stride-2 \
-             stages (log2(resolution / 4))"
+            "decoder config: field `coarse_heads` is 3, expected at most log2(resolution / 4) = 2"
         );
         assert!(
             DecoderConfig::new(16)
                 .with_coarse_heads(2)
                 .validate()
                 .is_ok()
+        );
+        let err = DecoderConfig::new(16)
+            .with_fine_gain(0.0)
+            .validate()
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "decoder config: field `fine_gain` is 0, expected a positive number"
         );
     }
 
@@ -532,17 +492,17 @@ mod tests {
             .init(&device);
         let z = rng.tensor([2, 5], -1.0, 1.0, &device);
         let cam = rng.tensor([2, 3], 0.0, 1.0, &device);
-        let class_a = Tensor::<2>::from_floats([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], &device);
-        let class_b = Tensor::<2>::from_floats([[0.0, 0.0, 1.0], [0.0, 0.0, 1.0]], &device);
-        let a = to_vec(dec.forward_with_class(z.clone(), cam.clone(), class_a.clone()));
-        let b = to_vec(dec.forward_with_class(z.clone(), cam.clone(), class_b));
-        let c = to_vec(dec.forward_with_class(z, cam.add_scalar(0.2), class_a));
+        let class_a = crate::one_hot(&[0, 1], 3, &device);
+        let class_b = crate::one_hot(&[2, 2], 3, &device);
+        let a = to_vec(dec.forward(z.clone(), cam.clone(), Some(class_a.clone())));
+        let b = to_vec(dec.forward(z.clone(), cam.clone(), Some(class_b)));
+        let c = to_vec(dec.forward(z, cam.add_scalar(0.2), Some(class_a)));
         assert!(max_abs_diff(&a, &b) > 1e-4, "class ignored");
         assert!(max_abs_diff(&a, &c) > 1e-4, "camera ignored");
     }
 
     #[test]
-    #[should_panic(expected = "call forward_with_class")]
+    #[should_panic(expected = "decoder has num_classes = 2: pass one-hot class vectors")]
     fn conditional_decoder_requires_a_class() {
         let device = device();
         let dec = DecoderConfig::new(8)
@@ -553,6 +513,7 @@ mod tests {
         let _ = dec.forward(
             Tensor::zeros([1, 2], &device),
             Tensor::zeros([1, 3], &device),
+            None,
         );
     }
 
@@ -568,20 +529,6 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "decoder config: field `z_dim` is 0, expected at least 1"
-        );
-        let err = DecoderConfig::new(16)
-            .with_grad_levels(5)
-            .validate()
-            .unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "decoder config: field `grad_levels` is 5, expected at most log2(resolution)"
-        );
-        assert!(
-            DecoderConfig::new(16)
-                .with_grad_levels(4)
-                .validate()
-                .is_ok()
         );
     }
 }

@@ -26,12 +26,12 @@
 //! let image = Tensor::<4>::ones([batch, 3, r, r], &device).mul_scalar(0.5);
 //! let camera = Tensor::<2>::ones([batch, 3], &device).mul_scalar(0.4);
 //! let z = encoder.forward(image.clone(), camera.clone());
-//! let depth = decoder.forward(z.clone(), camera.clone()); // [batch, r, r], scene units
+//! let depth = decoder.forward(z.clone(), camera.clone(), None); // [batch, r, r], scene units
 //! assert_eq!(depth.dims(), [batch, r, r]);
 //!
 //! let prior = Tensor::<2>::zeros([batch, z_dim], &device);
 //! let alpha = Tensor::<1>::ones([batch], &device).mul_scalar(0.3);
-//! let gp = gradient_penalty(&critic, image.clone(), image, z, prior, camera, alpha);
+//! let gp = gradient_penalty(&critic, (image.clone(), z), (image, prior), camera, None, alpha);
 //! let _grads = gp.mul_scalar(10.0).backward();
 //! ```
 //!
@@ -39,6 +39,7 @@
 //! None; the crate uses burn's `flex` CPU backend with `autodiff` from the workspace.
 
 mod activation;
+mod class;
 mod cond_norm;
 mod conv;
 mod critic;
@@ -47,18 +48,17 @@ mod encoder;
 mod error;
 mod gradient_penalty;
 mod kernel;
-mod precondition;
 mod stages;
 #[cfg(test)]
 mod testutil;
 
+pub use class::one_hot;
 pub use cond_norm::{CondNorm, CondNormConfig};
 pub use critic::{Critic, CriticConfig};
 pub use decoder::{Decoder, DecoderConfig, MIN_DEPTH};
 pub use encoder::{Encoder, EncoderConfig};
 pub use error::{Error, Result};
-pub use gradient_penalty::{gradient_penalty, gradient_penalty_with_class};
-pub use precondition::boost_low_frequency_gradient;
+pub use gradient_penalty::gradient_penalty;
 
 /// Negative slope of every LeakyReLU (paper Appendix A; the peer's `SLOPE`).
 pub const LEAKY_SLOPE: f64 = 0.2;
