@@ -19,8 +19,9 @@ fn row_mask(batch: &HostBatch, i: usize) -> Vec<u8> {
         .collect()
 }
 
-/// Writes the sample grids of `step` into `RUN/samples/`: [`write_samples`] of the held-out
-/// batch and, for a run that keeps refined targets, [`write_targets`] of the last refined one.
+/// Writes the sample grids of `step` into `RUN/samples/`: `step-NNNNNNNN.png` of the held-out
+/// batch and, for a run that keeps refined targets, `targets-step-NNNNNNNN.png` of the last
+/// refined one.
 pub fn write_grids(
     trainer: &Trainer,
     held_out: &HostBatch,

@@ -152,3 +152,35 @@ fn bad_input_is_rejected_with_one_line_naming_the_value() {
         "bad.obj:4:",
     );
 }
+
+/// `bench generate --json`: the counts are the flags', and the two rates agree: images per
+/// second times milliseconds per image per thread is 1000 · threads.
+#[test]
+fn bench_generate_prints_consistent_json() {
+    let out = pix2scene(&[
+        "bench",
+        "generate",
+        "--preset",
+        "shapes",
+        "--size",
+        "16",
+        "--count",
+        "40",
+        "--threads",
+        "2",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["preset"], "shapes");
+    for (key, want) in [("size", 16), ("count", 40), ("threads", 2)] {
+        assert_eq!(v[key], want, "{key}: {v}");
+    }
+    let ips = v["images_per_s"].as_f64().unwrap();
+    let ms = v["ms_per_image_per_thread"].as_f64().unwrap();
+    assert!(ips > 0.0 && (ips * ms / 1000.0 - 2.0).abs() < 1e-9, "{v}");
+}

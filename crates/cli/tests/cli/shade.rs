@@ -57,6 +57,8 @@ fn shade_rejects_bad_depth_in_one_line_naming_the_file() {
     );
 }
 
+/// `bench render --json`: the counts are the flags', and forward+backward (which includes a
+/// forward pass) takes at least as long as the forward pass alone.
 #[test]
 fn bench_render_prints_json_timings() {
     let out = pix2scene(&[
@@ -67,7 +69,7 @@ fn bench_render_prints_json_timings() {
         "--batch",
         "2",
         "--reps",
-        "1",
+        "5",
         "--threads",
         "1",
         "--json",
@@ -79,7 +81,10 @@ fn bench_render_prints_json_timings() {
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["impl"], "fused-flex");
-    assert_eq!(v["threads"], 1);
-    assert!(v["fwd_ms_per_image"].as_f64().unwrap() > 0.0);
-    assert!(v["fwd_bwd_ms_per_image"].as_f64().unwrap() > 0.0);
+    for (key, want) in [("threads", 1), ("size", 16), ("batch", 2), ("reps", 5)] {
+        assert_eq!(v[key], want, "{key}: {v}");
+    }
+    let fwd = v["fwd_ms_per_image"].as_f64().unwrap();
+    let fwd_bwd = v["fwd_bwd_ms_per_image"].as_f64().unwrap();
+    assert!(fwd > 0.0 && fwd_bwd >= fwd, "{v}");
 }

@@ -1,6 +1,7 @@
 //! `pix2scene train` and `pix2scene bench train`.
 
 use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
 
 use crate::{assert_fails_with, pix2scene, scratch};
 
@@ -58,6 +59,85 @@ fn train_runs_and_resumes_a_tiny_preset() {
     assert_eq!(lines.lines().count(), 6);
 }
 
+/// A missing preset is reported on one line naming the file, with the system's reason once.
+#[test]
+fn a_missing_preset_names_the_file_and_its_cause_once() {
+    let dir = scratch("train-missing");
+    let preset = dir.join("nope.toml");
+    let run = dir.join("run");
+    let out = pix2scene(&[
+        "train",
+        "--config",
+        preset.to_str().unwrap(),
+        "--out",
+        run.to_str().unwrap(),
+    ]);
+    assert_fails_with(
+        &out,
+        &format!(
+            "error: training {} into {}: {}: No such file or directory",
+            preset.display(),
+            run.display(),
+            preset.display()
+        ),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.matches("No such file").count(), 1, "{stderr}");
+}
+
+/// `--resume` accepts the run's own flags again when their values are unchanged, and refuses a
+/// changed one on one line naming the key and both values.
+#[test]
+fn resume_accepts_the_runs_own_flags_and_refuses_changed_ones() {
+    let dir = scratch("train-resume-flags");
+    let run = dir.join("run");
+    let run_s = run.to_str().unwrap();
+    let first = pix2scene(&[
+        "train",
+        "--config",
+        &tiny(),
+        "--out",
+        run_s,
+        "--steps",
+        "2",
+        "--seed",
+        "1",
+        "--quiet",
+    ]);
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let again = pix2scene(&[
+        "train",
+        "--config",
+        &tiny(),
+        "--out",
+        run_s,
+        "--resume",
+        "--steps",
+        "3",
+        "--seed",
+        "1",
+        "--quiet",
+    ]);
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert!(String::from_utf8_lossy(&again.stdout).starts_with("done: 3 steps"));
+    let changed = pix2scene(&[
+        "train", "--out", run_s, "--resume", "--steps", "4", "--seed", "2", "--quiet",
+    ]);
+    assert_fails_with(
+        &changed,
+        "run.seed = 2: cannot be changed when resuming: the run has 1 (only run.steps, \
+         run.threads and run.device can)",
+    );
+}
+
 #[test]
 fn train_rejects_an_unknown_preset_key_naming_file_line_and_key() {
     let dir = scratch("train-badkey");
@@ -102,15 +182,26 @@ fn train_rejects_a_bad_override_naming_key_and_value() {
     assert_fails_with(&out, "unknown config key `optim.lrr`");
 }
 
+/// `bench train --json`: the counts are the preset's and the flags', the rate is the inverse
+/// of the time per iteration, the breakdown's parts add up to the iteration (its last part is
+/// the rest, never negative), and each optional part is 0 exactly when its option is off.
 #[test]
 fn bench_train_prints_iterations_per_second_as_json() {
     let config = tiny();
-    let bench = |set: &str| {
+    let bench = |set: &[&str]| {
         let mut args = vec![
-            "bench", "train", "--config", &config, "--iters", "1", "--json",
+            "bench",
+            "train",
+            "--config",
+            &config,
+            "--iters",
+            "2",
+            "--threads",
+            "1",
+            "--json",
         ];
-        if !set.is_empty() {
-            args.extend(["--set", set]);
+        for s in set {
+            args.extend(["--set", s]);
         }
         let out = pix2scene(&args);
         assert!(
@@ -120,20 +211,72 @@ fn bench_train_prints_iterations_per_second_as_json() {
         );
         serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
     };
-    let v = bench("");
-    let (ips, spi) = (
-        v["iters_per_s"].as_f64().unwrap(),
-        v["s_per_iter"].as_f64().unwrap(),
-    );
+    let f = |v: &serde_json::Value, key: &str| v[key].as_f64().unwrap();
+    let v = bench(&[]);
+    for (key, want) in [
+        ("res", 32),
+        ("width", 8),
+        ("zdim", 16),
+        ("batch", 4),
+        ("critic_steps", 2),
+        ("threads", 1),
+        ("iters", 2),
+    ] {
+        assert_eq!(v[key], want, "{key}: {v}");
+    }
+    let (ips, spi) = (f(&v, "iters_per_s"), f(&v, "s_per_iter"));
     assert!(ips > 0.0 && (ips * spi - 1.0).abs() < 1e-9, "{v}");
-    assert_eq!(v["critic_steps"], 2);
-    assert!(v["breakdown"]["renderer_s"].as_f64().unwrap() > 0.0);
-    assert_eq!(v["breakdown"]["refinement_s"].as_f64(), Some(0.0), "{v}");
-    let v = bench("optim.refine_steps=3");
-    assert!(
-        v["breakdown"]["refinement_s"].as_f64().unwrap() > 0.0,
+    let b = &v["breakdown"];
+    let parts = [
+        "renderer_s",
+        "gradient_penalty_s",
+        "optimizer_s",
+        "refinement_s",
+        "regression_s",
+        "networks_and_rest_s",
+    ]
+    .map(|k| f(b, k));
+    assert!(parts.iter().all(|p| *p >= 0.0), "{v}");
+    assert!(parts[..3].iter().all(|p| *p > 0.0), "{v}");
+    let rest = parts[5];
+    assert!(rest <= spi, "{v}");
+    if rest > 0.0 {
+        let sum: f64 = parts.iter().sum();
+        assert!(
+            (sum - spi).abs() <= 1e-9 * spi,
+            "parts sum to {sum}, not {spi}: {v}"
+        );
+    }
+    assert_eq!(
+        (parts[3], parts[4], f(&v, "regress_step_s")),
+        (0.0, 0.0, 0.0),
         "{v}"
     );
+    let v = bench(&[
+        "optim.refine_steps=3",
+        "optim.refine_keep=true",
+        "data.train_scenes=4",
+        "optim.regress_steps=2",
+    ]);
+    let b = &v["breakdown"];
+    assert!(f(b, "refinement_s") > 0.0, "{v}");
+    assert!(f(&v, "regress_step_s") > 0.0, "{v}");
+    assert!(
+        (f(b, "regression_s") - 2.0 * f(&v, "regress_step_s")).abs() <= 1e-12,
+        "two regression steps per iteration: {v}"
+    );
+}
+
+/// Kills and reaps its child process when dropped, so that a failing test leaves no run behind.
+struct KillOnDrop(Option<Child>);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
 }
 
 /// Ctrl-C (SIGINT) finishes the current step, saves a checkpoint and that step's sample grid,
@@ -143,29 +286,47 @@ fn train_saves_on_interrupt_and_resumes_from_there() {
     let dir = scratch("train-interrupt");
     let run = dir.join("run");
     let run_s = run.to_str().unwrap();
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_pix2scene"))
-        .args(["train", "--config", &tiny(), "--out", run_s, "--quiet"])
-        .args(["--steps", "100000", "--set", "run.sample_every=1000000"])
-        .args(["--set", "run.checkpoint_every=1000000"])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("the pix2scene binary starts");
-    // Wait until a few steps are logged, then interrupt.
+    let mut child = KillOnDrop(Some(
+        Command::new(env!("CARGO_BIN_EXE_pix2scene"))
+            .args(["train", "--config", &tiny(), "--out", run_s, "--quiet"])
+            .args(["--steps", "100000", "--set", "run.sample_every=1000000"])
+            .args(["--set", "run.checkpoint_every=1000000"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the pix2scene binary starts"),
+    ));
+    // Wait for the event, two logged steps, however long the machine takes; a run that ends
+    // before them fails the test with its error.
     let metrics = run.join("metrics.jsonl");
-    let started = std::time::Instant::now();
     while std::fs::read_to_string(&metrics).map_or(0, |m| m.lines().count()) < 2 {
-        assert!(
-            started.elapsed().as_secs() < 120,
-            "no training progress within 2 minutes"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
+        let running = child.0.as_mut().expect("the child is held");
+        if let Some(status) = running.try_wait().expect("the child can be polled") {
+            let out = child
+                .0
+                .take()
+                .expect("held")
+                .wait_with_output()
+                .expect("output");
+            panic!(
+                "the run ended ({status}) before logging two steps: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
     }
+    let id = child.0.as_ref().expect("the child is held").id();
     let kill = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args(["-INT", &id.to_string()])
         .status()
         .expect("kill runs");
     assert!(kill.success());
-    let out = child.wait_with_output().expect("the run exits");
+    let out = child
+        .0
+        .take()
+        .expect("the child is held")
+        .wait_with_output()
+        .expect("the run exits");
     assert!(
         out.status.success(),
         "interrupted run exit status {}",

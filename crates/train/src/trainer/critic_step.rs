@@ -15,7 +15,7 @@ impl Trainer {
     /// with the encoder and decoder fixed. Returns `(loss, wasserstein, penalty)`.
     ///
     /// # Errors
-    /// [`Error::NonFinite`] (with `checkpoint: None`) before the update when a term is NaN or
+    /// [`Error::NonFinite`](crate::Error::NonFinite) (with `checkpoint: None`) before the update when a term is NaN or
     /// infinite; the weights are then unchanged.
     pub fn critic_step(
         &mut self,

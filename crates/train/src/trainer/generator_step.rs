@@ -16,8 +16,8 @@ impl Trainer {
     ///
     /// Minimizes `adv·[D(x, E(x)) − D(rend(G(z)), z)]` plus
     /// `w_x·mean_l mean(x_l − rend_l(G(E(x))_l))²` plus `w_z·mean(z − E(rend(G(z))))²` plus
-    /// `w_p·P`, where `l` runs over the [`PyramidLoss`] levels (level 0 alone is paper Eq. 4)
-    /// and `P` is the [`PlanarityPrior`] averaged over `G(E(x))` and `G(z)`, plus
+    /// `w_p·P`, where `l` runs over the [`PyramidLoss`](crate::pyramid::PyramidLoss) levels (level 0 alone is paper Eq. 4)
+    /// and `P` is the [`PlanarityPrior`](crate::planarity::PlanarityPrior) averaged over `G(E(x))` and `G(z)`, plus
     /// `w_r·mean(ln G(E(x)) − ln refined)²` when `optim.refine_steps > 0` (the refinement starts
     /// from each scene's kept map with `optim.refine_keep`, and keeps its result; with
     /// `optim.refine_median` the refined map is median-filtered first). Returns the
