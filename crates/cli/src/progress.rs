@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use pix2scene_train::depth_error::DepthError;
-use pix2scene_train::{Losses, Progress, TrainSummary};
+use pix2scene_train::{Losses, Progress};
 
 /// A progress bar over `total` items of `unit`, hidden with `quiet` or when stderr is not a
 /// terminal.
@@ -80,12 +80,10 @@ impl Progress for TrainBar {
         self.last_depth = Some(*depth);
     }
 
-    fn finished(&mut self, summary: &TrainSummary) {
-        if summary.interrupted {
-            self.bar.abandon_with_message(format!(
-                "interrupted at step {}; checkpoint saved",
-                summary.steps
-            ));
+    fn finished(&mut self, step: u64, interrupted: bool) {
+        if interrupted {
+            self.bar
+                .abandon_with_message(format!("interrupted at step {step}; checkpoint saved"));
         } else {
             self.bar.finish();
         }

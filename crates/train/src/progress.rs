@@ -4,7 +4,6 @@
 
 use crate::depth_error::DepthError;
 use crate::metrics::Losses;
-use crate::run::TrainSummary;
 
 /// An observer of a training run. Every method has an empty default, so an observer implements
 /// only what it shows; `()` is the observer that shows nothing.
@@ -30,9 +29,10 @@ pub trait Progress: Send {
         let _ = (step, depth);
     }
 
-    /// The run ended (completed, or stopped on request after saving).
-    fn finished(&mut self, summary: &TrainSummary) {
-        let _ = summary;
+    /// The run ended after `step` iterations: completed, or `interrupted` (stopped on request,
+    /// after saving).
+    fn finished(&mut self, step: u64, interrupted: bool) {
+        let _ = (step, interrupted);
     }
 }
 

@@ -263,16 +263,15 @@ fn train_on_pool(
     let all = checkpoint::list_checkpoints(&checkpoints)?;
     let best = checkpoint::best_of(&all)
         .and_then(|c| c.state.held_out_mse_depth.map(|m| (m, c.dir.clone())));
-    let summary = TrainSummary {
+    progress.finished(step, interrupted);
+    Ok(TrainSummary {
         run_dir: out.clone(),
         steps: step,
         final_mse_depth: final_mse,
         best,
         interrupted,
         baselines,
-    };
-    progress.finished(&summary);
-    Ok(summary)
+    })
 }
 
 /// Saves a checkpoint of `trainer` after `step` iterations, with its held-out MSE and the

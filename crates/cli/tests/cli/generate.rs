@@ -3,7 +3,7 @@
 use pix2scene_scene::dataset::DatasetReader;
 use pix2scene_scene::{Preset, Record};
 
-use crate::{assert_fails_with, files, pix2scene, scratch};
+use crate::{assert_fails_with, assert_succeeded, files, pix2scene, scratch};
 
 fn generate(out: &std::path::Path, extra: &[&str]) -> std::process::Output {
     let out_s = out.to_str().unwrap();
@@ -170,11 +170,7 @@ fn bench_generate_prints_consistent_json() {
         "2",
         "--json",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeded(&out);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["preset"], "shapes");
     for (key, want) in [("size", 16), ("count", 40), ("threads", 2)] {

@@ -65,6 +65,15 @@ fn help_lists_only_commands_that_exist() {
     }
 }
 
+/// Asserts the command succeeded, showing its stderr otherwise.
+pub fn assert_succeeded(out: &Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Asserts the command failed with exactly one line on stderr containing `needle`.
 pub fn assert_fails_with(out: &Output, needle: &str) {
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -2,7 +2,7 @@
 
 use pix2scene_render::npy;
 
-use crate::{assert_fails_with, pix2scene, scratch};
+use crate::{assert_fails_with, assert_succeeded, pix2scene, scratch};
 
 #[test]
 fn shade_writes_the_peer_layout_and_matches_the_golden_image() {
@@ -18,11 +18,7 @@ fn shade_writes_the_peer_layout_and_matches_the_golden_image() {
         "--out",
         out.to_str().unwrap(),
     ]);
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    assert_succeeded(&run);
     let ours = npy::read_f32(&out).unwrap();
     let peer = npy::read_f32(&data.join("peer_image.npy")).unwrap();
     assert_eq!(ours.shape, peer.shape);
@@ -74,11 +70,7 @@ fn bench_render_prints_json_timings() {
         "1",
         "--json",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeded(&out);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["impl"], "fused-flex");
     for (key, want) in [("threads", 1), ("size", 16), ("batch", 2), ("reps", 5)] {

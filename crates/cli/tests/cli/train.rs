@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
-use crate::{assert_fails_with, pix2scene, scratch};
+use crate::{assert_fails_with, assert_succeeded, pix2scene, scratch};
 
 fn tiny() -> String {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -12,6 +12,9 @@ fn tiny() -> String {
         .into_owned()
 }
 
+/// A run trains, writes its directory and resumes; `--resume` accepts the run's own flags
+/// again when their values are unchanged, and refuses a changed one on one line naming the key
+/// and both values.
 #[test]
 fn train_runs_and_resumes_a_tiny_preset() {
     let dir = scratch("train-resume");
@@ -25,13 +28,11 @@ fn train_runs_and_resumes_a_tiny_preset() {
         run_s,
         "--steps",
         "4",
+        "--seed",
+        "1",
         "--quiet",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeded(&out);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         stdout.starts_with("done: 4 steps, held-out depth MSE ")
@@ -46,14 +47,28 @@ fn train_runs_and_resumes_a_tiny_preset() {
     ] {
         assert!(run.join(file).is_file(), "{file} missing");
     }
-    let out = pix2scene(&[
-        "train", "--out", run_s, "--resume", "--steps", "6", "--quiet",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let resume = |seed: &str| {
+        pix2scene(&[
+            "train",
+            "--config",
+            &tiny(),
+            "--out",
+            run_s,
+            "--resume",
+            "--steps",
+            "6",
+            "--seed",
+            seed,
+            "--quiet",
+        ])
+    };
+    assert_fails_with(
+        &resume("2"),
+        "run.seed = 2: cannot be changed when resuming: the run has 1 (only run.steps, \
+         run.threads and run.device can)",
     );
+    let out = resume("1");
+    assert_succeeded(&out);
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("done: 6 steps"));
     let lines = std::fs::read_to_string(run.join("metrics.jsonl")).unwrap();
     assert_eq!(lines.lines().count(), 6);
@@ -85,59 +100,6 @@ fn a_missing_preset_names_the_file_and_its_cause_once() {
     assert_eq!(stderr.matches("No such file").count(), 1, "{stderr}");
 }
 
-/// `--resume` accepts the run's own flags again when their values are unchanged, and refuses a
-/// changed one on one line naming the key and both values.
-#[test]
-fn resume_accepts_the_runs_own_flags_and_refuses_changed_ones() {
-    let dir = scratch("train-resume-flags");
-    let run = dir.join("run");
-    let run_s = run.to_str().unwrap();
-    let first = pix2scene(&[
-        "train",
-        "--config",
-        &tiny(),
-        "--out",
-        run_s,
-        "--steps",
-        "2",
-        "--seed",
-        "1",
-        "--quiet",
-    ]);
-    assert!(
-        first.status.success(),
-        "{}",
-        String::from_utf8_lossy(&first.stderr)
-    );
-    let again = pix2scene(&[
-        "train",
-        "--config",
-        &tiny(),
-        "--out",
-        run_s,
-        "--resume",
-        "--steps",
-        "3",
-        "--seed",
-        "1",
-        "--quiet",
-    ]);
-    assert!(
-        again.status.success(),
-        "{}",
-        String::from_utf8_lossy(&again.stderr)
-    );
-    assert!(String::from_utf8_lossy(&again.stdout).starts_with("done: 3 steps"));
-    let changed = pix2scene(&[
-        "train", "--out", run_s, "--resume", "--steps", "4", "--seed", "2", "--quiet",
-    ]);
-    assert_fails_with(
-        &changed,
-        "run.seed = 2: cannot be changed when resuming: the run has 1 (only run.steps, \
-         run.threads and run.device can)",
-    );
-}
-
 #[test]
 fn train_rejects_an_unknown_preset_key_naming_file_line_and_key() {
     let dir = scratch("train-badkey");
@@ -160,26 +122,22 @@ fn train_rejects_an_unknown_preset_key_naming_file_line_and_key() {
 fn train_rejects_a_bad_override_naming_key_and_value() {
     let dir = scratch("train-badset");
     let run = dir.join("run");
-    let out = pix2scene(&[
-        "train",
-        "--config",
-        &tiny(),
-        "--out",
-        run.to_str().unwrap(),
-        "--set",
-        "optim.beta1=2",
-    ]);
-    assert_fails_with(&out, "optim.beta1 = 2: must be in [0, 1)");
-    let out = pix2scene(&[
-        "train",
-        "--config",
-        &tiny(),
-        "--out",
-        run.to_str().unwrap(),
-        "--set",
-        "optim.lrr=2",
-    ]);
-    assert_fails_with(&out, "unknown config key `optim.lrr`");
+    let train = |set: &str| {
+        pix2scene(&[
+            "train",
+            "--config",
+            &tiny(),
+            "--out",
+            run.to_str().unwrap(),
+            "--set",
+            set,
+        ])
+    };
+    assert_fails_with(
+        &train("optim.beta1=2"),
+        "optim.beta1 = 2: must be in [0, 1)",
+    );
+    assert_fails_with(&train("optim.lrr=2"), "unknown config key `optim.lrr`");
 }
 
 /// `bench train --json`: the counts are the preset's and the flags', the rate is the inverse
@@ -204,11 +162,7 @@ fn bench_train_prints_iterations_per_second_as_json() {
             args.extend(["--set", s]);
         }
         let out = pix2scene(&args);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_succeeded(&out);
         serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
     };
     let f = |v: &serde_json::Value, key: &str| v[key].as_f64().unwrap();

@@ -20,7 +20,7 @@ use pix2scene_train::mirror::mirrored;
 use pix2scene_train::noise::IterationNoise;
 use pix2scene_train::refine::RefineBatch;
 use pix2scene_train::shards::ShardCache;
-use pix2scene_train::{Error, TrainOptions, TrainPreset, Trainer, train};
+use pix2scene_train::{Error, TrainOptions, TrainPreset, TrainSummary, Trainer, train};
 
 fn tiny_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/tiny-32.toml")
@@ -77,14 +77,30 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-fn options(out: &Path, overrides: &[&str], resume: bool) -> TrainOptions {
+/// A new `tiny-32` run into `out` with `overrides`.
+fn options(out: &Path, overrides: &[&str]) -> TrainOptions {
     TrainOptions {
         config: Some(tiny_path()),
         out: out.to_path_buf(),
         overrides: overrides.iter().map(|s| s.to_string()).collect(),
-        resume,
         ..TrainOptions::default()
     }
+}
+
+/// Trains a new `tiny-32` run into `out` with `overrides`.
+fn start(out: &Path, overrides: &[&str]) -> pix2scene_train::Result<TrainSummary> {
+    train(&options(out, overrides), &mut ())
+}
+
+/// Resumes the run in `out` from its own `config.toml`, with `overrides`.
+fn resume(out: &Path, overrides: &[&str]) -> pix2scene_train::Result<TrainSummary> {
+    let options = TrainOptions {
+        out: out.to_path_buf(),
+        overrides: overrides.iter().map(|s| s.to_string()).collect(),
+        resume: true,
+        ..TrainOptions::default()
+    };
+    train(&options, &mut ())
 }
 
 /// Asserts that two runs logged `lines` identical `metrics.jsonl` lines (steps, losses, held-out

@@ -100,7 +100,7 @@ fn class_conditional_model_trains_with_the_scenes_labels() {
         "model.num_classes=6",
         "run.steps=3",
     ];
-    let summary = train(&options(&dir.join("run"), &overrides, false), &mut ()).unwrap();
+    let summary = start(&dir.join("run"), &overrides).unwrap();
     assert_eq!(summary.steps, 3);
     let metrics = read_metrics(&dir.join("run/metrics.jsonl")).unwrap();
     assert!(
@@ -110,7 +110,7 @@ fn class_conditional_model_trains_with_the_scenes_labels() {
         "{metrics:?}"
     );
     let refused = |overrides: &[&str]| {
-        train(&options(&dir.join("refused"), overrides, false), &mut ())
+        start(&dir.join("refused"), overrides)
             .unwrap_err()
             .to_string()
     };
@@ -200,18 +200,11 @@ fn random_lights_render_the_generator_side_under_other_lights() {
     let (straight, split) = (dir.join("straight"), dir.join("split"));
     let run = |out: &Path, steps: &'static str| {
         let overrides = ["data.random_lights=true", "run.checkpoint_every=2", steps];
-        train(&options(out, &overrides, false), &mut ()).unwrap();
+        start(out, &overrides).unwrap();
     };
     run(&straight, "run.steps=4");
     run(&split, "run.steps=2");
-    train(
-        &TrainOptions {
-            config: None,
-            ..options(&split, &["run.steps=4"], true)
-        },
-        &mut (),
-    )
-    .unwrap();
+    resume(&split, &["run.steps=4"]).unwrap();
     assert_identical_metrics(&straight, &split, 4);
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -262,7 +262,7 @@ fn mirrored_regress_steps_need_symmetric_scenes() {
     ]
     .concat();
     let asymmetric = [&mirror[..], &["data.preset=\"multi-shapes\""]].concat();
-    let err = train(&options(&dir.join("multi"), &asymmetric, false), &mut ())
+    let err = start(&dir.join("multi"), &asymmetric)
         .unwrap_err()
         .to_string();
     assert_eq!(
@@ -271,7 +271,7 @@ fn mirrored_regress_steps_need_symmetric_scenes() {
          multi-shapes preset's objects have no mirror symmetry (boxes, boxes-rot and shapes do)"
     );
     let steps = [&mirror[..], &["run.steps=2"]].concat();
-    let summary = train(&options(&dir.join("boxes"), &steps, false), &mut ()).unwrap();
+    let summary = start(&dir.join("boxes"), &steps).unwrap();
     assert_eq!(summary.steps, 2);
     std::fs::remove_dir_all(&dir).unwrap();
 }

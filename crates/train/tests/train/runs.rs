@@ -24,17 +24,8 @@ fn kept_targets_resume_exactly() {
         o.push(extra);
         o
     };
-    train(&options(&straight, &with("run.steps=8"), false), &mut ()).unwrap();
-    train(&options(&split, &with("run.steps=4"), false), &mut ()).unwrap();
-    let resume = || {
-        train(
-            &TrainOptions {
-                config: None,
-                ..options(&split, &["run.steps=8"], true)
-            },
-            &mut (),
-        )
-    };
+    start(&straight, &with("run.steps=8")).unwrap();
+    start(&split, &with("run.steps=4")).unwrap();
     let latest = list_checkpoints(&split.join("checkpoints"))
         .unwrap()
         .pop()
@@ -43,14 +34,14 @@ fn kept_targets_resume_exactly() {
     let targets = latest.join("refined-targets.bin");
     let saved = std::fs::read(&targets).unwrap();
     std::fs::remove_file(&targets).unwrap();
-    let err = resume().unwrap_err().to_string();
+    let err = resume(&split, &["run.steps=8"]).unwrap_err().to_string();
     assert!(
         err.starts_with(&targets.display().to_string()),
         "{err} should name {}",
         targets.display()
     );
     std::fs::write(&targets, saved).unwrap();
-    resume().unwrap();
+    resume(&split, &["run.steps=8"]).unwrap();
     let logged = assert_identical_metrics(&straight, &split, 8);
     for x in &logged {
         assert!(x.losses.refine > 0.0, "step {}", x.step);
@@ -79,60 +70,34 @@ fn kept_targets_resume_exactly() {
 fn resume_is_bit_exact() {
     let dir = scratch("resume");
     let (straight, split) = (dir.join("straight"), dir.join("split"));
-    let s = train(
-        &options(
-            &straight,
-            &["run.steps=8", "run.checkpoint_every=3", "run.log_every=1"],
-            false,
-        ),
-        &mut (),
+    let s = start(
+        &straight,
+        &["run.steps=8", "run.checkpoint_every=3", "run.log_every=1"],
     )
     .unwrap();
     assert_eq!(s.steps, 8);
-    train(
-        &options(
-            &split,
-            &["run.steps=4", "run.checkpoint_every=3", "run.log_every=1"],
-            false,
-        ),
-        &mut (),
+    start(
+        &split,
+        &["run.steps=4", "run.checkpoint_every=3", "run.log_every=1"],
     )
     .unwrap();
     // Resume reads the run's own config.toml; only the length changes.
-    let r = train(
-        &TrainOptions {
-            config: None,
-            ..options(&split, &["run.steps=8"], true)
-        },
-        &mut (),
-    )
-    .unwrap();
+    let r = resume(&split, &["run.steps=8"]).unwrap();
     assert_eq!(r.steps, 8);
     assert_identical_metrics(&straight, &split, 8);
     assert_eq!(s.final_mse_depth, r.final_mse_depth);
     // Resuming with the run's own values again is accepted (and changes nothing); changing
     // anything but the length, threads or device is refused, naming the key and both values.
-    let resume = |overrides: &[&str]| {
-        train(
-            &TrainOptions {
-                config: None,
-                ..options(&split, overrides, true)
-            },
-            &mut (),
-        )
-    };
-    let again = resume(&["run.steps=8", "run.seed=0", "optim.batch=4"]).unwrap();
+    let again = resume(&split, &["run.steps=8", "run.seed=0", "optim.batch=4"]).unwrap();
     assert_eq!(again.steps, 8);
-    let err = resume(&["optim.lr=0.1"]).unwrap_err();
+    let err = resume(&split, &["optim.lr=0.1"]).unwrap_err();
     assert_eq!(
         err.to_string(),
         "optim.lr = 0.1: cannot be changed when resuming: the run has 0.0002 (only run.steps, \
          run.threads and run.device can)"
     );
     // Starting a new run over an existing one is refused too.
-    let err = train(&options(&split, &[], false), &mut ())
-        .unwrap_err()
-        .to_string();
+    let err = start(&split, &[]).unwrap_err().to_string();
     assert!(
         err.ends_with("already holds a run; pass --resume to continue it or choose another --out"),
         "{err}"
@@ -146,7 +111,7 @@ fn nan_loss_stops_the_run_and_keeps_the_last_checkpoint() {
     let err = train(
         &TrainOptions {
             nan_at_step: Some(7),
-            ..options(&dir, &["run.steps=10", "run.checkpoint_every=5"], false)
+            ..options(&dir, &["run.steps=10", "run.checkpoint_every=5"])
         },
         &mut (),
     )
@@ -183,11 +148,7 @@ fn nan_loss_stops_the_run_and_keeps_the_last_checkpoint() {
 #[test]
 fn run_directory_holds_config_metrics_checkpoints_and_samples() {
     let dir = scratch("layout");
-    let s = train(
-        &options(&dir, &["run.steps=10", "run.eval_every=5"], false),
-        &mut (),
-    )
-    .unwrap();
+    let s = start(&dir, &["run.steps=10", "run.eval_every=5"]).unwrap();
     assert!(s.final_mse_depth.is_some_and(f32::is_finite));
     let config = TrainPreset::load(&dir.join("config.toml"), &[]).unwrap();
     assert_eq!(config, tiny(&["run.steps=10", "run.eval_every=5"]));
@@ -243,33 +204,19 @@ fn training_from_a_dataset_directory_streams_shards_and_resumes_exactly() {
     let run = |out: &Path, steps: &str| {
         let mut o = common.to_vec();
         o.push(steps);
-        train(&options(out, &o, false), &mut ()).unwrap()
+        start(out, &o).unwrap()
     };
     let s = run(&straight, "run.steps=4");
     assert!(s.final_mse_depth.is_some_and(f32::is_finite));
     run(&split, "run.steps=2");
-    train(
-        &TrainOptions {
-            config: None,
-            ..options(&split, &["run.steps=4"], true)
-        },
-        &mut (),
-    )
-    .unwrap();
+    resume(&split, &["run.steps=4"]).unwrap();
     for x in assert_identical_metrics(&straight, &split, 4) {
         assert!(x.losses.refine > 0.0, "step {}", x.step);
     }
     // A dataset of another image size is refused, naming the key.
-    let err = train(
-        &options(
-            &dir.join("wrong"),
-            &[&data_key, "model.resolution=64"],
-            false,
-        ),
-        &mut (),
-    )
-    .unwrap_err()
-    .to_string();
+    let err = start(&dir.join("wrong"), &[&data_key, "model.resolution=64"])
+        .unwrap_err()
+        .to_string();
     assert!(
         err.starts_with("data.dir = ")
             && err.ends_with("dataset images are 32², model.resolution is 64"),

@@ -1,12 +1,13 @@
-//! The decoder `G(z, c) → depth` (paper Appendix A, Table 5).
+//! The decoder `G(z, c) → depth` (paper Appendix A, Table 5); its optional coarse depth heads
+//! are in [`coarse_heads`](self::coarse_heads).
+
+mod coarse_heads;
 
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::Initializer;
-use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
+use burn::nn::conv::{Conv2d, ConvTranspose2d, ConvTranspose2dConfig};
 use burn::tensor::activation::softplus;
-use burn::tensor::module::interpolate;
-use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
 use burn::tensor::{Device, Tensor, assert_shape};
 
 use crate::activation::leaky_relu;
@@ -14,12 +15,20 @@ use crate::cond_norm::{CondNorm, CondNormConfig};
 
 use crate::CAMERA_DIM;
 use crate::class::check_class;
-use crate::conv::{conv_transpose2d_layer, conv2d_layer};
+use crate::conv::conv_transpose2d_layer;
 use crate::error::Error;
 use crate::stages::{stage_widths, validate};
 
 /// Smallest depth the decoder can output, in scene units: `depth = MIN_DEPTH + softplus(h)`.
 pub const MIN_DEPTH: f64 = 0.2;
+
+/// burn's Kaiming-uniform initializer (PyTorch's default for convolutions) scaled by `gain`.
+fn kaiming(gain: f64) -> Initializer {
+    Initializer::KaimingUniform {
+        gain: gain / 3f64.sqrt(),
+        fan_out_only: false,
+    }
+}
 
 /// Configuration for a [`Decoder`]; build it with [`DecoderConfig::init`].
 #[derive(Config, Debug)]
@@ -156,10 +165,6 @@ impl DecoderConfig {
                 .init(device)
         };
         let project_norm = cond_norm(widths[0]);
-        let kaiming = |gain: f64| Initializer::KaimingUniform {
-            gain: gain / 3f64.sqrt(),
-            fan_out_only: false,
-        };
         let mut ups = Vec::with_capacity(stages);
         let mut norms = Vec::with_capacity(stages - 1);
         for (i, &w) in widths.iter().enumerate() {
@@ -178,17 +183,7 @@ impl DecoderConfig {
                 norms.push(cond_norm(c_out));
             }
         }
-        let coarse = widths
-            .iter()
-            .rev()
-            .take(self.coarse_heads)
-            .map(|&w| {
-                Conv2dConfig::new([w, 1], [1, 1])
-                    .with_bias(false)
-                    .with_initializer(kaiming(self.output_init_scale))
-                    .init(device)
-            })
-            .collect();
+        let coarse = coarse_heads::init(&widths, self.coarse_heads, self.output_init_scale, device);
         Decoder {
             project,
             project_norm,
@@ -245,14 +240,7 @@ impl Decoder {
             h = h.mul_scalar(self.fine_gain);
         }
         let r = self.resolution;
-        let upsample = InterpolateOptions::new(InterpolateMode::Bilinear)
-            .with_align_corners(false)
-            .with_output_size([r, r]);
-        for (head, feature) in self.coarse.iter().zip(features.into_iter().rev()) {
-            let relief = interpolate(conv2d_layer(head, feature), upsample.clone());
-            let level = relief.clone().mean_dim(2).mean_dim(3);
-            h = h + relief - level;
-        }
+        let h = coarse_heads::add_relief(h, &self.coarse, features, r);
         softplus(h.reshape([batch, r, r]), 1.0).add_scalar(MIN_DEPTH)
     }
 }
@@ -360,98 +348,6 @@ mod tests {
         assert!(
             std > 0.1,
             "default PyTorch init: per-pixel noise, got ± {std}"
-        );
-    }
-
-    /// Bilinear resampling (half-pixel centres, edges clamped, as PyTorch's
-    /// `align_corners=False`) of the `n×n` maps `m` (`[batch, n, n]`) to `r×r`.
-    fn upsample_ref(m: &[f64], n: usize, r: usize) -> Vec<f64> {
-        let taps = |o: usize| {
-            let src = ((o as f64 + 0.5) * n as f64 / r as f64 - 0.5).max(0.0);
-            let i0 = (src.floor() as usize).min(n - 1);
-            (i0, (i0 + 1).min(n - 1), src - i0 as f64)
-        };
-        let mut out = Vec::with_capacity(m.len() / (n * n) * r * r);
-        for map in m.chunks(n * n) {
-            for y in 0..r {
-                let (y0, y1, ty) = taps(y);
-                for x in 0..r {
-                    let (x0, x1, tx) = taps(x);
-                    let row = |yy: usize| (1.0 - tx) * map[yy * n + x0] + tx * map[yy * n + x1];
-                    out.push((1.0 - ty) * row(y0) + ty * row(y1));
-                }
-            }
-        }
-        out
-    }
-
-    #[test]
-    fn coarse_heads_add_the_zero_mean_bilinear_upsampling_of_their_projections() {
-        let (device, mut rng) = (device(), Rng::new(24));
-        let (batch, width, z_dim) = (2, 3, 4);
-        let dec = DecoderConfig::new(16)
-            .with_width(width)
-            .with_z_dim(z_dim)
-            .with_output_init_scale(1.0)
-            .with_coarse_heads(2)
-            .with_fine_gain(0.5)
-            .init(&device);
-        let plain = Decoder {
-            coarse: Vec::new(),
-            fine_gain: 1.0,
-            ..dec.clone()
-        };
-        let z = rng.tensor([batch, z_dim], -1.0, 1.0, &device);
-        let cam = rng.tensor([batch, 3], 0.0, 1.0, &device);
-        // Pre-softplus outputs `h` of both decoders.
-        let logits = |d: &Decoder| -> Vec<f64> {
-            let depth = to_vec(d.forward(z.clone(), cam.clone(), None));
-            depth
-                .iter()
-                .map(|v| (v - MIN_DEPTH).exp_m1().ln())
-                .collect()
-        };
-        // The features the heads read: 4×4 (after the projection) and 8×8 (after `ups[0]`).
-        let input = Tensor::cat(vec![z.clone(), cam.clone()], 1).reshape([batch, z_dim + 3, 1, 1]);
-        let f4 = leaky_relu(
-            dec.project_norm
-                .forward(conv_transpose2d_layer(&dec.project, input), cam.clone()),
-        );
-        let f8 = leaky_relu(
-            dec.norms[0].forward(conv_transpose2d_layer(&dec.ups[0], f4.clone()), cam.clone()),
-        );
-        // Head `j` (from the output side) reads the `R/2^(j+1)` features: 8×8, then 4×4.
-        let mut expected: Vec<f64> = logits(&plain).iter().map(|h| 0.5 * h).collect();
-        for (head, feature) in dec.coarse.iter().zip([f8, f4]) {
-            let [_, channels, n, _] = feature.dims();
-            let w = to_vec(head.weight.val());
-            let f = to_vec(feature);
-            let projected: Vec<f64> = (0..batch * n * n)
-                .map(|i| {
-                    let (b, p) = (i / (n * n), i % (n * n));
-                    (0..channels)
-                        .map(|c| w[c] * f[(b * channels + c) * n * n + p])
-                        .sum()
-                })
-                .collect();
-            let up = upsample_ref(&projected, n, 16);
-            for (e, map) in expected.chunks_mut(16 * 16).zip(up.chunks(16 * 16)) {
-                let mean = map.iter().sum::<f64>() / map.len() as f64;
-                for (e, u) in e.iter_mut().zip(map) {
-                    *e += u - mean;
-                }
-            }
-        }
-        let got = logits(&dec);
-        let scale = expected.iter().fold(1.0f64, |m, v| m.max(v.abs()));
-        assert!(
-            max_abs_diff(&got, &expected) < 1e-4 * scale,
-            "{}",
-            max_abs_diff(&got, &expected)
-        );
-        assert!(
-            max_abs_diff(&got, &logits(&plain)) > 1e-2,
-            "heads had no effect"
         );
     }
 
