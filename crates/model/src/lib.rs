@@ -1,7 +1,8 @@
 //! Pix2Scene networks (paper section 3.3 and Appendix A) on burn 0.22: the [`Encoder`], the
 //! camera-conditioned depth [`Decoder`], the joint image–code [`Critic`] with its hand-written
 //! differentiable input gradient, and the WGAN-GP [`gradient_penalty`] built on it (burn has no
-//! double backward).
+//! double backward). A class-conditional decoder and critic (`num_classes > 0`, paper section
+//! 4.3) take one-hot class vectors ([`one_hot`]) as an optional argument beside the camera.
 //!
 //! Resolution `R = 4·2^L`; each network has `L` stride-2 stages of widths `width·2^i`. The
 //! architecture matches the PyTorch yardstick `peers/train_peer.py` layer for layer. Cameras are

@@ -13,6 +13,8 @@ mod evaluation;
 mod generator_step;
 mod regress_step;
 
+use std::sync::{Mutex, PoisonError};
+
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::{AdamConfig, ModuleOptimizer};
 use burn::tensor::{Device, Tensor};
@@ -28,6 +30,9 @@ use crate::planarity::PlanarityPrior;
 use crate::pyramid::PyramidLoss;
 use crate::refine::DepthRefiner;
 use crate::targets::RefinedTargets;
+
+/// Held while a trainer seeds the CPU backend's process-wide generator and draws its weights.
+static SEEDED_INIT: Mutex<()> = Mutex::new(());
 
 /// The encoder and decoder, optimized together by one Adam.
 #[derive(Module, Debug)]
@@ -69,6 +74,10 @@ impl Trainer {
     /// same initial networks on every backend (backends have different random generators).
     pub fn new(preset: &TrainPreset, renderer: RendererConfig, device: &Device) -> Self {
         let m = &preset.model;
+        // The CPU backend's random generator is one per process: hold it from seeding until
+        // every weight is drawn, so that trainers built at the same time on several threads
+        // each get the weights of their own seed.
+        let seeded = SEEDED_INIT.lock().unwrap_or_else(PoisonError::into_inner);
         let host = Device::flex().autodiff();
         host.seed(preset.run.seed);
         let encoder = m.encoder().init(&host);
@@ -80,6 +89,7 @@ impl Trainer {
         encoder.visit(&mut Materialize);
         decoder.visit(&mut Materialize);
         critic.visit(&mut Materialize);
+        drop(seeded);
         let (encoder, decoder, critic) = (
             encoder.fork(device),
             decoder.fork(device),

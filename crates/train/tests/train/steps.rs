@@ -224,6 +224,37 @@ impl ModuleVisitor for Parameters {
     }
 }
 
+/// Every float parameter of a trainer's encoder, decoder and critic.
+fn weights(t: &Trainer) -> Vec<Vec<f32>> {
+    let mut weights = Parameters(Vec::new());
+    t.nets.encoder.visit(&mut weights);
+    t.nets.decoder.visit(&mut weights);
+    t.critic.visit(&mut weights);
+    weights.0
+}
+
+/// Trainers built at the same time on several threads each get their own seed's initial weights
+/// (the CPU backend's generator is one per process).
+#[test]
+fn trainers_built_at_once_get_their_own_seeds_weights() {
+    let presets: Vec<TrainPreset> = (0..6)
+        .map(|i| tiny(&[&format!("run.seed={}", i % 3)]))
+        .collect();
+    let alone: Vec<_> = presets
+        .iter()
+        .map(|p| weights(&trainer_and_batch(p).0))
+        .collect();
+    assert_ne!(alone[0], alone[1], "seeds 0 and 1 give different weights");
+    let at_once: Vec<_> = std::thread::scope(|scope| {
+        let handles: Vec<_> = presets
+            .iter()
+            .map(|p| scope.spawn(|| weights(&trainer_and_batch(p).0)))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(at_once == alone, "weights depend on the other threads");
+}
+
 /// The weights of the encoder, decoder and critic after three full iterations (all critic steps
 /// and the encoder/decoder step) run on a rayon pool of `threads` threads.
 fn weights_after_three_iterations(preset: &TrainPreset, threads: usize) -> Vec<Vec<f32>> {
@@ -242,11 +273,7 @@ fn weights_after_three_iterations(preset: &TrainPreset, threads: usize) -> Vec<V
             t.generator_step(&batch, &noise.generator_z, lights(), step + 1)
                 .unwrap();
         }
-        let mut weights = Parameters(Vec::new());
-        t.nets.encoder.visit(&mut weights);
-        t.nets.decoder.visit(&mut weights);
-        t.critic.visit(&mut weights);
-        weights.0
+        weights(&t)
     })
 }
 
