@@ -1,7 +1,8 @@
-//! `pix2scene`: generate scene datasets, shade depth maps, train and evaluate Pix2Scene.
+//! `pix2scene`: generate scene datasets, shade depth maps, train Pix2Scene, benchmark.
 
 mod commands;
 mod progress;
+mod signals;
 
 use std::process::ExitCode;
 

@@ -52,12 +52,15 @@ fn main() {
     });
     println!("encoder forward+backward   {t:8.1} {m:8.1}");
     let (t, m) = time_ms(iterations, || {
-        let _ = decoder.forward(code(), camera.clone()).sum().backward();
+        let _ = decoder
+            .forward(code(), camera.clone(), None)
+            .sum()
+            .backward();
     });
     println!("decoder forward+backward   {t:8.1} {m:8.1}");
     let (t, m) = time_ms(iterations, || {
         let _ = critic
-            .forward(image(), code(), camera.clone())
+            .forward(image(), code(), camera.clone(), None)
             .sum()
             .backward();
     });
@@ -66,11 +69,10 @@ fn main() {
         let alpha = Tensor::<1>::random([batch], Distribution::Default, &device);
         let gp = gradient_penalty(
             &critic,
-            image(),
-            image(),
-            code(),
-            code(),
+            (image(), code()),
+            (image(), code()),
             camera.clone(),
+            None,
             alpha,
         );
         let _ = gp.backward();
@@ -81,13 +83,20 @@ fn main() {
         let (real, fake) = (image(), image());
         let (z_real, z_fake) = (code(), code());
         let loss = critic
-            .forward(fake.clone(), z_fake.clone(), camera.clone())
+            .forward(fake.clone(), z_fake.clone(), camera.clone(), None)
             .mean()
             - critic
-                .forward(real.clone(), z_real.clone(), camera.clone())
+                .forward(real.clone(), z_real.clone(), camera.clone(), None)
                 .mean()
-            + gradient_penalty(&critic, real, fake, z_real, z_fake, camera.clone(), alpha)
-                .mul_scalar(10.0);
+            + gradient_penalty(
+                &critic,
+                (real, z_real),
+                (fake, z_fake),
+                camera.clone(),
+                None,
+                alpha,
+            )
+            .mul_scalar(10.0);
         let _ = loss.backward();
     });
     println!(

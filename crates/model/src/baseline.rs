@@ -50,12 +50,12 @@ impl CnnBaselineConfig {
     pub fn validate(&self) -> crate::Result<()> {
         self.trunk.validate()?;
         match self.hidden.iter().find(|&&w| w == 0) {
-            Some(&value) => Err(Error::Config {
-                config: "cnn baseline",
-                field: "hidden",
+            Some(&value) => Err(Error::config(
+                "cnn baseline",
+                "hidden",
                 value,
-                expected: "at least 1 unit per layer",
-            }),
+                "at least 1 unit per layer",
+            )),
             None => Ok(()),
         }
     }

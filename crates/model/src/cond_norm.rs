@@ -63,12 +63,12 @@ impl CondNormConfig {
     pub fn validate(&self) -> crate::Result<()> {
         for (field, value) in [("channels", self.channels), ("cond_dim", self.cond_dim)] {
             if value == 0 {
-                return Err(Error::Config {
-                    config: "conditional norm",
+                return Err(Error::config(
+                    "conditional norm",
                     field,
                     value,
-                    expected: "at least 1",
-                });
+                    "at least 1",
+                ));
             }
         }
         Ok(())

@@ -11,11 +11,28 @@ pub enum Error {
         config: &'static str,
         /// The offending field, spelled as in the config struct.
         field: &'static str,
-        /// The value found.
-        value: usize,
+        /// The value found, as written.
+        value: String,
         /// What the field must be.
-        expected: &'static str,
+        expected: String,
     },
+}
+
+impl Error {
+    /// A [`Error::Config`] for `field` of `config` holding `value`, which must be `expected`.
+    pub(crate) fn config(
+        config: &'static str,
+        field: &'static str,
+        value: impl std::fmt::Display,
+        expected: impl Into<String>,
+    ) -> Self {
+        Self::Config {
+            config,
+            field,
+            value: value.to_string(),
+            expected: expected.into(),
+        }
+    }
 }
 
 /// Result of this crate's fallible functions.

@@ -10,7 +10,8 @@ const NORM_EPSILON: f64 = 1e-12;
 
 /// Gradient penalty `mean_b (√(‖∂D/∂x̂_b‖² + ‖∂D/∂ẑ_b‖² + 1e-12) − 1)²` at the interpolates
 /// `x̂ = α x_real + (1 − α) x_fake`, `ẑ = α z_real + (1 − α) z_fake`, exactly as the PyTorch peer
-/// (`peers/train_peer.py`) computes it; the camera planes are not part of the gradient.
+/// (`peers/train_peer.py`) computes it; the camera planes (and the class planes of a
+/// class-conditional critic) are not part of the gradient.
 ///
 /// The input gradient comes from [`Critic::input_gradient`], so the result is differentiable
 /// w.r.t. the critic's parameters with first-order autodiff only. The interpolates are
@@ -20,59 +21,35 @@ const NORM_EPSILON: f64 = 1e-12;
 /// weight (10 in the paper's setup) before adding it to the critic loss.
 ///
 /// # Shapes
-/// - `x_real`, `x_fake`: `[batch, 3, resolution, resolution]`
-/// - `z_real` (the encoder's codes), `z_fake` (the prior samples): `[batch, z_dim]`
+/// - `real`: `(x_real, z_real)`, the images `[batch, 3, resolution, resolution]` and the
+///   encoder's codes `[batch, z_dim]`
+/// - `fake`: `(x_fake, z_fake)`, the rendered samples and their prior codes, the same shapes
 /// - `camera`: `[batch, 3]`, camera position, world frame, scene units
+/// - `class`: as [`Critic::forward`]: `[batch, num_classes]` one-hot vectors for a
+///   class-conditional critic, else `None`
 /// - `alpha`: `[batch]`, interpolation weights in `[0, 1]`
 /// - returns `[1]`
 ///
 /// # Panics
-/// If the shapes do not match the above, or the critic is class-conditional (use
-/// [`gradient_penalty_with_class`]).
+/// If the shapes do not match the above, or `class` does not match the critic's
+/// `num_classes` (see [`Critic::forward`]).
 pub fn gradient_penalty(
     critic: &Critic,
-    x_real: Tensor<4>,
-    x_fake: Tensor<4>,
-    z_real: Tensor<2>,
-    z_fake: Tensor<2>,
+    real: (Tensor<4>, Tensor<2>),
+    fake: (Tensor<4>, Tensor<2>),
     camera: Tensor<2>,
+    class: Option<Tensor<2>>,
     alpha: Tensor<1>,
 ) -> Tensor<1> {
-    let (x_hat, z_hat) = interpolate(x_real, x_fake, z_real, z_fake, alpha);
-    let (grad_x, grad_z) = critic.input_gradient(x_hat, z_hat, camera);
-    penalty(grad_x, grad_z)
-}
-
-/// [`gradient_penalty`] for a class-conditional critic; `class` (`[batch, num_classes]`) is a
-/// constant like the camera.
-///
-/// # Shapes
-/// As [`gradient_penalty`], plus `class`: `[batch, num_classes]`.
-///
-/// # Panics
-/// If the shapes do not match, or the critic is unconditional.
-#[allow(clippy::too_many_arguments)]
-pub fn gradient_penalty_with_class(
-    critic: &Critic,
-    x_real: Tensor<4>,
-    x_fake: Tensor<4>,
-    z_real: Tensor<2>,
-    z_fake: Tensor<2>,
-    camera: Tensor<2>,
-    class: Tensor<2>,
-    alpha: Tensor<1>,
-) -> Tensor<1> {
-    let (x_hat, z_hat) = interpolate(x_real, x_fake, z_real, z_fake, alpha);
-    let (grad_x, grad_z) = critic.input_gradient_with_class(x_hat, z_hat, camera, class);
+    let (x_hat, z_hat) = interpolate(real, fake, alpha);
+    let (grad_x, grad_z) = critic.input_gradient(x_hat, z_hat, camera, class);
     penalty(grad_x, grad_z)
 }
 
 /// Interpolates computed outside autodiff.
 fn interpolate(
-    x_real: Tensor<4>,
-    x_fake: Tensor<4>,
-    z_real: Tensor<2>,
-    z_fake: Tensor<2>,
+    (x_real, z_real): (Tensor<4>, Tensor<2>),
+    (x_fake, z_fake): (Tensor<4>, Tensor<2>),
     alpha: Tensor<1>,
 ) -> (Tensor<4>, Tensor<2>) {
     let [batch] = alpha.dims();
@@ -108,15 +85,9 @@ mod tests {
     use crate::testutil::{RefCritic, Rng, device, to_vec};
     use burn::module::Param;
 
-    /// The critic's convolutions in order: stride-2 ones, the joint one (if any), the head.
+    /// The critic's convolutions in order: stride-2 ones, the head.
     fn layers(critic: &Critic) -> Vec<&burn::nn::conv::Conv2d> {
-        let joint = critic.joint.iter();
-        critic
-            .convs
-            .iter()
-            .chain(joint)
-            .chain([&critic.head])
-            .collect()
+        critic.convs.iter().chain([&critic.head]).collect()
     }
 
     /// Perturbs entry `index` of a flat parameter vector of layer `layer` (in the order of
@@ -129,11 +100,9 @@ mod tests {
         delta: f64,
     ) -> RefCritic {
         let mut out = reference.clone();
-        let joint = out.joint.iter_mut();
         let conv = out
             .convs
             .iter_mut()
-            .chain(joint)
             .chain([&mut out.head])
             .nth(layer)
             .expect("a layer");
@@ -145,32 +114,20 @@ mod tests {
         out
     }
 
-    #[test]
-    fn gradient_penalty_matches_finite_differences() {
-        for joint_width in [0, 3] {
-            check_gradient_penalty(joint_width);
-        }
-    }
-
     /// Penalty and its parameter gradient (burn, f32) against a plain-Rust f64 reference: the
     /// input gradient by f64 central differences of the reference critic, the parameter
     /// gradient by f64 central differences of that penalty.
-    fn check_gradient_penalty(joint_width: usize) {
+    #[test]
+    fn gradient_penalty_matches_finite_differences() {
         let (device, mut rng) = (device(), Rng::new(41));
         let ad = device.clone().autodiff();
         let (n, zd, batch) = (16, 3, 2);
-        let mut critic = CriticConfig::new(n)
-            .with_width(2)
-            .with_z_dim(zd)
-            .with_joint_width(joint_width)
-            .init(&ad);
+        let mut critic = CriticConfig::new(n).with_width(2).with_z_dim(zd).init(&ad);
         // Seeded weights and biases, three times the default init's scale, so that the penalty
         // is far from its minimum whatever burn's global generator did.
-        let joint = critic.joint.iter_mut();
         for conv in critic
             .convs
             .iter_mut()
-            .chain(joint)
             .chain(std::iter::once(&mut critic.head))
         {
             let dims = conv.weight.dims();
@@ -191,11 +148,10 @@ mod tests {
 
         let gp = gradient_penalty(
             &critic,
-            x_real.clone(),
-            x_fake.clone(),
-            z_real.clone(),
-            z_fake.clone(),
+            (x_real.clone(), z_real.clone()),
+            (x_fake.clone(), z_fake.clone()),
             cam.clone(),
+            None,
             alpha.clone(),
         );
         let grads = gp.backward();

@@ -1,7 +1,8 @@
 //! Pix2Scene networks (paper section 3.3 and Appendix A) on burn 0.22: the [`Encoder`], the
 //! camera-conditioned depth [`Decoder`], the joint image–code [`Critic`] with its hand-written
 //! differentiable input gradient, and the WGAN-GP [`gradient_penalty`] built on it (burn has no
-//! double backward).
+//! double backward). A class-conditional decoder and critic (`num_classes > 0`, paper section
+//! 4.3) take one-hot class vectors ([`one_hot`]) as an optional argument beside the camera.
 //!
 //! For the 3D-IQ test task (paper section 4.4, Appendix D): the MINE [`StatisticsNetwork`] and
 //! the [`mine`] estimate of `I(z_scene; z_view)` (Eq. 6), the supervised [`question_loss`]
@@ -32,12 +33,12 @@
 //! let image = Tensor::<4>::ones([batch, 3, r, r], &device).mul_scalar(0.5);
 //! let camera = Tensor::<2>::ones([batch, 3], &device).mul_scalar(0.4);
 //! let z = encoder.forward(image.clone(), camera.clone());
-//! let depth = decoder.forward(z.clone(), camera.clone()); // [batch, r, r], scene units
+//! let depth = decoder.forward(z.clone(), camera.clone(), None); // [batch, r, r], scene units
 //! assert_eq!(depth.dims(), [batch, r, r]);
 //!
 //! let prior = Tensor::<2>::zeros([batch, z_dim], &device);
 //! let alpha = Tensor::<1>::ones([batch], &device).mul_scalar(0.3);
-//! let gp = gradient_penalty(&critic, image.clone(), image, z, prior, camera, alpha);
+//! let gp = gradient_penalty(&critic, (image.clone(), z), (image, prior), camera, None, alpha);
 //! let _grads = gp.mul_scalar(10.0).backward();
 //! ```
 //!
@@ -47,6 +48,7 @@
 mod activation;
 mod answer;
 mod baseline;
+mod class;
 mod cond_norm;
 mod conv;
 mod critic;
@@ -56,7 +58,6 @@ mod error;
 mod gradient_penalty;
 mod kernel;
 mod mine;
-mod precondition;
 mod question_loss;
 mod resnet;
 mod stages;
@@ -66,14 +67,14 @@ mod testutil;
 
 pub use answer::{ANSWERS, VIEWS, answer_mask, nearest_options, option_distances};
 pub use baseline::{CnnBaseline, CnnBaselineConfig, SiameseBaseline, SiameseBaselineConfig};
+pub use class::one_hot;
 pub use cond_norm::{CondNorm, CondNormConfig};
 pub use critic::{Critic, CriticConfig};
 pub use decoder::{Decoder, DecoderConfig, MIN_DEPTH};
 pub use encoder::{Encoder, EncoderConfig};
 pub use error::{Error, Result};
-pub use gradient_penalty::{gradient_penalty, gradient_penalty_with_class};
+pub use gradient_penalty::gradient_penalty;
 pub use mine::{MineAverage, MineEstimate, mine};
-pub use precondition::boost_low_frequency_gradient;
 pub use question_loss::{CONTRASTIVE_MARGIN, contrastive_loss, question_loss};
 pub use resnet::{Block, BlockConfig, ResNet, ResNetConfig};
 pub use statistics::{StatisticsConfig, StatisticsNetwork};

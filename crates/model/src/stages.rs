@@ -23,12 +23,7 @@ pub(crate) fn validate(
     width: usize,
     z_dim: usize,
 ) -> Result<usize> {
-    let field_error = |field, value, expected| Error::Config {
-        config,
-        field,
-        value,
-        expected,
-    };
+    let field_error = |field, value, expected| Error::config(config, field, value, expected);
     if resolution < MIN_RESOLUTION
         || !resolution.is_multiple_of(4)
         || !(resolution / 4).is_power_of_two()

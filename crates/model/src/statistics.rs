@@ -52,12 +52,12 @@ impl StatisticsConfig {
             ("width", self.width),
         ];
         match fields.into_iter().find(|(_, v)| *v == 0) {
-            Some((field, value)) => Err(Error::Config {
-                config: "statistics network",
+            Some((field, value)) => Err(Error::config(
+                "statistics network",
                 field,
                 value,
-                expected: "at least 1",
-            }),
+                "at least 1",
+            )),
             None => Ok(()),
         }
     }

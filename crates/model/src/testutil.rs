@@ -74,7 +74,6 @@ pub(crate) struct RefConv {
 #[derive(Clone)]
 pub(crate) struct RefCritic {
     pub(crate) convs: Vec<RefConv>,
-    pub(crate) joint: Option<RefConv>,
     pub(crate) head: RefConv,
 }
 
@@ -129,10 +128,6 @@ impl RefCritic {
                 .iter()
                 .map(|c| ref_conv(c.weight.val(), c.bias.as_ref().map(|b| b.val())))
                 .collect(),
-            joint: critic
-                .joint
-                .as_ref()
-                .map(|c| ref_conv(c.weight.val(), c.bias.as_ref().map(|b| b.val()))),
             head: ref_conv(
                 critic.head.weight.val(),
                 critic.head.bias.as_ref().map(|b| b.val()),
@@ -159,9 +154,6 @@ impl RefCritic {
         }
         for v in z {
             h.extend(std::iter::repeat_n(*v, size * size));
-        }
-        if let Some(joint) = &self.joint {
-            h = leaky(conv(joint, &h, size, 1, 0).0);
         }
         conv(&self.head, &h, size, 1, 0).0[0]
     }

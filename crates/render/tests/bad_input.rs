@@ -97,9 +97,21 @@ fn wrong_dtype_and_missing_file_are_rejected() {
             d.display()
         )
     );
+    // The message names the file; the I/O error is its source, reported once after it.
     let missing = dir.path("missing.npy");
+    let job = ShadeJob {
+        depth: missing.clone(),
+        params: None,
+        out: out.clone(),
+    };
+    let err = job.run().unwrap_err();
+    assert_eq!(err.to_string(), missing.display().to_string());
+    let cause = std::error::Error::source(&err).map(ToString::to_string);
     assert!(
-        shade(&missing, None, &out).starts_with(&format!("{}: No such file", missing.display()))
+        cause
+            .as_deref()
+            .is_some_and(|c| c.starts_with("No such file")),
+        "{cause:?}"
     );
 }
 

@@ -7,7 +7,9 @@ use std::path::PathBuf;
 #[non_exhaustive]
 pub enum Error {
     /// An I/O operation on a file failed.
-    #[error("{path}: {source}")]
+    // The cause is the source, not part of the message: error reports (`{err:#}`, anyhow)
+    // print each cause once.
+    #[error("{path}")]
     Io {
         /// The file or directory.
         path: PathBuf,

@@ -391,10 +391,7 @@ f -7 -6 -2 -3
         let path = std::env::temp_dir().join("pix2scene-obj-does-not-exist.obj");
         let err = read_obj(&path).unwrap_err();
         assert!(matches!(err, Error::Io { .. }));
-        assert!(
-            err.to_string()
-                .starts_with(&format!("{}: ", path.display()))
-        );
+        assert_eq!(err.to_string(), path.display().to_string());
     }
 
     #[test]

@@ -10,8 +10,9 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::checkpoint::write_atomic;
-use crate::data::{HostBatch, SceneSource};
+use crate::atomic_file::write_atomic;
+use crate::batch::HostBatch;
+use crate::data::SceneSource;
 use crate::depth_error::DepthErrorSum;
 use crate::error::Result;
 use crate::shards::ShardCache;

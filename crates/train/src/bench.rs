@@ -3,18 +3,22 @@
 
 use std::time::Instant;
 
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::optim::GradientsParams;
+use burn::tensor::Tensor;
 use pix2scene_render::RendererConfig;
 use pix2scene_scene::MAX_LIGHTS;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
+use crate::batch::{DeviceBatch, HostBatch, tensor};
 use crate::config::TrainPreset;
-use crate::data::HostBatch;
 use crate::device::{TrainDevice, init_threads};
 use crate::error::Result;
+use crate::noise::IterationNoise;
 use crate::refine::RefineBatch;
-use crate::trainer::{DeviceBatch, IterationNoise, Trainer};
+use crate::trainer::Trainer;
 
 /// The yardstick's lights (`render_peer.py`, `DEFAULT_SCENE`): camera-frame positions and
 /// colours.
@@ -224,7 +228,7 @@ fn breakdown(
     // Renderer: forward + backward of one batch of depth maps.
     let depth0: Vec<f32> = vec![0.9; b * r * r];
     let render = time(&mut || {
-        let depth = crate::trainer::tensor(&depth0, [b, r, r], &device).require_grad();
+        let depth = tensor(&depth0, [b, r, r], &device).require_grad();
         let image = trainer.renderer().render_image(
             depth,
             batch.light_pos.clone(),
@@ -236,15 +240,14 @@ fn breakdown(
     let z: Vec<f32> = vec![0.1; b * zd];
     let alpha: Vec<f32> = vec![0.5; b];
     let gp = time(&mut || {
-        let zt = crate::trainer::tensor(&z, [b, zd], &device);
-        let at = crate::trainer::tensor(&alpha, [b], &device);
+        let zt = tensor(&z, [b, zd], &device);
+        let at = tensor(&alpha, [b], &device);
         let p = pix2scene_model::gradient_penalty(
             &trainer.critic,
-            batch.image.clone(),
-            batch.image.clone().mul_scalar(0.5),
-            zt.clone(),
-            zt,
+            (batch.image.clone(), zt.clone()),
+            (batch.image.clone().mul_scalar(0.5), zt),
             batch.camera.clone(),
+            batch.class.clone(),
             at,
         );
         let _grads = p.mean().backward();
@@ -258,7 +261,7 @@ fn breakdown(
     }
     let refinement_s = if preset.optim.refine_steps > 0 {
         time(&mut || {
-            let depth = crate::trainer::tensor(&depth0, [b, r, r], &device);
+            let depth = tensor(&depth0, [b, r, r], &device);
             trainer.refiner.refine(RefineBatch {
                 depth,
                 image: batch.image.clone(),
@@ -285,5 +288,35 @@ fn breakdown(
             - refinement_s
             - regression_s)
             .max(0.0),
+    }
+}
+
+/// Registers a small constant gradient for every float parameter of a module.
+struct ConstantGrads(GradientsParams);
+
+impl ModuleVisitor for ConstantGrads {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        let g = param.val().inner().ones_like().mul_scalar(1e-4);
+        self.0.register(param.id, g);
+    }
+}
+
+impl Trainer {
+    /// Times one Adam step of the critic and one of the encoder/decoder on constant gradients
+    /// (for the benchmark's breakdown; it moves the weights). Returns `(critic_s, generator_s)`.
+    fn bench_optimizer_steps(&mut self) -> (f64, f64) {
+        let lr = self.preset.optim.lr;
+        let mut grads = ConstantGrads(GradientsParams::new());
+        self.critic.visit(&mut grads);
+        let t = std::time::Instant::now();
+        let critic = self.critic.clone();
+        self.critic = self.opt_critic.step(lr, critic, grads.0);
+        let critic_s = t.elapsed().as_secs_f64();
+        let mut grads = ConstantGrads(GradientsParams::new());
+        self.nets.visit(&mut grads);
+        let t = std::time::Instant::now();
+        let nets = self.nets.clone();
+        self.nets = self.opt_gen.step(lr, nets, grads.0);
+        (critic_s, t.elapsed().as_secs_f64())
     }
 }

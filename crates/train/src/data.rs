@@ -9,8 +9,10 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 
-use pix2scene_scene::{Generator, GeneratorConfig, MAX_LIGHTS, Preset, Sample};
+use pix2scene_render::RendererConfig;
+use pix2scene_scene::{Generator, GeneratorConfig, Preset, Sample};
 
+use crate::batch::HostBatch;
 use crate::config::DataSection;
 use crate::error::{Error, Result};
 use crate::shards::{ShardCache, ShardedDataset};
@@ -18,95 +20,6 @@ use crate::shards::{ShardCache, ShardedDataset};
 /// Index of the first held-out scene of a generator: far above any training index
 /// (`k · batch + b` stays below 2⁴⁸ for any feasible run), so the two sets are disjoint.
 pub const HELD_OUT_BASE: u64 = 1 << 48;
-
-/// A batch of scenes in host memory, laid out as the networks take them.
-///
-/// # Shapes
-/// - `image`: `[batch, 3, size, size]`, linear RGB in [0, 1]
-/// - `depth`: `[batch, size, size]`, ray depth in scene units (0 where `mask` is 0)
-/// - `mask`: `[batch, size, size]`, 1 where the pixel ray hit a surface, else 0
-/// - `normal`: `[batch, size, size, 3]`, camera-frame ground-truth normals (for sample grids)
-/// - `camera`: `[batch, 3]`, camera position, world frame
-/// - `light_pos`, `light_color`: `[batch, MAX_LIGHTS, 3]`, lights in the camera frame, padded
-///   with zero-colour lights
-/// - `class`: `[batch]`, class label (0 when the scene has none)
-/// - `scene`: `[batch]`, training-set identifiers (see [`SceneSource::train_samples`]), or
-///   empty for batches that are not training batches (held-out scenes)
-#[derive(Clone, Debug, PartialEq)]
-pub struct HostBatch {
-    /// Number of scenes.
-    pub batch: usize,
-    /// Image side in pixels.
-    pub size: usize,
-    /// Images, `[batch, 3, size, size]`.
-    pub image: Vec<f32>,
-    /// Ground-truth ray depth, `[batch, size, size]`.
-    pub depth: Vec<f32>,
-    /// Validity mask, `[batch, size, size]`.
-    pub mask: Vec<f32>,
-    /// Ground-truth normals, `[batch, size, size, 3]`.
-    pub normal: Vec<f32>,
-    /// Camera positions, `[batch, 3]`.
-    pub camera: Vec<f32>,
-    /// Camera-frame light positions, `[batch, MAX_LIGHTS, 3]`.
-    pub light_pos: Vec<f32>,
-    /// Light colours, `[batch, MAX_LIGHTS, 3]`.
-    pub light_color: Vec<f32>,
-    /// Class labels, `[batch]`.
-    pub class: Vec<u32>,
-    /// Training-set identifiers of the scenes, `[batch]` (empty outside training batches).
-    pub scene: Vec<u64>,
-}
-
-impl HostBatch {
-    /// Packs samples (all of side `size`) into a batch, without scene identifiers.
-    ///
-    /// # Errors
-    /// [`Error::Data`] when a sample has another size.
-    pub fn from_samples(samples: &[Sample], size: usize) -> Result<Self> {
-        let b = samples.len();
-        let n = size * size;
-        let mut out = Self {
-            batch: b,
-            size,
-            image: vec![0.0; b * 3 * n],
-            depth: Vec::with_capacity(b * n),
-            mask: Vec::with_capacity(b * n),
-            normal: Vec::with_capacity(b * n * 3),
-            camera: Vec::with_capacity(b * 3),
-            light_pos: vec![0.0; b * MAX_LIGHTS * 3],
-            light_color: vec![0.0; b * MAX_LIGHTS * 3],
-            class: Vec::with_capacity(b),
-            scene: Vec::new(),
-        };
-        for (i, s) in samples.iter().enumerate() {
-            let f = &s.frame;
-            if f.size_px != size {
-                return Err(Error::Data(format!(
-                    "scene has {}² pixels, the model expects {size}²",
-                    f.size_px
-                )));
-            }
-            // [S, S, 3] → [3, S, S]
-            for p in 0..n {
-                for c in 0..3 {
-                    out.image[(i * 3 + c) * n + p] = f.image[p * 3 + c];
-                }
-            }
-            out.depth.extend_from_slice(&f.depth);
-            out.mask.extend(f.mask.iter().map(|&m| f32::from(m)));
-            out.normal.extend_from_slice(&f.normal);
-            out.camera.extend_from_slice(&s.camera.eye.to_array());
-            for (l, light) in s.lights_cam.iter().take(MAX_LIGHTS).enumerate() {
-                let at = (i * MAX_LIGHTS + l) * 3;
-                out.light_pos[at..at + 3].copy_from_slice(&light.position.to_array());
-                out.light_color[at..at + 3].copy_from_slice(&light.color.to_array());
-            }
-            out.class.push(s.class.unwrap_or(0));
-        }
-        Ok(out)
-    }
-}
 
 /// Where scenes come from.
 #[derive(Clone, Debug)]
@@ -177,6 +90,53 @@ impl SceneSource {
         }
     }
 
+    /// The renderer matching the data at `size`² pixels: the generator's (or dataset's) shading
+    /// constants and field of view, so that generated and real images are shaded alike.
+    pub fn renderer_config(&self, size: usize) -> RendererConfig {
+        let config = self.generator_config();
+        RendererConfig::from_shading(size, &config.shading).with_fov_y_deg(config.camera.fov_y_deg)
+    }
+
+    /// Names of the scenes' class labels, in label order: the `shapenet-like` categories (or the
+    /// user's OBJ folders), empty for presets whose scenes carry no label.
+    pub fn classes(&self) -> Vec<String> {
+        if self.generator_config().preset != Preset::ShapenetLike {
+            return Vec::new();
+        }
+        match self {
+            Self::Generator { generator, .. } => generator.classes(),
+            Self::Dataset(d) => d.classes().to_vec(),
+        }
+    }
+
+    /// Checks a class-conditional model's `model.num_classes` against the scenes' labels: 0, or
+    /// exactly the number of classes the scenes are labelled with.
+    ///
+    /// # Errors
+    /// [`Error::InvalidValue`] for `model.num_classes`, naming the scenes' classes.
+    pub fn check_classes(&self, num_classes: usize) -> Result<()> {
+        let classes = self.classes();
+        if num_classes == 0 || num_classes == classes.len() {
+            return Ok(());
+        }
+        let preset = self.generator_config().preset;
+        let message = if classes.is_empty() {
+            format!("the {preset} scenes carry no class label (shapenet-like scenes do); use 0")
+        } else {
+            format!(
+                "the {preset} scenes have {} classes ({}); use {} or 0",
+                classes.len(),
+                classes.join(", "),
+                classes.len()
+            )
+        };
+        Err(Error::InvalidValue {
+            key: "model.num_classes".into(),
+            value: num_classes.to_string(),
+            message,
+        })
+    }
+
     /// Training batch `k` of `batch` scenes, reading dataset shards through `cache`: the
     /// scenes' identifiers in the training set and the scenes.
     ///
@@ -214,11 +174,15 @@ impl SceneSource {
                     .unzip();
                 Ok((ids, samples))
             }
-            Self::Dataset(d) => Ok(positions
-                .map(|p| d.train_sample(p, cache))
-                .collect::<Result<Vec<_>>>()?
-                .into_iter()
-                .unzip()),
+            Self::Dataset(d) => {
+                let (ids, samples): (Vec<u64>, Vec<Sample>) = positions
+                    .map(|p| d.train_sample(p, cache))
+                    .collect::<Result<Vec<_>>>()?
+                    .into_iter()
+                    .unzip();
+                check_labels(d, &samples)?;
+                Ok((ids, samples))
+            }
         }
     }
 
@@ -253,9 +217,27 @@ impl SceneSource {
             Self::Dataset(d) => {
                 let mut held = d.held_out()?;
                 held.truncate(count);
+                check_labels(d, &held)?;
                 Ok(held)
             }
         }
+    }
+}
+
+/// Checks that every class label of a dataset's samples names one of its manifest's classes.
+///
+/// # Errors
+/// [`Error::Data`] naming the label and the number of classes.
+fn check_labels(dataset: &ShardedDataset, samples: &[Sample]) -> Result<()> {
+    let n = dataset.classes().len();
+    match samples
+        .iter()
+        .find_map(|s| s.class.filter(|&c| c as usize >= n))
+    {
+        Some(label) => Err(Error::Data(format!(
+            "class label {label} is not one of the manifest's {n} classes"
+        ))),
+        None => Ok(()),
     }
 }
 
@@ -342,6 +324,7 @@ impl Drop for Prefetcher {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use pix2scene_scene::MAX_LIGHTS;
 
     fn boxes(size: usize) -> SceneSource {
         let data = DataSection {
@@ -467,19 +450,6 @@ mod tests {
         for h in &held {
             assert!(train.iter().all(|t| t.camera != h.camera));
         }
-    }
-
-    #[test]
-    fn batch_layout_is_channel_first() {
-        let source = boxes(8);
-        let (_, samples) = source
-            .train_samples(0, 2, &mut ShardCache::default())
-            .unwrap();
-        let b = HostBatch::from_samples(&samples, 8).unwrap();
-        // Pixel (row 2, col 5) of sample 1, green channel.
-        let p = 2 * 8 + 5;
-        assert_eq!(b.image[(3 + 1) * 64 + p], samples[1].frame.image[p * 3 + 1]);
-        assert_eq!(b.camera[3..6], samples[1].camera.eye.to_array());
     }
 
     #[test]

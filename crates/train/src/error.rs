@@ -7,7 +7,9 @@ use std::path::PathBuf;
 #[non_exhaustive]
 pub enum Error {
     /// An I/O operation on a file or directory failed.
-    #[error("{path}: {source}")]
+    // The cause is the source, not part of the message: error reports (`{err:#}`, anyhow)
+    // print each cause once.
+    #[error("{path}")]
     Io {
         /// The file or directory.
         path: PathBuf,
@@ -67,12 +69,29 @@ pub enum Error {
     /// The scene generator or a dataset reader failed.
     #[error(transparent)]
     Scene(#[from] pix2scene_scene::Error),
+    /// A network configuration is invalid (other than a `[model]` key, which is reported as
+    /// [`Error::InvalidValue`]).
+    #[error(transparent)]
+    Model(#[from] pix2scene_model::Error),
     /// The background data producer stopped unexpectedly.
     #[error("data producer: {0}")]
     Data(String),
 }
 
 impl Error {
+    /// An [`Error::InvalidValue`] for `key` holding `value`.
+    pub(crate) fn invalid(
+        key: impl Into<String>,
+        value: impl ToString,
+        message: impl Into<String>,
+    ) -> Self {
+        Self::InvalidValue {
+            key: key.into(),
+            value: value.to_string(),
+            message: message.into(),
+        }
+    }
+
     /// Wraps an I/O error with the path it concerns.
     pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Self {
         let path = path.into();

@@ -6,33 +6,38 @@
 //! encoder `E` and decoder `G` minimize the adversarial term plus both reconstruction terms of
 //! paper Eq. 4, `‖x − rend(G(E(x)))‖²` and `‖z − E(rend(G(z)))‖²`. Adam for both sides.
 //!
-//! - [`baselines`]: held-out depth MSE of image-blind predictors, to read a run's MSE against.
 //! - [`config`]: TOML presets (`configs/*.toml`) into plain serde structs that reject unknown
-//!   keys, `--set key=value` overrides, validation naming key and value.
+//!   keys, one file per section, `--set key=value` overrides, validation naming key and value.
 //! - [`data`]: scenes drawn on the fly by a seeded generator in background threads (or
 //!   streamed from a dataset directory, see [`shards`]), and the fixed held-out set.
-//! - [`depth_error`]: held-out MSE-depth, split into shape (best scale per image) and scale.
+//! - [`batch`]: batches in host memory and on the training device.
+//! - [`noise`]: the random draws of an iteration (latent codes, penalty weights, random lights).
+//! - [`trainer`]: the networks, optimizers, the critic, encoder/decoder and regression steps,
+//!   evaluation, checkpoint save/load.
 //! - [`planarity`]: the geometric prior on generated depth maps (curvature of inverse depth).
 //! - [`pyramid`]: the image reconstruction term over an image pyramid.
+//! - [`refine`]: renderer-refined depth targets for the decoder (`optim.refine_steps`), with
+//!   [`median`] filtering and [`targets`] kept per training scene between visits.
 //! - [`mirror`]: the mirrored view of a batch for the regression steps (`optim.regress_mirror`).
-//! - [`refine`]: renderer-refined depth targets for the decoder (`optim.refine_steps`).
-//! - [`targets`]: refined targets kept per training scene between visits (`optim.refine_keep`).
-//! - [`trainer`]: the networks, optimizers, the critic and encoder/decoder steps, evaluation,
-//!   checkpoint save/load.
-//! - [`run`]: the loop behind `pix2scene train` (run directory, `metrics.jsonl`, sample grids,
-//!   checkpoints, exact resume, Ctrl-C, NaN stop).
+//! - [`run`]: the loop behind `pix2scene train` (run directory, resume, stopping, NaN stop),
+//!   reporting to a [`Progress`] observer; it writes [`metrics`], [`samples`] and
+//!   [`checkpoint`]s (through [`atomic_file`]).
+//! - [`depth_error`] and [`baselines`]: held-out MSE-depth, split into shape and scale, and
+//!   the image-blind predictors to read it against.
+//! - [`grid`]: image grids of depth and normal tiles.
+//! - [`device`]: CPU or GPU backend and the compute thread pool.
 //! - [`bench`](mod@bench): `pix2scene bench train`, iterations per second on fixed random data.
 //!
 //! ```no_run
 //! use pix2scene_train::{TrainOptions, train};
 //!
-//! let summary = train(&TrainOptions {
+//! let options = TrainOptions {
 //!     config: Some("configs/tiny-32.toml".into()),
 //!     out: "runs/tiny".into(),
 //!     overrides: vec!["run.steps=100".into()],
-//!     resume: false,
-//!     progress: true,
-//! })?;
+//!     ..TrainOptions::default()
+//! };
+//! let summary = train(&options, &mut ())?;
 //! println!("held-out depth MSE {:?}", summary.final_mse_depth);
 //! # Ok::<(), pix2scene_train::Error>(())
 //! ```
@@ -47,7 +52,9 @@
 //!
 //! Neither is on by default; the default build runs on burn's `flex` CPU backend only.
 
+pub mod atomic_file;
 pub mod baselines;
+pub mod batch;
 pub mod bench;
 pub mod checkpoint;
 pub mod config;
@@ -59,12 +66,17 @@ pub mod grid;
 pub mod median;
 pub mod metrics;
 pub mod mirror;
+pub mod noise;
 pub mod planarity;
+pub mod progress;
 pub mod pyramid;
 pub mod refine;
 pub mod run;
+pub mod samples;
 pub mod shards;
 pub mod targets;
+#[cfg(test)]
+mod testutil;
 pub mod trainer;
 
 pub use bench::{TrainBench, bench_train};
@@ -72,5 +84,6 @@ pub use config::TrainPreset;
 pub use device::{TrainDevice, init_threads};
 pub use error::{Error, Result};
 pub use metrics::{Losses, MetricsRecord};
+pub use progress::Progress;
 pub use run::{TrainOptions, TrainSummary, train};
 pub use trainer::Trainer;

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::atomic_file::write_atomic;
 use crate::error::{Error, Result};
 
 /// The loss terms of one iteration (all critic steps and the encoder/decoder step).
@@ -161,7 +162,7 @@ impl MetricsLog {
                 }
             }
         }
-        crate::checkpoint::write_atomic(path, kept.as_bytes())?;
+        write_atomic(path, kept.as_bytes())?;
         let file = OpenOptions::new()
             .append(true)
             .open(path)

@@ -15,8 +15,8 @@
 use burn::tensor::Tensor;
 use pix2scene_scene::{GeneratorConfig, Preset};
 
+use crate::batch::DeviceBatch;
 use crate::error::{Error, Result};
-use crate::trainer::DeviceBatch;
 
 /// The batch as the mirrored scenes show it: images and (through the caller) depth maps
 /// flipped left–right, camera positions with `x` and `z` swapped, camera-frame light positions
@@ -98,7 +98,7 @@ pub fn check_symmetric(config: &GeneratorConfig) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::HostBatch;
+    use crate::batch::HostBatch;
     use burn::tensor::Device;
     use pix2scene_scene::glam::{Quat, Vec3};
     use pix2scene_scene::{

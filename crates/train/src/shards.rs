@@ -124,6 +124,11 @@ impl ShardedDataset {
         &self.reader.manifest().config
     }
 
+    /// The class names recorded in the manifest, in label order.
+    pub fn classes(&self) -> &[String] {
+        &self.reader.manifest().classes
+    }
+
     /// Number of training records.
     pub fn train_count(&self) -> u64 {
         self.train_count

@@ -17,14 +17,14 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::checkpoint::write_atomic;
+use crate::atomic_file::write_atomic;
 use crate::error::{Error, Result};
 
 /// First bytes of a `refined-targets.bin` file.
 const MAGIC: &[u8; 8] = b"P2SREFT1";
 
 /// The refined depth map of each training scene visited so far, by scene identifier
-/// ([`HostBatch::scene`](crate::data::HostBatch)).
+/// ([`HostBatch::scene`](crate::batch::HostBatch)).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RefinedTargets {
     /// Pixels per map, `R²`.

@@ -17,7 +17,7 @@ enum BenchTarget {
     /// Ray-traced ground-truth generation: images (with depth, normals, mask) per second.
     Generate(GenerateBenchArgs),
     /// Training iterations per second (all critic steps + one encoder/decoder step) on fixed
-    /// random data, as `peers/train_peer.py` measures them, with a breakdown.
+    /// random data, with a breakdown of where the time goes.
     Train(TrainBenchArgs),
     /// Surfel renderer: forward and forward+backward milliseconds per image.
     Render(super::bench_render::RenderBenchArgs),

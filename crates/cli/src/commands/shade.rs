@@ -12,7 +12,8 @@ pub struct ShadeArgs {
     #[arg(long, value_name = "FILE")]
     depth: PathBuf,
     /// Shading parameters (JSON: fovy_deg, albedo, ambient, kl, kq, lights: [{pos_cam, color}]);
-    /// missing keys take render_peer.py's defaults.
+    /// missing keys take the defaults (fov 26°, albedo 0.6, ambient 0.1, kl = kq = 0.5, three
+    /// lights).
     #[arg(long, value_name = "FILE")]
     params: Option<PathBuf>,
     /// Output: `.npy` (`[B, H, W, 3]` float32, unclamped) or `.png` (batch side by side).

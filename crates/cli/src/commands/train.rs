@@ -6,6 +6,9 @@ use anyhow::Context;
 use clap::Args;
 use pix2scene_train::{TrainOptions, train};
 
+use crate::progress::TrainBar;
+use crate::signals;
+
 /// Flags of `pix2scene train`.
 ///
 /// `--steps`, `--seed` and `--device` are shorthands for `--set run.steps=N`,
@@ -60,14 +63,18 @@ pub fn run(args: TrainArgs, threads: Option<usize>) -> anyhow::Result<()> {
         }
         _ => format!("resuming {}", args.out.display()),
     };
-    let summary = train(&TrainOptions {
+    let options = TrainOptions {
         config: args.config,
         out: args.out,
         overrides,
         resume: args.resume,
-        progress: !args.quiet,
-    })
-    .with_context(|| what)?;
+        stop: signals::stop_flag()?,
+        ..TrainOptions::default()
+    };
+    let mut bar = TrainBar::new(args.quiet);
+    let summary = train(&options, &mut bar)
+        .inspect_err(|_| bar.abandon())
+        .with_context(|| what)?;
     let mse = summary
         .final_mse_depth
         .map_or("n/a".into(), |m| format!("{m:.5}"));

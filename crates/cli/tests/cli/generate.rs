@@ -3,7 +3,7 @@
 use pix2scene_scene::dataset::DatasetReader;
 use pix2scene_scene::{Preset, Record};
 
-use crate::{assert_fails_with, files, pix2scene, scratch};
+use crate::{assert_fails_with, assert_succeeded, files, pix2scene, scratch};
 
 fn generate(out: &std::path::Path, extra: &[&str]) -> std::process::Output {
     let out_s = out.to_str().unwrap();
@@ -187,4 +187,32 @@ fn bad_input_is_rejected_with_one_line_naming_the_value() {
         ]),
         "bad.obj:4:",
     );
+}
+
+/// `bench generate --json`: the counts are the flags', and the two rates agree: images per
+/// second times milliseconds per image per thread is 1000 · threads.
+#[test]
+fn bench_generate_prints_consistent_json() {
+    let out = pix2scene(&[
+        "bench",
+        "generate",
+        "--preset",
+        "shapes",
+        "--size",
+        "16",
+        "--count",
+        "40",
+        "--threads",
+        "2",
+        "--json",
+    ]);
+    assert_succeeded(&out);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["preset"], "shapes");
+    for (key, want) in [("size", 16), ("count", 40), ("threads", 2)] {
+        assert_eq!(v[key], want, "{key}: {v}");
+    }
+    let ips = v["images_per_s"].as_f64().unwrap();
+    let ms = v["ms_per_image_per_thread"].as_f64().unwrap();
+    assert!(ips > 0.0 && (ips * ms / 1000.0 - 2.0).abs() < 1e-9, "{v}");
 }

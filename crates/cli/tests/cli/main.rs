@@ -39,6 +39,41 @@ pub fn scratch(name: &str) -> Scratch {
     Scratch(dir)
 }
 
+/// `--help` describes only commands that exist, and each command it lists has its own help.
+#[test]
+fn help_lists_only_commands_that_exist() {
+    let out = pix2scene(&["--help"]);
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        help.lines().next(),
+        Some(
+            "Command-line program of pix2scene: generate datasets, shade depth maps, train, benchmark"
+        )
+    );
+    let commands: Vec<&str> = help
+        .lines()
+        .skip_while(|l| *l != "Commands:")
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(commands, ["generate", "bench", "train", "shade", "help"]);
+    for command in &commands[..4] {
+        let out = pix2scene(&[command, "--help"]);
+        assert!(out.status.success(), "{command} --help");
+    }
+}
+
+/// Asserts the command succeeded, showing its stderr otherwise.
+pub fn assert_succeeded(out: &Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Asserts the command failed with exactly one line on stderr containing `needle`.
 pub fn assert_fails_with(out: &Output, needle: &str) {
     let stderr = String::from_utf8_lossy(&out.stderr);

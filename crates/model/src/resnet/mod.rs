@@ -88,12 +88,8 @@ impl ResNetConfig {
     /// # Errors
     /// [`Error::Config`] naming `blocks` (no stage, or a stage without blocks) or `width` (0).
     pub fn validate(&self) -> crate::Result<()> {
-        let error = |field, value, expected| Error::Config {
-            config: "resnet",
-            field,
-            value,
-            expected,
-        };
+        let error =
+            |field, value: usize, expected: &str| Error::config("resnet", field, value, expected);
         if self.blocks.is_empty() {
             return Err(error("blocks", 0, "at least one stage"));
         }

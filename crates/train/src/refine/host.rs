@@ -6,7 +6,8 @@ use pix2scene_render::kernel::HostImageKernel;
 use rayon::prelude::*;
 
 use super::relief::Relief;
-use super::{ADAM, DepthRefiner, RefineBatch, host_values};
+use super::{ADAM, DepthRefiner, RefineBatch};
+use crate::batch::host_values;
 
 /// One map's inputs, borrowed from the batch.
 struct MapInputs<'a> {

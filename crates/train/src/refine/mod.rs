@@ -147,10 +147,5 @@ pub struct RefineBatch {
     pub light_color: Tensor<3>,
 }
 
-/// A tensor's values in host memory.
-fn host_values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-    t.into_data().try_into_vec::<f32>().expect("f32 tensor")
-}
-
 #[cfg(test)]
 mod tests;

@@ -6,7 +6,8 @@ use burn::tensor::module::interpolate;
 use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
 
 use super::relief::Relief;
-use super::{ADAM, DepthRefiner, RefineBatch, host_values};
+use super::{ADAM, DepthRefiner, RefineBatch};
+use crate::batch::host_values;
 
 impl DepthRefiner {
     /// [`DepthRefiner::refine`] by burn tensor operations on the inputs' device.

@@ -1,0 +1,248 @@
+//! The joint critic `D(x, z, c)` (paper Appendix A, Table 6); its hand-written input gradient
+//! is in [`input_gradient`](self::input_gradient).
+
+mod input_gradient;
+
+use burn::config::Config;
+use burn::module::Module;
+use burn::nn::PaddingConfig2d;
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::tensor::{Device, Tensor, assert_shape};
+
+use crate::activation::leaky_relu;
+use crate::class::check_class;
+use crate::conv::conv2d_layer;
+use crate::stages::{stage_widths, validate};
+use crate::{CAMERA_DIM, IMAGE_CHANNELS};
+
+/// Configuration for a [`Critic`]; build it with [`CriticConfig::init`].
+#[derive(Config, Debug)]
+pub struct CriticConfig {
+    /// Input resolution in pixels, `4·2^L` with `L ≥ 1` (8, 16, 32, 64, 128, …).
+    pub resolution: usize,
+    /// Base channel width: stage `i` has `width·2^i` channels (the paper uses 85 at 128²).
+    #[config(default = 32)]
+    pub width: usize,
+    /// Length of the latent code `z`.
+    #[config(default = 128)]
+    pub z_dim: usize,
+    /// Number of classes for a class-conditional critic (the one-hot class joins `z` at 4×4);
+    /// 0 for an unconditional critic.
+    #[config(default = 0)]
+    pub num_classes: usize,
+}
+
+/// Scores an (image, latent code) pair seen from a known camera; WGAN critic of the BiGAN/ALI
+/// objective.
+///
+/// Layers: the image concatenated with 3 constant planes holding the camera position (6
+/// channels) → `L` convolutions 4×4, stride 2, padding 1, with bias, no normalization,
+/// LeakyReLU(0.2), widths `width·2^i` → at 4×4, `z` (and the one-hot class) broadcast to 4×4
+/// planes and concatenated → a 4×4 valid convolution to one scalar.
+///
+/// Paper Table 6 (128², width 85, "BatchNorm: No"; the camera enters as input planes). The
+/// width is a parameter; otherwise exactly the PyTorch peer (`peers/train_peer.py`, class
+/// `Critic`). The critic has only layers whose input gradient [`Critic::input_gradient`] writes
+/// with differentiable ops — burn has no double backward — so keep it that way when changing
+/// it.
+#[derive(Module, Debug)]
+pub struct Critic {
+    /// The stride-2 convolutions, from the image side.
+    pub convs: Vec<Conv2d>,
+    /// The final 4×4 valid convolution from `[features, z(, class)]` to one channel.
+    pub head: Conv2d,
+    /// Input resolution in pixels.
+    pub resolution: usize,
+    /// Length of the latent code.
+    pub z_dim: usize,
+    /// Number of classes (0: unconditional).
+    pub num_classes: usize,
+}
+
+impl CriticConfig {
+    /// Checks the configuration.
+    ///
+    /// # Errors
+    /// [`Error::Config`](crate::Error::Config) naming the field when `resolution` is not
+    /// `4·2^L` with `L ≥ 1`, or `width` or `z_dim` is 0.
+    pub fn validate(&self) -> crate::Result<()> {
+        validate("critic", self.resolution, self.width, self.z_dim).map(|_| ())
+    }
+
+    /// Builds the critic with PyTorch-style (Kaiming-uniform) initial weights.
+    ///
+    /// # Panics
+    /// If [`CriticConfig::validate`] fails; the message names the field.
+    pub fn init(&self, device: &Device) -> Critic {
+        let stages = match validate("critic", self.resolution, self.width, self.z_dim) {
+            Ok(stages) => stages,
+            Err(err) => panic!("{err}"),
+        };
+        let mut c_in = IMAGE_CHANNELS + CAMERA_DIM;
+        let mut convs = Vec::with_capacity(stages);
+        for w in stage_widths(self.width, stages) {
+            convs.push(
+                Conv2dConfig::new([c_in, w], [4, 4])
+                    .with_stride([2, 2])
+                    .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+                    .init(device),
+            );
+            c_in = w;
+        }
+        let joined = c_in + self.z_dim + self.num_classes;
+        let head = Conv2dConfig::new([joined, 1], [4, 4]).init(device);
+        Critic {
+            convs,
+            head,
+            resolution: self.resolution,
+            z_dim: self.z_dim,
+            num_classes: self.num_classes,
+        }
+    }
+}
+
+impl Critic {
+    /// Critic scores of (image, code) pairs, of the given classes for a class-conditional
+    /// critic.
+    ///
+    /// # Shapes
+    /// - `x`: `[batch, 3, resolution, resolution]`, RGB in `[0, 1]`
+    /// - `z`: `[batch, z_dim]`
+    /// - `camera`: `[batch, 3]`, camera position, world frame, scene units (see the
+    ///   `# Conventions` of `pix2scene-scene`)
+    /// - `class`: `[batch, num_classes]` one-hot class vectors ([`one_hot`](crate::one_hot))
+    ///   when `num_classes > 0`, else `None`
+    /// - returns `[batch]`, unbounded scores (higher: more "real")
+    ///
+    /// # Panics
+    /// If the shapes do not match the above, or `class` is given to an unconditional critic or
+    /// missing for a class-conditional one.
+    pub fn forward(
+        &self,
+        x: Tensor<4>,
+        z: Tensor<2>,
+        camera: Tensor<2>,
+        class: Option<Tensor<2>>,
+    ) -> Tensor<1> {
+        self.check_shapes(&x, &z, &camera, class.as_ref());
+        let [batch, _, _, _] = x.dims();
+        let mut h = Self::joint_input(x, camera);
+        for conv in &self.convs {
+            h = leaky_relu(conv2d_layer(conv, h));
+        }
+        let h = Self::join_latent(h, z, class);
+        conv2d_layer(&self.head, h).reshape([batch])
+    }
+
+    /// Checks the shapes of [`Critic::forward`]'s inputs.
+    fn check_shapes(
+        &self,
+        x: &Tensor<4>,
+        z: &Tensor<2>,
+        camera: &Tensor<2>,
+        class: Option<&Tensor<2>>,
+    ) {
+        let [batch, _, _, _] = x.dims();
+        assert_shape!(x, [_, IMAGE_CHANNELS, self.resolution, self.resolution]);
+        assert_shape!(z, [batch, self.z_dim]);
+        assert_shape!(camera, [batch, CAMERA_DIM]);
+        check_class("critic", self.num_classes, class, batch);
+    }
+
+    /// `[x, camera planes]`: `[batch, 6, R, R]`.
+    fn joint_input(x: Tensor<4>, camera: Tensor<2>) -> Tensor<4> {
+        let [batch, _, r, _] = x.dims();
+        let planes = camera
+            .reshape([batch, CAMERA_DIM, 1, 1])
+            .expand([batch, CAMERA_DIM, r, r]);
+        Tensor::cat(vec![x, planes], 1)
+    }
+
+    /// `[features, z planes(, class planes)]` at the 4×4 level.
+    fn join_latent(h: Tensor<4>, z: Tensor<2>, class: Option<Tensor<2>>) -> Tensor<4> {
+        let [batch, _, s, _] = h.dims();
+        let latent = match class {
+            Some(class) => Tensor::cat(vec![z, class], 1),
+            None => z,
+        };
+        let [_, n] = latent.dims();
+        let planes = latent.reshape([batch, n, 1, 1]).expand([batch, n, s, s]);
+        Tensor::cat(vec![h, planes], 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::{RefCritic, Rng, device, max_abs_diff, to_vec};
+
+    /// Hand count: convs `Σ (c_in·w·16 + w)` with `c_in = 6` first, head
+    /// `(c_L + z + k)·16 + 1`.
+    fn expected_params(resolution: usize, width: usize, z: usize, classes: usize) -> usize {
+        let stages = (resolution / 4).trailing_zeros() as usize;
+        let mut c_in = 6;
+        let mut total = 0;
+        for i in 0..stages {
+            let w = width << i;
+            total += c_in * w * 16 + w;
+            c_in = w;
+        }
+        total + (c_in + z + classes) * 16 + 1
+    }
+
+    #[test]
+    fn critic_parameter_count_matches_formula() {
+        let device = device();
+        for (r, w, z, k) in [(8, 4, 5, 0), (16, 4, 6, 0), (32, 3, 7, 2)] {
+            let critic = CriticConfig::new(r)
+                .with_width(w)
+                .with_z_dim(z)
+                .with_num_classes(k)
+                .init(&device);
+            assert_eq!(critic.num_params(), expected_params(r, w, z, k));
+        }
+        // (16, 4, 6, 0): 6·4·16 + 4 + 4·8·16 + 8 + (8 + 6)·16 + 1 = 388 + 520 + 225.
+        assert_eq!(expected_params(16, 4, 6, 0), 1133);
+    }
+
+    #[test]
+    fn critic_forward_matches_f64_reference() {
+        let (device, mut rng) = (device(), Rng::new(31));
+        let critic = CriticConfig::new(16)
+            .with_width(4)
+            .with_z_dim(5)
+            .init(&device);
+        let x = rng.tensor([3, 3, 16, 16], 0.0, 1.0, &device);
+        let z = rng.tensor([3, 5], -2.0, 2.0, &device);
+        let cam = rng.tensor([3, 3], 0.0, 1.0, &device);
+        let got = to_vec(critic.forward(x.clone(), z.clone(), cam.clone(), None));
+        let reference = RefCritic::from_critic(&critic);
+        let (xs, zs, cs) = (to_vec(x), to_vec(z), to_vec(cam));
+        let want: Vec<f64> = (0..3)
+            .map(|b| {
+                reference.forward(
+                    &xs[b * 768..(b + 1) * 768],
+                    16,
+                    &zs[b * 5..b * 5 + 5],
+                    &cs[b * 3..b * 3 + 3],
+                )
+            })
+            .collect();
+        assert!(max_abs_diff(&got, &want) < 1e-4, "{got:?} vs {want:?}");
+    }
+
+    #[test]
+    fn bad_critic_config_is_rejected_by_name() {
+        let err = CriticConfig::new(96).validate().unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("critic config: field `resolution` is 96"),
+            "{err}"
+        );
+        let err = CriticConfig::new(16).with_width(0).validate().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "critic config: field `width` is 0, expected at least 1"
+        );
+    }
+}

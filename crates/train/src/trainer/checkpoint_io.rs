@@ -1,0 +1,127 @@
+//! Saving and loading a trainer's state: weights, Adam moments and kept refined targets, in the
+//! checkpoint layout of [`checkpoint`](crate::checkpoint).
+
+use std::path::{Path, PathBuf};
+
+use burn::module::Module;
+use burn::optim::AdamConfig;
+use burn::store::{BurnpackStore, ModuleSnapshot};
+
+use super::Trainer;
+use crate::checkpoint::{self, CheckpointState};
+use crate::error::{Error, Result};
+use crate::targets::RefinedTargets;
+
+impl Trainer {
+    /// Writes a checkpoint of the weights and optimizer states (and the kept refined targets,
+    /// if any) into `checkpoints/`, atomically, and prunes older ones. Returns its directory.
+    ///
+    /// # Errors
+    /// [`Error::Io`] or [`Error::Checkpoint`] naming the file.
+    pub fn save_checkpoint(
+        &self,
+        checkpoints: &Path,
+        state: &CheckpointState,
+        keep_last: usize,
+    ) -> Result<PathBuf> {
+        let tmp = checkpoint::begin(checkpoints, state.step)?;
+        // Batch-norm running statistics keep their latest update pending per thread until
+        // synchronized, and saving reads the synchronized value: `valid()` synchronizes them in
+        // place (the returned copies are not needed).
+        let _synced = (self.nets.valid(), self.critic.valid());
+        save_module(&self.nets.encoder, &tmp.join("encoder.bpk"))?;
+        save_module(&self.nets.decoder, &tmp.join("decoder.bpk"))?;
+        save_module(&self.critic, &tmp.join("critic.bpk"))?;
+        for (opt, name) in [
+            (&self.opt_gen, "optim-generator.bpk"),
+            (&self.opt_critic, "optim-critic.bpk"),
+        ] {
+            let path = tmp.join(name);
+            opt.save(&path).map_err(|e| Error::Checkpoint {
+                path: path.clone(),
+                message: e.to_string(),
+            })?;
+        }
+        if let Some(kept) = &self.targets {
+            kept.write(&tmp.join(TARGETS_FILE))?;
+        }
+        let dir = checkpoint::commit(&tmp, state)?;
+        checkpoint::prune(checkpoints, keep_last)?;
+        Ok(dir)
+    }
+
+    /// Loads weights and optimizer states (and the kept refined targets, when the run keeps
+    /// them) from checkpoint directory `dir`.
+    ///
+    /// # Errors
+    /// [`Error::Checkpoint`] naming a missing or mismatched file.
+    pub fn load_checkpoint(&mut self, dir: &Path) -> Result<CheckpointState> {
+        let state = checkpoint::read_state(dir)?;
+        load_module(&mut self.nets.encoder, &dir.join("encoder.bpk"))?;
+        load_module(&mut self.nets.decoder, &dir.join("decoder.bpk"))?;
+        load_module(&mut self.critic, &dir.join("critic.bpk"))?;
+        for (opt, name) in [
+            (&mut self.opt_gen, "optim-generator.bpk"),
+            (&mut self.opt_critic, "optim-critic.bpk"),
+        ] {
+            let path = dir.join(name);
+            if !path.is_file() {
+                return Err(Error::Checkpoint {
+                    path,
+                    message: "missing".into(),
+                });
+            }
+            // Load into the configured optimizer (betas, ε), leaving a placeholder meanwhile.
+            let configured = std::mem::replace(opt, AdamConfig::new().init());
+            *opt = configured.load(&path).map_err(|e| Error::Checkpoint {
+                path: path.clone(),
+                message: e.to_string(),
+            })?;
+        }
+        if self.targets.is_some() {
+            let pixels = self.preset.model.resolution.pow(2);
+            self.targets = Some(RefinedTargets::read(&dir.join(TARGETS_FILE), pixels)?);
+        }
+        Ok(state)
+    }
+}
+
+/// A checkpoint's kept refined targets (`optim.refine_keep`), see [`RefinedTargets`].
+const TARGETS_FILE: &str = "refined-targets.bin";
+
+/// Writes a module's weights (with parameter ids, which key the optimizer state) as burnpack.
+fn save_module<M: ModuleSnapshot>(module: &M, path: &Path) -> Result<()> {
+    let mut store = BurnpackStore::from_file(path).overwrite(true);
+    module.save_into(&mut store).map_err(|e| Error::Checkpoint {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
+}
+
+/// Reads a module's weights written by [`save_module`].
+fn load_module<M: ModuleSnapshot>(module: &mut M, path: &Path) -> Result<()> {
+    if !path.is_file() {
+        return Err(Error::Checkpoint {
+            path: path.to_path_buf(),
+            message: "missing".into(),
+        });
+    }
+    let mut store = BurnpackStore::from_file(path);
+    let result = module
+        .load_from(&mut store)
+        .map_err(|e| Error::Checkpoint {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+    if !result.missing.is_empty() || !result.errors.is_empty() {
+        let missing: Vec<&str> = result.missing.iter().map(|(p, _)| p.as_str()).collect();
+        return Err(Error::Checkpoint {
+            path: path.to_path_buf(),
+            message: format!(
+                "does not match the model (missing: {missing:?}, errors: {})",
+                result.errors.len()
+            ),
+        });
+    }
+    Ok(())
+}
