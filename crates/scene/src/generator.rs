@@ -224,6 +224,23 @@ impl Generator {
     /// # Panics
     /// For the `iqtt` preset, whose records are [`Question`]s (use [`Generator::record`]).
     pub fn relit(&self, index: u64, lighting: u64) -> Sample {
+        let (scene, class) = self.relit_scene(index, lighting);
+        self.view(scene, class)
+    }
+
+    /// The scene that [`Generator::sample`] ray-traces for record `index` of a room preset:
+    /// room, objects, camera, lights and shading, so that it can be rendered again from other
+    /// cameras (view extrapolation, paper Table 2). `scene(i).render(size_px)` is
+    /// `sample(i).frame`, bit for bit.
+    ///
+    /// # Panics
+    /// For the `iqtt` preset, whose records are [`Question`]s.
+    pub fn scene(&self, index: u64) -> Scene {
+        self.relit_scene(index, 0).0
+    }
+
+    /// The scene of [`Generator::relit`] and its class label.
+    fn relit_scene(&self, index: u64, lighting: u64) -> (Scene, Option<u32>) {
         let mut rng = self.rng(index);
         let (objects, class) = match self.config.preset {
             Preset::Boxes => (vec![self.random_box(&mut rng, false)], None),
@@ -255,31 +272,38 @@ impl Generator {
             .config
             .lights
             .sample(&mut rng, self.config.camera.look_at);
-        self.render(Some(Room::default()), objects, camera, lights, class)
+        (
+            self.scene_of(Some(Room::default()), objects, camera, lights),
+            class,
+        )
     }
 
-    pub(crate) fn render(
+    /// Ray-traces `scene` into a [`Sample`].
+    pub(crate) fn view(&self, scene: Scene, class: Option<u32>) -> Sample {
+        Sample {
+            frame: scene.render(self.config.size_px),
+            lights_cam: scene.lights_in_camera_frame(),
+            camera: scene.camera,
+            lights: scene.lights,
+            class,
+        }
+    }
+
+    /// A scene with the config's shading constants and background.
+    pub(crate) fn scene_of(
         &self,
         room: Option<Room>,
         objects: Vec<Object>,
         camera: Camera,
         lights: Vec<PointLight>,
-        class: Option<u32>,
-    ) -> Sample {
-        let scene = Scene {
+    ) -> Scene {
+        Scene {
             room,
             objects,
             camera,
             lights,
             shading: self.config.shading,
             background: self.config.background,
-        };
-        Sample {
-            frame: scene.render(self.config.size_px),
-            lights_cam: scene.lights_in_camera_frame(),
-            camera,
-            lights: scene.lights,
-            class,
         }
     }
 

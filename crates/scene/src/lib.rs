@@ -76,7 +76,7 @@ mod shape;
 mod testutil;
 
 pub use camera::{Camera, PixelGrid, pixel_direction, pixel_directions};
-pub use colormap::{depth_to_rgb, normal_to_rgb, viridis};
+pub use colormap::{depth_range, depth_to_rgb, depth_to_rgb_in, normal_to_rgb, viridis};
 pub use error::{Error, Result};
 pub use frame::Frame;
 pub use generator::{Generator, GeneratorConfig, Record, Sample};
@@ -86,7 +86,7 @@ pub use obj::{ObjectCategories, load_objects_dir, parse_obj, read_obj};
 pub use object::{Object, Placement};
 pub use polycube::{Cell, Polycube, cube_rotations};
 pub use preset::Preset;
-pub use preview::{RgbImage, write_previews};
+pub use preview::{RgbImage, to_u8, write_previews};
 pub use ray::{Hit, Ray};
 pub use room::Room;
 pub use sampling::{CameraSampling, LightSampling, MAX_LIGHTS, random_rotation};
