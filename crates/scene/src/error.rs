@@ -32,6 +32,17 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// A shard file differs from the size or checksum its manifest records.
+    #[error(
+        "{path}: {message}: the file is altered or truncated; rerun the `pix2scene generate` \
+         command that made the dataset, with --resume, to rewrite it"
+    )]
+    Corrupt {
+        /// The shard file.
+        path: PathBuf,
+        /// What differs, with the expected and found values.
+        message: String,
+    },
 }
 
 /// Result type of this crate.
