@@ -78,7 +78,9 @@ pub use camera::{Camera, PixelGrid, pixel_direction, pixel_directions};
 pub use colormap::{depth_to_rgb, normal_to_rgb, viridis};
 pub use error::{Error, Result};
 pub use frame::Frame;
-pub use generator::{Generator, GeneratorConfig, IqttOptions, Question, Record, Sample};
+pub use generator::{
+    Generator, GeneratorConfig, IqttOptions, MAX_SIZE_PX, Question, Record, Sample,
+};
 pub use lanes::{Lane, Lanes, Vec3s};
 pub use obj::{ObjectCategories, load_objects_dir, parse_obj, read_obj};
 pub use object::{Object, Placement};

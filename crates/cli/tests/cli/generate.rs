@@ -246,13 +246,29 @@ fn bad_input_is_rejected_with_one_line_naming_the_value() {
         &run(&[
             "generate", "--preset", "boxes", "--count", "2", "--size", "15", "--out", o,
         ]),
-        "size: must be an even number of pixels >= 8, got 15",
+        "size: must be an even number of pixels from 8 to 8192, got 15",
     );
     assert_fails_with(
         &run(&[
             "generate", "--preset", "boxes", "--count", "2", "--size", "4", "--out", o,
         ]),
         "got 4",
+    );
+    // Regression: a huge size overflowed the shard-size arithmetic (a panic, or a division by
+    // zero in release builds).
+    assert_fails_with(
+        &run(&[
+            "generate",
+            "--preset",
+            "boxes",
+            "--count",
+            "1",
+            "--size",
+            "4294967296",
+            "--out",
+            o,
+        ]),
+        "size: must be an even number of pixels from 8 to 8192, got 4294967296",
     );
     assert_fails_with(
         &run(&[
