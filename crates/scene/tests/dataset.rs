@@ -383,3 +383,26 @@ fn resume_with_other_flags_is_refused_naming_the_flag() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_resuming_part_leaves_other_parts_files_alone() {
+    let dir = scratch("shared");
+    let run = dir.join("run");
+    let g = generator(Preset::Boxes, 16, 5);
+    let (p0, p1) = (
+        ShardPart { index: 0, count: 2 },
+        ShardPart { index: 1, count: 2 },
+    );
+    write_dataset(&g, &run, &options(p0), &|_| {}).unwrap();
+    // Part 1 is writing its first shard into the same directory right now.
+    std::fs::write(run.join("shard-00001.safetensors.tmp"), b"in flight").unwrap();
+    std::fs::write(run.join("shard-00002.safetensors.tmp"), b"left by part 0").unwrap();
+    resume_dataset(&g, &run, &options(p0), &|_| {}).unwrap();
+    assert!(run.join("shard-00001.safetensors.tmp").is_file());
+    assert!(!run.join("shard-00002.safetensors.tmp").exists());
+    std::fs::remove_file(run.join("shard-00001.safetensors.tmp")).unwrap();
+    resume_dataset(&g, &run, &options(p1), &|_| {}).unwrap();
+    resume_dataset(&g, &run, &options(ShardPart::ALL), &|_| {}).unwrap();
+    assert_eq!(tree(&run), tree(&full_run(&dir)));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -73,9 +73,10 @@ pub fn write_dataset(
 /// Reads `manifest.json` and the part manifests in `out`; refuses them if they record another
 /// run (other preset, size, seed, count, shard size or generator settings). Each shard of this
 /// part whose file has the recorded size and BLAKE3 checksum is kept and not rewritten; the
-/// others (missing, partial, altered, or never recorded) are generated, and temporary files are
-/// removed. `out` then holds byte for byte what an uninterrupted run writes. An empty or missing
-/// `out` is a fresh run. `options.force` is not used.
+/// others (missing, partial, altered, or never recorded) are generated, and this part's temporary
+/// files are removed (another part's are left alone: parts may resume into one shared directory
+/// at the same time). `out` then holds byte for byte what an uninterrupted run writes. An empty
+/// or missing `out` is a fresh run. `options.force` is not used.
 ///
 /// # Errors
 /// As [`write_dataset`]; [`Error::InvalidValue`] naming the flag whose value differs from the
@@ -95,14 +96,24 @@ pub fn resume_dataset(
             sealed.entry(s.file.clone()).or_default().push(s);
         }
     }
-    for entry in list_dir(out)? {
-        let name = entry
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default();
-        let ours = name.starts_with("shard-") || name.starts_with("manifest");
-        if ours && name.ends_with(".tmp") && entry.is_file() {
-            fs::remove_file(&entry).map_err(io(&entry))?;
+    // Temporary files this part would write and an interrupted run of it left; those of other
+    // parts, which may be writing into the same directory right now, are not touched.
+    let part = options.part;
+    let mut ours: Vec<String> = plan
+        .shards
+        .iter()
+        .enumerate()
+        .filter(|(k, _)| part.owns(*k))
+        .map(|(_, s)| s.file.clone())
+        .collect();
+    ours.push(part_manifest_name(part));
+    if part == ShardPart::ALL {
+        ours.push("manifest.json".into());
+    }
+    for name in ours {
+        let tmp = out.join(format!("{name}.tmp"));
+        if tmp.is_file() {
+            fs::remove_file(&tmp).map_err(io(&tmp))?;
         }
     }
     write_shards(generator, out, options, plan, &sealed, progress)
