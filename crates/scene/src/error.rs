@@ -45,5 +45,19 @@ pub enum Error {
     },
 }
 
+/// `text` with line breaks and other control characters escaped (`\n`, `\u{1b}`), so that an
+/// error message quoting outside text (a JSON key, a header) stays on one line.
+pub fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 /// Result type of this crate.
 pub type Result<T> = std::result::Result<T, Error>;

@@ -76,7 +76,7 @@ mod testutil;
 
 pub use camera::{Camera, PixelGrid, pixel_direction, pixel_directions};
 pub use colormap::{depth_to_rgb, normal_to_rgb, viridis};
-pub use error::{Error, Result};
+pub use error::{Error, Result, one_line};
 pub use frame::Frame;
 pub use generator::{
     Generator, GeneratorConfig, IqttOptions, MAX_SIZE_PX, Question, Record, Sample,

@@ -230,6 +230,17 @@ fn hostile_manifest_fields_are_refused_naming_them() {
             },
         ),
     ];
+    // Regression (found by fuzzing): an unknown key holding an escaped line break made a
+    // two-line error.
+    std::fs::write(full.join("manifest.json"), &original).unwrap();
+    edit_manifest(&full, |v| v["fo\nmat"] = 1.into());
+    let err = DatasetReader::open(&full).unwrap_err().to_string();
+    assert!(
+        err.starts_with(&format!(
+            "{manifest}: unknown field `fo\\nmat`, expected one of"
+        )),
+        "{err}"
+    );
     for (expected, edit) in cases {
         std::fs::write(full.join("manifest.json"), &original).unwrap();
         edit_manifest(&full, edit);

@@ -1,13 +1,13 @@
 //! The generator configuration inside a manifest (`config`), from which the manifest's
 //! dataset can be regenerated.
 
-use pix2scene_scene::{GeneratorConfig, Preset};
+use pix2scene_scene::{GeneratorConfig, Preset, one_line};
 use rand::SeedableRng;
 
 use super::JSON_TOKENS;
 use crate::target::{AllocBound, Target};
 
-/// JSON → `GeneratorConfig` → `validate`, then a camera and lights drawn from a valid config
+/// JSON → `GeneratorConfig` (errors made one-line as `Manifest::parse` does) → `validate`, then a camera and lights drawn from a valid config
 /// (what every generated record starts with).
 pub const GENERATOR_CONFIG: Target = Target {
     name: "generator-config",
@@ -23,7 +23,8 @@ pub const GENERATOR_CONFIG: Target = Target {
 
 fn run(data: &[u8]) -> Result<(), String> {
     let text = std::str::from_utf8(data).map_err(|e| format!("not UTF-8: {e}"))?;
-    let config: GeneratorConfig = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let config: GeneratorConfig =
+        serde_json::from_str(text).map_err(|e| one_line(&e.to_string()))?;
     config.validate().map_err(|e| e.to_string())?;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
     for _ in 0..4 {

@@ -6,7 +6,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::checksum::is_digest;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, one_line};
 use crate::generator::GeneratorConfig;
 
 /// Value of the manifest's `format` field.
@@ -122,7 +122,8 @@ impl Manifest {
             line: None,
             message,
         };
-        let m: Manifest = serde_json::from_str(text).map_err(|e| parse(e.to_string()))?;
+        let m: Manifest =
+            serde_json::from_str(text).map_err(|e| parse(one_line(&e.to_string())))?;
         if m.format != FORMAT_NAME {
             return Err(parse(format!(
                 "format is {:?}, expected {FORMAT_NAME:?}",
