@@ -46,6 +46,10 @@ pub struct GeneratorConfig {
     pub iqtt: IqttOptions,
 }
 
+/// Largest image side, pixels: one image then takes about 1.9 GB (29 bytes per pixel), and
+/// sizes and byte counts stay far from overflowing.
+pub const MAX_SIZE_PX: usize = 8192;
+
 impl GeneratorConfig {
     /// The defaults of `preset` at `size_px` with `seed`: the room scenes use the
     /// positive-octant camera patch and lights of DESIGN.md; `iqtt` floats its shapes in empty
@@ -77,11 +81,11 @@ impl GeneratorConfig {
     /// # Errors
     /// [`Error::InvalidValue`] naming the field and value.
     pub fn validate(&self) -> Result<()> {
-        if self.size_px < 8 || !self.size_px.is_multiple_of(2) {
+        if !(8..=MAX_SIZE_PX).contains(&self.size_px) || !self.size_px.is_multiple_of(2) {
             return Err(Error::InvalidValue {
                 field: "size".into(),
                 message: format!(
-                    "must be an even number of pixels >= 8, got {}",
+                    "must be an even number of pixels from 8 to {MAX_SIZE_PX}, got {}",
                     self.size_px
                 ),
             });

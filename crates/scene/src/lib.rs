@@ -77,9 +77,9 @@ mod testutil;
 
 pub use camera::{Camera, PixelGrid, pixel_direction, pixel_directions};
 pub use colormap::{depth_range, depth_to_rgb, depth_to_rgb_in, normal_to_rgb, viridis};
-pub use error::{Error, Result};
+pub use error::{Error, Result, one_line};
 pub use frame::Frame;
-pub use generator::{Generator, GeneratorConfig, Record, Sample};
+pub use generator::{Generator, GeneratorConfig, MAX_SIZE_PX, Record, Sample};
 pub use iqtt::{Accuracy, IqttOptions, Question, Shortcut, shortcut_accuracies};
 pub use lanes::{Lane, Lanes, Vec3s};
 pub use obj::{ObjectCategories, load_objects_dir, parse_obj, read_obj};
