@@ -40,27 +40,42 @@
 //! None.
 
 pub mod bench;
+mod dataset;
 mod depth_metrics;
 mod error;
+mod evaluate;
 pub mod export;
+mod generation;
 mod hausdorff;
+pub mod input;
 mod metrics;
 mod normal_angle;
 mod paper;
 mod points;
+mod predictor;
+mod reconstruct;
 mod summary;
 mod table;
 #[cfg(test)]
 mod testutil;
+mod trained_model;
 pub mod view;
 
+pub use dataset::{open_room_dataset, read_record};
 pub use depth_metrics::{mse_depth, side};
 pub use error::{Error, Result};
+pub use evaluate::{EvalOptions, evaluate, view_sample};
+pub use generation::{interpolation_strip, prior_codes, sample_grid};
 pub use hausdorff::{Directed, Hausdorff, NearestTree, hausdorff, hausdorff_brute_force};
 pub use metrics::{ImageMetrics, Metric, Scorer};
 pub use normal_angle::{interior, mad_deg, mean_angle_deg};
 pub use paper::{PaperRow, paper_row};
 pub use points::{PixelRays, Point};
+pub use predictor::{BaselineKind, DepthPredictor, ImageBlind};
 pub use summary::{EvalResult, Stat, ViewSummary, view_key};
+pub use reconstruct::{
+    ReconstructOptions, ReconstructSummary, ReconstructionScore, TURNTABLE_SWEEP_DEG, reconstruct,
+};
 pub use table::table;
+pub use trained_model::{CheckpointChoice, TrainedModel};
 pub use view::{ViewExtrapolation, ViewTruth, orbit_camera, orbit_sign, parse_views};

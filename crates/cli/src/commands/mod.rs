@@ -3,6 +3,7 @@
 mod bench;
 mod bench_hausdorff;
 mod bench_render;
+mod eval;
 mod generate;
 mod shade;
 mod train;
@@ -31,6 +32,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Train Pix2Scene from a preset (or resume a run): checkpoints, metrics, sample grids.
     Train(train::TrainArgs),
+    /// Score a trained model (or an image-blind baseline) on a dataset: paper Tables 1 and 2.
+    Eval(eval::EvalArgs),
     /// Render depth maps (.npy) with the surfel renderer into images (.npy or .png).
     Shade(shade::ShadeArgs),
 }
@@ -49,5 +52,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(args) => bench::run(args),
         Command::Train(args) => train::run(args, cli.threads),
         Command::Shade(args) => shade::run(args),
+        Command::Eval(args) => eval::run(args),
     }
 }

@@ -55,7 +55,7 @@ pub fn write_depth_png(path: &Path, rays: &PixelRays, depth: &[f32], mask: &[u8]
     for (label, y) in labels.iter().zip(ys) {
         draw_text(&mut img, text_x, y, label, k, INK);
     }
-    write_png(path, &img)
+    write_rgb_png(path, &img)
 }
 
 /// Writes a camera-frame normal map as a PNG (atomically): `(n + 1) / 2` as RGB (red/green/blue
@@ -91,12 +91,28 @@ pub fn write_normal_png(path: &Path, rays: &PixelRays, normal: &[f32], mask: &[u
         k,
         INK,
     );
-    write_png(path, &img)
+    write_rgb_png(path, &img)
 }
 
-/// Writes `img` as an 8-bit RGB PNG, atomically.
-fn write_png(path: &Path, img: &RgbImage) -> Result<()> {
-    write_atomic(path, |tmp| Ok(img.write_png(tmp)?))
+/// Writes an RGB image (linear values in [0, 1], clamped) as an 8-bit PNG (atomically).
+///
+/// # Errors
+/// [`crate::Error::Io`] naming the file.
+pub fn write_rgb_png(path: &Path, image: &RgbImage) -> Result<()> {
+    write_atomic(path, |tmp| Ok(image.write_png(tmp)?))
+}
+
+/// Writes a `[size, size, 3]` image (linear values in [0, 1], clamped) as an 8-bit PNG
+/// (atomically).
+///
+/// # Errors
+/// [`crate::Error::Shape`] for a wrong length; [`crate::Error::Io`] naming the file.
+pub fn write_image_png(path: &Path, rays: &PixelRays, image: &[f32]) -> Result<()> {
+    rays.check_len("image", image.len(), 3)?;
+    let s = rays.size_px();
+    let mut img = RgbImage::new(s, s);
+    img.paste(image, s, 0, 0);
+    write_rgb_png(path, &img)
 }
 
 #[cfg(test)]
