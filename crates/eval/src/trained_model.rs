@@ -156,6 +156,21 @@ impl TrainedModel {
         self.trainer.preset.model.z_dim
     }
 
+    /// Vertical field of view of the model's renderer, degrees (its scenes').
+    pub fn renderer_fov_y_deg(&self) -> f32 {
+        self.trainer.renderer().fov_y_deg()
+    }
+
+    /// Held-out scenes of the run's own data (its `[data]` section): cameras, lights and
+    /// images of the kind the model was trained on.
+    ///
+    /// # Errors
+    /// The data source's errors (an unreadable dataset directory, too few records).
+    pub fn held_out(&self, count: usize) -> Result<Vec<Sample>> {
+        let source = SceneSource::open(&self.trainer.preset.data, self.resolution())?;
+        Ok(source.held_out(count)?)
+    }
+
     /// Number of classes of a class-conditional decoder (0 = unconditional).
     pub fn num_classes(&self) -> usize {
         self.trainer.preset.model.num_classes

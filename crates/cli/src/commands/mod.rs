@@ -5,6 +5,9 @@ mod bench_hausdorff;
 mod bench_render;
 mod eval;
 mod generate;
+mod interpolate;
+mod reconstruct;
+mod sample;
 mod shade;
 mod train;
 
@@ -34,6 +37,12 @@ enum Command {
     Train(train::TrainArgs),
     /// Score a trained model (or an image-blind baseline) on a dataset: paper Tables 1 and 2.
     Eval(eval::EvalArgs),
+    /// Reconstruct one image: depth/normal maps (PNG, .npy), re-render, PLY, turntable GIF.
+    Reconstruct(reconstruct::ReconstructArgs),
+    /// Draw a grid of samples from the prior with depth and normals (paper Fig. 8).
+    Sample(sample::SampleArgs),
+    /// Decode the codes between two images' codes (paper Fig. 9).
+    Interpolate(interpolate::InterpolateArgs),
     /// Render depth maps (.npy) with the surfel renderer into images (.npy or .png).
     Shade(shade::ShadeArgs),
 }
@@ -53,5 +62,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Train(args) => train::run(args, cli.threads),
         Command::Shade(args) => shade::run(args),
         Command::Eval(args) => eval::run(args),
+        Command::Reconstruct(args) => reconstruct::run(args),
+        Command::Sample(args) => sample::run(args),
+        Command::Interpolate(args) => interpolate::run(args),
     }
 }
