@@ -14,7 +14,7 @@ use crate::trained_model::TrainedModel;
 const GAP: usize = 2;
 
 /// Rows of `[size, size, 3]` tiles on a white canvas, `GAP` pixels apart.
-fn tile_rows(rows: &[Vec<Vec<f32>>], size: usize) -> RgbImage {
+pub(crate) fn tile_rows(rows: &[Vec<Vec<f32>>], size: usize) -> RgbImage {
     let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
     let mut img = RgbImage::new(cols * (size + GAP) - GAP, rows.len() * (size + GAP) - GAP);
     img.data.fill(1.0);

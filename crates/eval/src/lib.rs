@@ -54,6 +54,7 @@ mod paper;
 mod points;
 mod predictor;
 mod reconstruct;
+pub mod report;
 mod summary;
 mod table;
 #[cfg(test)]

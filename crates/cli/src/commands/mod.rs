@@ -7,6 +7,7 @@ mod eval;
 mod generate;
 mod interpolate;
 mod reconstruct;
+mod report;
 mod sample;
 mod shade;
 mod train;
@@ -43,6 +44,8 @@ enum Command {
     Sample(sample::SampleArgs),
     /// Decode the codes between two images' codes (paper Fig. 9).
     Interpolate(interpolate::InterpolateArgs),
+    /// Write one self-contained HTML page about a run: curves, tables, images, turntable.
+    Report(report::ReportArgs),
     /// Render depth maps (.npy) with the surfel renderer into images (.npy or .png).
     Shade(shade::ShadeArgs),
 }
@@ -65,5 +68,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Reconstruct(args) => reconstruct::run(args),
         Command::Sample(args) => sample::run(args),
         Command::Interpolate(args) => interpolate::run(args),
+        Command::Report(args) => report::run(args),
     }
 }
