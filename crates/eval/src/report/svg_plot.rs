@@ -11,6 +11,8 @@ const WIDTH: f64 = 560.0;
 const HEIGHT: f64 = 300.0;
 /// Margins (left, right, top, bottom), pixels.
 const MARGIN: [f64; 4] = [64.0, 150.0, 28.0, 40.0];
+/// Series of at most this many points get a marker at each point.
+const MARKED_POINTS: usize = 40;
 /// Line colours, in series order (colour-blind safe, Okabe–Ito).
 const COLOURS: [&str; 7] = [
     "#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#000000",
@@ -110,6 +112,13 @@ pub fn line_plot(title: &str, x_label: &str, series: &[Series], log_y: bool) -> 
             .map(|(x, y)| format!("{:.1},{:.1}", sx(x), sy(ty(y))))
             .collect();
         let dash = if s.dashed { " stroke-dasharray=\"5,4\"" } else { "" };
+        // Markers where points are few (a single evaluation would show no line).
+        if !s.dashed && path.len() <= MARKED_POINTS {
+            for p in &path {
+                let (x, y) = p.split_once(',').unwrap_or(("0", "0"));
+                let _ = write!(svg, "<circle cx=\"{x}\" cy=\"{y}\" r=\"2.5\" fill=\"{colour}\"/>");
+            }
+        }
         let _ = write!(
             svg,
             "<polyline fill=\"none\" stroke=\"{colour}\" stroke-width=\"1.6\"{dash} \
@@ -131,7 +140,9 @@ pub fn line_plot(title: &str, x_label: &str, series: &[Series], log_y: bool) -> 
 
 /// A tick label with three significant digits.
 fn tick(v: f64) -> String {
-    if v == 0.0 || (1e-3..1e5).contains(&v.abs()) {
+    if v == 0.0 {
+        "0".into()
+    } else if (1e-3..1e5).contains(&v.abs()) {
         let digits = (2 - v.abs().log10().floor() as i32).clamp(0, 6) as usize;
         format!("{v:.digits$}")
     } else {
