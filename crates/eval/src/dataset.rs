@@ -48,7 +48,7 @@ pub fn read_record(reader: &DatasetReader, dir: &Path, index: u64) -> Result<Sam
     if index >= count {
         return Err(Error::Input {
             path: dir.to_path_buf(),
-            message: format!("--index {index} is out of range (the dataset holds {count} records)"),
+            message: format!("record {index} is out of range (the dataset holds {count} records)"),
         });
     }
     let shards = &reader.manifest().shards;
