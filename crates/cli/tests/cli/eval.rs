@@ -160,11 +160,23 @@ fn reconstruct_writes_every_file_for_a_record_and_for_a_bare_png() {
         path(&rec.join("camera.json")), "--out", path(&bare), "--frames", "2",
     ]);
     assert_succeeded(&out);
-    // The same image, camera and lights give the same depth map.
-    assert_eq!(
-        std::fs::read(bare.join("depth.npy")).unwrap(),
-        std::fs::read(rec.join("depth.npy")).unwrap()
-    );
+    // The same camera and lights, and the image up to its 8-bit rounding, give nearly the same
+    // depth map.
+    let (a, b) = (npy_values(&bare.join("depth.npy")), npy_values(&rec.join("depth.npy")));
+    assert_eq!(a.len(), 32 * 32);
+    let mean = b.iter().sum::<f32>() / b.len() as f32;
+    let worst = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max);
+    assert!(worst < 0.02 * mean, "{worst} vs mean depth {mean}");
+}
+
+/// The float32 values of a `.npy` file.
+fn npy_values(path: &Path) -> Vec<f32> {
+    let bytes = std::fs::read(path).unwrap();
+    let header = usize::from(u16::from_le_bytes([bytes[8], bytes[9]]));
+    bytes[10 + header..]
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+        .collect()
 }
 
 #[test]

@@ -50,7 +50,7 @@ fn help_lists_only_commands_that_exist() {
     assert_eq!(
         help.lines().next(),
         Some(
-            "Command-line program of pix2scene: generate datasets, train, evaluate, reconstruct, sample, report, benchmark"
+            "Command-line program of pix2scene: generate datasets, train, evaluate and use models, benchmark"
         )
     );
     let commands: Vec<&str> = help
