@@ -38,7 +38,9 @@ fn three_rows(depth: &[f32], image: &[f32], normal: &[f32], r: usize) -> [Vec<Ve
     let n = depth.len() / p;
     let one = vec![1u8; p];
     [
-        (0..n).map(|k| image[k * p3..(k + 1) * p3].to_vec()).collect(),
+        (0..n)
+            .map(|k| image[k * p3..(k + 1) * p3].to_vec())
+            .collect(),
         (0..n)
             .map(|k| depth_to_rgb_in(&depth[k * p..(k + 1) * p], &one, lo, hi))
             .collect(),
@@ -52,7 +54,9 @@ fn three_rows(depth: &[f32], image: &[f32], normal: &[f32], r: usize) -> [Vec<Ve
 /// `seed` (the same seed, the same codes).
 pub fn prior_codes(count: usize, z_dim: usize, seed: u64) -> Vec<f32> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    (0..count * z_dim).map(|_| standard_normal(&mut rng)).collect()
+    (0..count * z_dim)
+        .map(|_| standard_normal(&mut rng))
+        .collect()
 }
 
 /// A grid of samples `G(z)`, `z` from the prior (`seed`), each decoded from the camera and
@@ -79,10 +83,7 @@ pub fn sample_grid(model: &TrainedModel, views: &[Sample], seed: u64) -> Result<
     for class in classes {
         let views: Vec<Sample> = views
             .iter()
-            .map(|v| Sample {
-                class,
-                ..v.clone()
-            })
+            .map(|v| Sample { class, ..v.clone() })
             .collect();
         let batch = model.batch(&views)?;
         let depth = model.decode(&z, &batch);

@@ -88,7 +88,9 @@ impl CameraFile {
         if let Some(f) = file.fov_y_deg
             && !(f > 0.0 && f < 180.0)
         {
-            return Err(bad(format!("fov_y_deg = {f}: expected a value in (0, 180)")));
+            return Err(bad(format!(
+                "fov_y_deg = {f}: expected a value in (0, 180)"
+            )));
         }
         Ok(file)
     }
@@ -128,7 +130,9 @@ pub fn read_png(path: &Path, size: usize) -> Result<Vec<f32>> {
         .map_err(|e| bad(format!("not a readable PNG ({e})")))?;
     let (w, h) = (reader.info().width as usize, reader.info().height as usize);
     if w != h {
-        return Err(bad(format!("image is {w}×{h} pixels; a square image is needed")));
+        return Err(bad(format!(
+            "image is {w}×{h} pixels; a square image is needed"
+        )));
     }
     if w != size {
         return Err(bad(format!(
@@ -156,7 +160,12 @@ pub fn read_png(path: &Path, size: usize) -> Result<Vec<f32>> {
 
 /// A bare image as a record: the image, its camera and lights; no ground truth (depth 0, mask
 /// 0) and no class label.
-pub fn bare_sample(image: Vec<f32>, size: usize, camera: Camera, lights: Vec<PointLight>) -> Sample {
+pub fn bare_sample(
+    image: Vec<f32>,
+    size: usize,
+    camera: Camera,
+    lights: Vec<PointLight>,
+) -> Sample {
     let lights_cam = lights
         .iter()
         .map(|l| PointLight {

@@ -1,11 +1,19 @@
 //! # pix2scene-eval
 //!
-//! Scoring and showing reconstructions of *Pix2Scene* (ICLR 2019): the paper's Hausdorff-F,
+//! Scoring, using and showing trained models of *Pix2Scene* (ICLR 2019): the paper's Hausdorff-F,
 //! Hausdorff-R and MSE-depth (Tables 1 and 2), the scale-invariant depth error (SIDE) and mean
 //! angle deviation of normals (MAD) of Unsup3d, their mean and standard deviation per view, the
 //! view-extrapolation protocol with its ray-traced ground truth, and the files people look at:
 //! depth and normal maps (PNG with a legend, `.npy`), surfel point clouds (PLY) and turntable
 //! GIFs.
+//!
+//! It also turns a trained run into results: [`TrainedModel`] loads a run directory (a
+//! checkpoint chosen by [`CheckpointChoice`]) or a model directory for inference; [`evaluate`]
+//! scores any [`DepthPredictor`] — a model or an [`ImageBlind`] baseline — on a dataset at
+//! every view into an [`EvalResult`]; [`reconstruct`] writes what a model sees in one image
+//! (maps, PLY, turntable; bare images through [`input`]); [`sample_grid`] and
+//! [`interpolation_strip`] draw the paper's Figs. 8 and 9; [`report`] writes the HTML page of a
+//! run.
 //!
 //! Metrics follow DESIGN.md section 5: a depth map is back-projected along the pixel-centre
 //! rays ([`PixelRays`]) into camera-frame points for the ground truth's valid pixels, and every
@@ -73,10 +81,10 @@ pub use normal_angle::{interior, mad_deg, mean_angle_deg};
 pub use paper::{PaperRow, paper_row};
 pub use points::{PixelRays, Point};
 pub use predictor::{BaselineKind, DepthPredictor, ImageBlind};
-pub use summary::{EvalResult, Stat, ViewSummary, view_key};
 pub use reconstruct::{
     ReconstructOptions, ReconstructSummary, ReconstructionScore, TURNTABLE_SWEEP_DEG, reconstruct,
 };
+pub use summary::{EvalResult, Stat, ViewSummary, view_key};
 pub use table::table;
 pub use trained_model::{CheckpointChoice, TrainedModel};
 pub use view::{ViewExtrapolation, ViewTruth, orbit_camera, orbit_sign, parse_views};

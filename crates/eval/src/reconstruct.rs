@@ -106,12 +106,11 @@ pub fn reconstruct(
     let batch = model.batch(std::slice::from_ref(sample))?;
     let rays = PixelRays::new(sample.camera.fov_y_deg, model.resolution());
     write_image_png(&out.join("input.png"), &rays, &sample.frame.image)?;
-    let camera = serde_json::to_string_pretty(&CameraFile::of(sample)).map_err(|e| {
-        Error::Encode {
+    let camera =
+        serde_json::to_string_pretty(&CameraFile::of(sample)).map_err(|e| Error::Encode {
             path: out.join("camera.json"),
             message: e.to_string(),
-        }
-    })?;
+        })?;
     crate::export::write_text(&out.join("camera.json"), &camera)?;
     let z = model.encode(&batch);
     let depth = model.decode(&z, &batch);
@@ -123,7 +122,13 @@ pub fn reconstruct(
     } else {
         None
     };
-    write_turntable(model, sample, &z, &out.join("turntable.gif"), options.turntable_frames)?;
+    write_turntable(
+        model,
+        sample,
+        &z,
+        &out.join("turntable.gif"),
+        options.turntable_frames,
+    )?;
     let summary = ReconstructSummary {
         checkpoint: model.checkpoint().to_string(),
         network,
@@ -169,9 +174,7 @@ fn write_maps(
         .sum::<f64>()
         / image.len() as f64;
     let metrics = truth
-        .map(|t| {
-            Scorer::new(t.camera.fov_y_deg, r).score(depth, &t.frame.depth, &t.frame.mask)
-        })
+        .map(|t| Scorer::new(t.camera.fov_y_deg, r).score(depth, &t.frame.depth, &t.frame.mask))
         .transpose()?;
     Ok(ReconstructionScore { image_mse, metrics })
 }

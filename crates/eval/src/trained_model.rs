@@ -81,7 +81,11 @@ impl TrainedModel {
     /// [`Error::Model`] naming the directory when it holds no `config.toml`, no checkpoint, or
     /// not the one asked for; the preset's and the checkpoint files' errors (a malformed
     /// `config.toml`, weights that do not match it).
-    pub fn load(dir: &Path, choice: CheckpointChoice, scenes: Option<&GeneratorConfig>) -> Result<Self> {
+    pub fn load(
+        dir: &Path,
+        choice: CheckpointChoice,
+        scenes: Option<&GeneratorConfig>,
+    ) -> Result<Self> {
         let bad = |message: String| Error::Model {
             path: dir.to_path_buf(),
             message,
@@ -97,9 +101,14 @@ impl TrainedModel {
                 if all.is_empty() {
                     bad("no checkpoint in checkpoints/ (has the run saved one yet?)".into())
                 } else {
-                    let kept: Vec<String> =
-                        all.iter().map(|c| format!("step-{}", c.state.step)).collect();
-                    bad(format!("no checkpoint {choice} (kept: {})", kept.join(", ")))
+                    let kept: Vec<String> = all
+                        .iter()
+                        .map(|c| format!("step-{}", c.state.step))
+                        .collect();
+                    bad(format!(
+                        "no checkpoint {choice} (kept: {})",
+                        kept.join(", ")
+                    ))
                 }
             })?;
             let label = match choice {
@@ -193,7 +202,9 @@ impl TrainedModel {
         }
         let classes = self.num_classes();
         if classes > 0
-            && let Some(c) = samples.iter().find_map(|s| s.class.filter(|&c| c as usize >= classes))
+            && let Some(c) = samples
+                .iter()
+                .find_map(|s| s.class.filter(|&c| c as usize >= classes))
         {
             return Err(Error::Model {
                 path: self.dir.clone(),

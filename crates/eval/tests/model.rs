@@ -9,8 +9,8 @@ use base64::Engine;
 use pix2scene_eval::report::{ReportOptions, write_report};
 use pix2scene_eval::{
     BaselineKind, CheckpointChoice, DepthPredictor, EvalOptions, EvalResult, ImageBlind, Metric,
-    PixelRays, ReconstructOptions, Result, TrainedModel, evaluate, interpolation_strip,
-    mse_depth, orbit_camera, read_record, reconstruct, open_room_dataset, sample_grid,
+    PixelRays, ReconstructOptions, Result, TrainedModel, evaluate, interpolation_strip, mse_depth,
+    open_room_dataset, orbit_camera, read_record, reconstruct, sample_grid,
 };
 use pix2scene_scene::dataset::{ShardPart, WriteOptions, write_dataset};
 use pix2scene_scene::{Generator, GeneratorConfig, Preset, Sample};
@@ -65,7 +65,11 @@ fn fixture() -> &'static Fixture {
 
 fn model(choice: CheckpointChoice) -> TrainedModel {
     let f = fixture();
-    let scenes = open_room_dataset(&f.test, None).unwrap().manifest().config.clone();
+    let scenes = open_room_dataset(&f.test, None)
+        .unwrap()
+        .manifest()
+        .config
+        .clone();
     TrainedModel::load(&f.run, choice, Some(&scenes)).unwrap()
 }
 
@@ -119,7 +123,11 @@ fn the_true_depth_scores_zero_on_every_metric_at_every_view() {
     assert_eq!(result.views.len(), 4);
     for (angle, summary) in &result.views {
         for m in Metric::ALL {
-            assert!(summary.get(m).mean.abs() < 1e-9, "{angle}° {m:?}: {:?}", summary.get(m));
+            assert!(
+                summary.get(m).mean.abs() < 1e-9,
+                "{angle}° {m:?}: {:?}",
+                summary.get(m)
+            );
         }
     }
 }
@@ -149,12 +157,18 @@ fn the_per_pixel_mean_baseline_scores_as_a_direct_computation() {
     let mean = direct.iter().sum::<f64>() / 6.0;
     let got = result.views[0].1.get(Metric::MseDepth).mean;
     assert!((got - mean).abs() < 1e-12, "{got} vs {mean}");
-    assert_eq!(result.checkpoint.as_deref(), Some("baseline per-pixel-mean over 12 scenes"));
+    assert_eq!(
+        result.checkpoint.as_deref(),
+        Some("baseline per-pixel-mean over 12 scenes")
+    );
     // On a fixed room the per-pixel mean beats the global mean at every view.
     let global = ImageBlind::measure(BaselineKind::GlobalMean, &f.train).unwrap();
     let g = eval_with(|| global, 2, 4);
     for ((a, p), (_, q)) in result.views.iter().zip(&g.views) {
-        assert!(p.get(Metric::MseDepth).mean < q.get(Metric::MseDepth).mean, "{a}°");
+        assert!(
+            p.get(Metric::MseDepth).mean < q.get(Metric::MseDepth).mean,
+            "{a}°"
+        );
     }
 }
 
@@ -168,20 +182,31 @@ fn a_model_directory_loads_the_weights_of_its_checkpoint() {
         let from = f.run.join("checkpoints/step-00000002").join(file);
         std::fs::copy(from, models.join(file)).unwrap();
     }
-    let scenes = open_room_dataset(&f.test, None).unwrap().manifest().config.clone();
+    let scenes = open_room_dataset(&f.test, None)
+        .unwrap()
+        .manifest()
+        .config
+        .clone();
     let load = || TrainedModel::load(&models, CheckpointChoice::Best, Some(&scenes)).unwrap();
     assert_eq!(load().checkpoint(), "model");
     assert_eq!(model(CheckpointChoice::Step(2)).checkpoint(), "step-2");
     let a = eval_with(load, 2, 8);
     let b = eval_with(|| model(CheckpointChoice::Step(2)), 2, 8);
     assert_eq!(a.views, b.views);
-    assert_ne!(a.views, eval_with(|| model(CheckpointChoice::Step(4)), 2, 8).views);
+    assert_ne!(
+        a.views,
+        eval_with(|| model(CheckpointChoice::Step(4)), 2, 8).views
+    );
 }
 
 #[test]
 fn bad_runs_and_datasets_are_refused_with_one_line_errors() {
     let f = fixture();
-    let scenes = open_room_dataset(&f.test, None).unwrap().manifest().config.clone();
+    let scenes = open_room_dataset(&f.test, None)
+        .unwrap()
+        .manifest()
+        .config
+        .clone();
     let load = |dir: &Path, choice| {
         TrainedModel::load(dir, choice, Some(&scenes))
             .err()
@@ -193,7 +218,10 @@ fn bad_runs_and_datasets_are_refused_with_one_line_errors() {
     let at = |dir: &Path| dir.display().to_string();
     assert_eq!(
         load(&empty, CheckpointChoice::Best),
-        format!("{}: no config.toml: not a run or model directory", at(&empty))
+        format!(
+            "{}: no config.toml: not a run or model directory",
+            at(&empty)
+        )
     );
     std::fs::copy(f.run.join("config.toml"), empty.join("config.toml")).unwrap();
     assert_eq!(
@@ -205,10 +233,16 @@ fn bad_runs_and_datasets_are_refused_with_one_line_errors() {
     );
     assert_eq!(
         load(&f.run, CheckpointChoice::Step(3)),
-        format!("{}: no checkpoint step-3 (kept: step-2, step-4)", at(&f.run))
+        format!(
+            "{}: no checkpoint step-3 (kept: step-2, step-4)",
+            at(&f.run)
+        )
     );
     assert_eq!(
-        "step-x".parse::<CheckpointChoice>().unwrap_err().to_string(),
+        "step-x"
+            .parse::<CheckpointChoice>()
+            .unwrap_err()
+            .to_string(),
         "--checkpoint: \"step-x\" is not best, last or step-N"
     );
     let m = model(CheckpointChoice::Best);
@@ -221,7 +255,10 @@ fn bad_runs_and_datasets_are_refused_with_one_line_errors() {
     dataset(&small, Preset::Boxes, 16, 2, 1);
     assert_eq!(
         run_eval(&small),
-        format!("{}: images are 16×16 pixels, the model takes 32×32", at(&small))
+        format!(
+            "{}: images are 16×16 pixels, the model takes 32×32",
+            at(&small)
+        )
     );
     let iqtt = f.dir.join("iqtt");
     dataset(&iqtt, Preset::Iqtt, 32, 2, 1);
@@ -237,7 +274,11 @@ fn bad_runs_and_datasets_are_refused_with_one_line_errors() {
 
 fn read_ply(path: &Path) -> (usize, Vec<[f32; 6]>) {
     let bytes = std::fs::read(path).unwrap();
-    let end = bytes.windows(11).position(|w| w == b"end_header\n").unwrap() + 11;
+    let end = bytes
+        .windows(11)
+        .position(|w| w == b"end_header\n")
+        .unwrap()
+        + 11;
     let header = std::str::from_utf8(&bytes[..end]).unwrap();
     assert!(header.starts_with("ply\nformat binary_little_endian 1.0\n"));
     let count: usize = header
@@ -292,7 +333,12 @@ fn reconstruct_writes_maps_a_point_cloud_and_a_turntable_that_read_back() {
     let refined = summary.refined.unwrap();
     assert!(refined.image_mse < summary.network.image_mse, "{summary:?}");
     assert!(summary.network.metrics.is_some() && refined.metrics.is_some());
-    for file in ["refined-depth.png", "refined-surfels.ply", "render.png", "camera.json"] {
+    for file in [
+        "refined-depth.png",
+        "refined-surfels.ply",
+        "render.png",
+        "camera.json",
+    ] {
         assert!(out.join(file).is_file(), "{file}");
     }
 }
@@ -341,13 +387,19 @@ fn the_report_is_one_page_with_the_tables_curves_and_embedded_images() {
         ..ReportOptions::default()
     };
     options.eval.limit = Some(4);
-    let result = write_report(&m, &options, &out, &mut |_, _| {}).unwrap().unwrap();
+    let result = write_report(&m, &options, &out, &mut |_, _| {})
+        .unwrap()
+        .unwrap();
     assert_eq!(result.images, 4);
     let html = std::fs::read_to_string(&out).unwrap();
     assert!(html.starts_with("<!DOCTYPE html>") && html.ends_with("</html>\n"));
     assert_eq!(html.matches("<table>").count(), 1);
     for m in Metric::ALL {
-        assert_eq!(html.matches(&format!("<td>{}</td>", m.label())).count(), 4, "{m:?}");
+        assert_eq!(
+            html.matches(&format!("<td>{}</td>", m.label())).count(),
+            4,
+            "{m:?}"
+        );
     }
     // Table 1's box row beside ours at 0°, and our mean at 0° as the table shows it.
     assert!(html.contains("<td>0.087 (Table 1)</td>"));
@@ -364,7 +416,11 @@ fn the_report_is_one_page_with_the_tables_curves_and_embedded_images() {
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(&rest[..rest.find('"').unwrap()])
             .unwrap();
-        let magic: &[u8] = if mime == "image/gif" { b"GIF89a" } else { b"\x89PNG" };
+        let magic: &[u8] = if mime == "image/gif" {
+            b"GIF89a"
+        } else {
+            b"\x89PNG"
+        };
         assert!(bytes.starts_with(magic), "image {k}: {mime}");
     }
     assert!(!out.with_extension("parts.tmp").exists());

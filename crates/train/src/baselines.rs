@@ -4,7 +4,9 @@
 //! On scene families with a fixed room, most of the depth map is predictable without looking
 //! at the image: predicting every pixel's mean depth over the training scenes already scores a
 //! low MSE (on 64² `boxes`, about 0.003, ten times below the paper's Table 1 figure of 0.032).
-//! A run writes both baselines to `RUN/baselines.json`.
+//! A run writes both baselines to `RUN/baselines.json`. The means themselves ([`MeanDepth`])
+//! are also what `pix2scene eval --baseline` scores, on every metric and view (in
+//! `pix2scene-eval`, which depends on this crate).
 
 use std::path::Path;
 

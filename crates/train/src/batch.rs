@@ -164,11 +164,7 @@ impl DeviceBatch {
 }
 
 /// Makes a float tensor of `shape` from host values.
-pub fn tensor<const D: usize>(
-    values: &[f32],
-    shape: [usize; D],
-    device: &Device,
-) -> Tensor<D> {
+pub fn tensor<const D: usize>(values: &[f32], shape: [usize; D], device: &Device) -> Tensor<D> {
     Tensor::from_data(TensorData::new(values.to_vec(), shape), device)
 }
 

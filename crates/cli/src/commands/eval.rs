@@ -28,7 +28,12 @@ pub struct EvalArgs {
     #[arg(long, default_value = "best")]
     checkpoint: String,
     /// Score an image-blind baseline instead of a model: per-pixel-mean or global-mean.
-    #[arg(long, value_name = "KIND", requires = "train_data", conflicts_with = "run")]
+    #[arg(
+        long,
+        value_name = "KIND",
+        requires = "train_data",
+        conflicts_with = "run"
+    )]
     baseline: Option<String>,
     /// Training dataset the baseline's mean depth is taken over.
     #[arg(long, value_name = "DIR", requires = "baseline")]
@@ -58,7 +63,10 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         _ => {
             let run = args.run.as_ref().context("--run: required")?;
             let choice: CheckpointChoice = args.checkpoint.parse()?;
-            let scenes = open_room_dataset(&args.data, None)?.manifest().config.clone();
+            let scenes = open_room_dataset(&args.data, None)?
+                .manifest()
+                .config
+                .clone();
             Box::new(
                 TrainedModel::load(run, choice, Some(&scenes))
                     .with_context(|| format!("loading {}", run.display()))?,
@@ -71,10 +79,15 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         ..EvalOptions::default()
     };
     let bar = progress::bar(0, "images", args.quiet);
-    let result = evaluate(&args.data, predictor.as_ref(), &options, &mut |done, total| {
-        bar.set_length(total);
-        bar.set_position(done);
-    })
+    let result = evaluate(
+        &args.data,
+        predictor.as_ref(),
+        &options,
+        &mut |done, total| {
+            bar.set_length(total);
+            bar.set_position(done);
+        },
+    )
     .inspect_err(|_| bar.abandon())
     .with_context(|| format!("evaluating on {}", args.data.display()))?;
     bar.finish_and_clear();

@@ -92,7 +92,10 @@ pub fn run(args: ReconstructArgs) -> anyhow::Result<()> {
     );
     line("network", &summary.network);
     if let Some(refined) = &summary.refined {
-        line(&format!("refined ({} steps)", summary.refine_steps), refined);
+        line(
+            &format!("refined ({} steps)", summary.refine_steps),
+            refined,
+        );
     }
     Ok(())
 }

@@ -67,7 +67,10 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
         "report of {} ({}){} → {}",
         args.run.display(),
         model.checkpoint(),
-        result.map_or(String::new(), |r| format!(", {} images evaluated", r.images)),
+        result.map_or(String::new(), |r| format!(
+            ", {} images evaluated",
+            r.images
+        )),
         args.out.display()
     );
     Ok(())

@@ -132,7 +132,11 @@ pub fn write_report(
         } else {
             ""
         },
-        figure(&sample_grid(model, &views, 0)?, "samples", model.resolution())?
+        figure(
+            &sample_grid(model, &views, 0)?,
+            "samples",
+            model.resolution()
+        )?
     );
     if let Some(grid) = latest_training_grid(run)? {
         let _ = write!(
@@ -236,7 +240,10 @@ fn curves(run: &Path) -> Result<String> {
         })?;
         let steps = records.iter().map(|r| r.step as f64);
         let (s0, s1) = (steps.clone().fold(0.0, f64::min), steps.fold(0.0, f64::max));
-        for (name, v) in [("per-pixel mean", b.per_pixel_mean), ("global mean", b.global_mean)] {
+        for (name, v) in [
+            ("per-pixel mean", b.per_pixel_mean),
+            ("global mean", b.global_mean),
+        ] {
             held.push(Series {
                 name: name.into(),
                 points: vec![(s0, f64::from(v)), (s1, f64::from(v))],
@@ -275,7 +282,11 @@ fn eval_table(result: &EvalResult) -> String {
             let _ = write!(
                 html,
                 "<tr><td>{}</td><td>{}</td><td>{:.4} ± {:.4}</td><td>{theirs}</td></tr>",
-                if k == 0 { format!("{angle}°") } else { String::new() },
+                if k == 0 {
+                    format!("{angle}°")
+                } else {
+                    String::new()
+                },
                 m.label(),
                 s.mean,
                 s.std
@@ -339,7 +350,11 @@ fn view_strips(
         "<h2>View extrapolation</h2><p>Views {} (degrees). Rows: ray-traced truth, the model's \
          render of the code of the 0° image decoded at that view, true depth, predicted depth.\
          </p>",
-        views.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", ")
+        views
+            .iter()
+            .map(|v| v.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     for (index, source) in examples.iter().take(2).enumerate() {
         let truths = extrapolation.views(index as u64);
@@ -367,11 +382,17 @@ fn view_strips(
 /// `out` (removed afterwards).
 fn turntable(model: &TrainedModel, sample: &Sample, out: &Path) -> Result<String> {
     let scratch = out.with_extension("parts.tmp");
-    let written = reconstruct(model, sample, false, &scratch, &ReconstructOptions::default())
-        .and_then(|_| {
-            let path = scratch.join("turntable.gif");
-            std::fs::read(&path).map_err(|source| Error::Io { path, source })
-        });
+    let written = reconstruct(
+        model,
+        sample,
+        false,
+        &scratch,
+        &ReconstructOptions::default(),
+    )
+    .and_then(|_| {
+        let path = scratch.join("turntable.gif");
+        std::fs::read(&path).map_err(|source| Error::Io { path, source })
+    });
     // Best effort: the scratch directory holds copies only.
     let _ = std::fs::remove_dir_all(&scratch);
     Ok(format!(

@@ -59,7 +59,11 @@ pub fn line_plot(title: &str, x_label: &str, series: &[Series], log_y: bool) -> 
         let (lo, hi) = v.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
             (a.min(x), b.max(x))
         });
-        if hi - lo > 1e-12 { (lo, hi) } else { (lo - 0.5, hi + 0.5) }
+        if hi - lo > 1e-12 {
+            (lo, hi)
+        } else {
+            (lo - 0.5, hi + 0.5)
+        }
     };
     let (x0, x1) = span(&mut points.iter().map(|p| p.0));
     let (y0, y1) = span(&mut points.iter().map(|p| p.1));
@@ -111,12 +115,19 @@ pub fn line_plot(title: &str, x_label: &str, series: &[Series], log_y: bool) -> 
             .filter(valid)
             .map(|(x, y)| format!("{:.1},{:.1}", sx(x), sy(ty(y))))
             .collect();
-        let dash = if s.dashed { " stroke-dasharray=\"5,4\"" } else { "" };
+        let dash = if s.dashed {
+            " stroke-dasharray=\"5,4\""
+        } else {
+            ""
+        };
         // Markers where points are few (a single evaluation would show no line).
         if !s.dashed && path.len() <= MARKED_POINTS {
             for p in &path {
                 let (x, y) = p.split_once(',').unwrap_or(("0", "0"));
-                let _ = write!(svg, "<circle cx=\"{x}\" cy=\"{y}\" r=\"2.5\" fill=\"{colour}\"/>");
+                let _ = write!(
+                    svg,
+                    "<circle cx=\"{x}\" cy=\"{y}\" r=\"2.5\" fill=\"{colour}\"/>"
+                );
             }
         }
         let _ = write!(
