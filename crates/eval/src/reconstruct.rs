@@ -1,18 +1,5 @@
 //! `pix2scene reconstruct`: what a trained model sees in one image, written as the files people
-//! look at and tools read.
-//!
-//! Files in the output directory (`R` the model's resolution):
-//! - `input.png`: the image as the encoder sees it; `camera.json`: its camera and lights (the
-//!   [camera file](crate::input#camera-file) format);
-//! - `depth.png` (with a legend) and `depth.npy` (`[R, R]` float32, ray depth, scene units);
-//! - `normal.png` and `normal.npy` (`[R, R, 3]`, camera-frame unit normals, Eq. 3);
-//! - `render.png`: the depth map rendered by the surfel renderer under the image's lights;
-//! - `surfels.ply`: one surfel per pixel (camera frame: position, normal, rendered colour);
-//! - `turntable.gif`: the same latent code decoded from cameras turned about the look-at point
-//!   (see [`TURNTABLE_SWEEP_DEG`]), image | depth | normals per frame;
-//! - with `refine > 0`, the same maps after test-time refinement through the renderer,
-//!   prefixed `refined-`;
-//! - `summary.json` ([`ReconstructSummary`]).
+//! look at and tools read. The files are listed at [`reconstruct`].
 
 use std::path::Path;
 
@@ -81,7 +68,20 @@ pub struct ReconstructSummary {
 }
 
 /// Reconstructs `sample` (a dataset record when `has_truth`, else a bare image with its camera
-/// and lights) with `model` and writes the files of the [module](self) into `out` (created).
+/// and lights) with `model` and writes these files into `out` (created).
+///
+/// With `R` the model's resolution:
+/// - `input.png`: the image as the encoder sees it; `camera.json`: its camera and lights (the
+///   [camera file](crate::input#camera-file) format);
+/// - `depth.png` (with a legend) and `depth.npy` (`[R, R]` float32, ray depth, scene units);
+/// - `normal.png` and `normal.npy` (`[R, R, 3]`, camera-frame unit normals, Eq. 3);
+/// - `render.png`: the depth map rendered by the surfel renderer under the image's lights;
+/// - `surfels.ply`: one surfel per pixel (camera frame: position, normal, rendered colour);
+/// - `turntable.gif`: the same latent code decoded from cameras turned about the look-at point
+///   (see [`TURNTABLE_SWEEP_DEG`]), image | depth | normals per frame;
+/// - with `refine > 0`, the same maps after test-time refinement through the renderer,
+///   prefixed `refined-`;
+/// - `summary.json` ([`ReconstructSummary`]).
 ///
 /// # Errors
 /// [`Error::Model`] for an image of another size than the model's; [`Error::Io`] naming a
