@@ -1,6 +1,7 @@
 //! End-to-end tests of the `pix2scene` binary, one module per subcommand.
 
 mod bench_hausdorff;
+mod eval;
 mod generate;
 mod shade;
 mod train;
@@ -49,7 +50,7 @@ fn help_lists_only_commands_that_exist() {
     assert_eq!(
         help.lines().next(),
         Some(
-            "Command-line program of pix2scene: generate datasets, shade depth maps, train, benchmark"
+            "Command-line program of pix2scene: generate datasets, train, evaluate and use models, benchmark"
         )
     );
     let commands: Vec<&str> = help
@@ -59,8 +60,22 @@ fn help_lists_only_commands_that_exist() {
         .take_while(|l| !l.is_empty())
         .filter_map(|l| l.split_whitespace().next())
         .collect();
-    assert_eq!(commands, ["generate", "bench", "train", "shade", "help"]);
-    for command in &commands[..4] {
+    assert_eq!(
+        commands,
+        [
+            "generate",
+            "bench",
+            "train",
+            "eval",
+            "reconstruct",
+            "sample",
+            "interpolate",
+            "report",
+            "shade",
+            "help"
+        ]
+    );
+    for command in &commands[..commands.len() - 1] {
         let out = pix2scene(&[command, "--help"]);
         assert!(out.status.success(), "{command} --help");
     }

@@ -28,6 +28,14 @@ pub(crate) fn write_atomic(path: &Path, write: impl FnOnce(&Path) -> Result<()>)
     written
 }
 
+/// Writes a text file (JSON, HTML) atomically.
+///
+/// # Errors
+/// [`Error::Io`] naming the file.
+pub fn write_text(path: &Path, text: &str) -> Result<()> {
+    write_bytes_atomic(path, text.as_bytes())
+}
+
 /// [`write_atomic`] of a byte buffer.
 ///
 /// # Errors

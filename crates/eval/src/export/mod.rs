@@ -10,7 +10,8 @@ mod npy;
 mod ply;
 mod turntable;
 
-pub use maps::{write_depth_png, write_normal_png};
+pub use atomic_file::write_text;
+pub use maps::{encode_png, write_depth_png, write_image_png, write_normal_png, write_rgb_png};
 pub use npy::write_npy;
 pub use ply::{Surfels, write_ply};
 pub use turntable::{TurntableFrame, turntable_frame_size, write_turntable_gif};

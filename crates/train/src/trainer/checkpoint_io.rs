@@ -50,6 +50,17 @@ impl Trainer {
         Ok(dir)
     }
 
+    /// Loads the encoder's and decoder's weights alone (`encoder.bpk`, `decoder.bpk`) from
+    /// `dir`, for inference: a checkpoint directory, or a model directory that holds only
+    /// those two files. The critic and the optimizers keep their fresh state.
+    ///
+    /// # Errors
+    /// [`Error::Checkpoint`] naming a missing file or one that does not match the networks.
+    pub fn load_networks(&mut self, dir: &Path) -> Result<()> {
+        load_module(&mut self.nets.encoder, &dir.join("encoder.bpk"))?;
+        load_module(&mut self.nets.decoder, &dir.join("decoder.bpk"))
+    }
+
     /// Loads weights and optimizer states (and the kept refined targets, when the run keeps
     /// them) from checkpoint directory `dir`.
     ///
@@ -57,8 +68,7 @@ impl Trainer {
     /// [`Error::Checkpoint`] naming a missing or mismatched file.
     pub fn load_checkpoint(&mut self, dir: &Path) -> Result<CheckpointState> {
         let state = checkpoint::read_state(dir)?;
-        load_module(&mut self.nets.encoder, &dir.join("encoder.bpk"))?;
-        load_module(&mut self.nets.decoder, &dir.join("decoder.bpk"))?;
+        self.load_networks(dir)?;
         load_module(&mut self.critic, &dir.join("critic.bpk"))?;
         for (opt, name) in [
             (&mut self.opt_gen, "optim-generator.bpk"),
