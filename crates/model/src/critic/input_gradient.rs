@@ -7,6 +7,7 @@ use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
 
 use super::Critic;
 use crate::conv::{conv_transpose2d, conv2d};
+use crate::work::{Part, part_scope};
 use crate::{IMAGE_CHANNELS, LEAKY_SLOPE};
 
 impl Critic {
@@ -38,6 +39,7 @@ impl Critic {
         class: Option<Tensor<2>>,
     ) -> (Tensor<4>, Tensor<2>) {
         self.check_shapes(&x, &z, &camera, class.as_ref());
+        let _part = part_scope(Part::Penalty);
         let [batch, _, _, _] = x.dims();
         let masks = self.slope_masks(x, camera);
         let head = self.head.weight.val();
