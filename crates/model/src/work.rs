@@ -168,7 +168,8 @@ pub fn start_recording() {
 /// Stops recording on this thread and returns the records, ordered by part, pass and shape
 /// (empty if it was not recording).
 pub fn take_records() -> Vec<WorkRecord> {
-    LEDGER.with(|l| l.borrow_mut().take().map(|m| m.into_values().collect()))
+    LEDGER
+        .with(|l| l.borrow_mut().take().map(|m| m.into_values().collect()))
         .unwrap_or_default()
 }
 
@@ -244,6 +245,9 @@ mod tests {
         assert_eq!(t.output(), [16, 16]);
         assert_eq!(t.macs(), c.macs());
         // The decoder's projection: 1×1 → 4×4.
-        assert_eq!(ConvShape::transpose(9, 4, 4, 1, 0).on([1, 1]).output(), [4, 4]);
+        assert_eq!(
+            ConvShape::transpose(9, 4, 4, 1, 0).on([1, 1]).output(),
+            [4, 4]
+        );
     }
 }

@@ -104,8 +104,7 @@ impl Floor {
         let chain: Vec<ConvShape> = stride2
             .iter()
             .map(|c| {
-                ConvShape::transpose(c.c_out, c.c_in, c.kernel, c.stride, c.padding)
-                    .on(c.output())
+                ConvShape::transpose(c.c_out, c.c_in, c.kernel, c.stride, c.padding).on(c.output())
             })
             .collect();
         let mut t = Tally::default();
@@ -140,16 +139,15 @@ impl Floor {
         t.add(Decoder, WeightGradient, &dec, 2 * b);
         t.add(Decoder, InputGradient, &dec, b);
         t.add(Decoder, InputGradient, &dec[1..], b);
-        let convolutions: Vec<FloorLine> = t
-            .0
-            .into_iter()
-            .map(|((part, pass, shape), flop)| FloorLine {
-                part,
-                pass,
-                shape,
-                flop,
-            })
-            .collect();
+        let convolutions: Vec<FloorLine> =
+            t.0.into_iter()
+                .map(|((part, pass, shape), flop)| FloorLine {
+                    part,
+                    pass,
+                    shape,
+                    flop,
+                })
+                .collect();
         Ok(Self {
             convolution_flop: convolutions.iter().map(|l| l.flop).sum(),
             convolutions,
@@ -215,6 +213,9 @@ mod tests {
         let floor = Floor::of(&preset).unwrap();
         assert_eq!(floor.convolution_flop, 2 * 104_576);
         assert_eq!(floor.flop_of(Part::Penalty, Pass::InputGradient), 2 * 6144);
-        assert_eq!(floor.flop_of(Part::Critic, Pass::InputGradient), 2 * (320 + 12608));
+        assert_eq!(
+            floor.flop_of(Part::Critic, Pass::InputGradient),
+            2 * (320 + 12608)
+        );
     }
 }

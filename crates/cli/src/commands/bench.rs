@@ -21,6 +21,8 @@ enum BenchTarget {
     Train(TrainBenchArgs),
     /// Surfel renderer: forward and forward+backward milliseconds per image.
     Render(super::bench_render::RenderBenchArgs),
+    /// Hausdorff-F and -R of two point clouds of one image: k-d trees against brute force.
+    Hausdorff(super::bench_hausdorff::HausdorffBenchArgs),
     /// This CPU's peak single-precision FLOP/s (fused multiply-adds on its widest vector unit),
     /// on one thread and on the global `--threads N` (default: one per core).
     Peak(PeakBenchArgs),
@@ -93,6 +95,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         }
         BenchTarget::Train(a) => bench_train(a),
         BenchTarget::Render(a) => super::bench_render::run(a),
+        BenchTarget::Hausdorff(a) => super::bench_hausdorff::run(a),
         BenchTarget::Peak(a) => {
             anyhow::ensure!(a.reps > 0, "--reps 0: must be at least 1");
             let p = pix2scene_train::bench::measure_peak(rayon::current_num_threads(), a.reps);

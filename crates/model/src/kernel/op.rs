@@ -121,16 +121,22 @@ fn transpose_forward(
     part: Option<Part>,
 ) -> (FlexTensor, Vec<f32>) {
     let (xd, wd) = (dims(x), dims(weight));
-    timed(part, Pass::Forward, transpose_shape(xd, wd, taps), xd[0], || {
-        let g = transpose_geometry(xd, wd, taps);
-        let [batch, n] = [xd[0], wd[0]];
-        let stacked = stack(slice(x), n, g.small_pixels());
-        let out = scatter(&g, &stacked, slice(weight), n);
-        (
-            tensor(out, [batch, g.channels, g.big[0], g.big[1]]),
-            stacked,
-        )
-    })
+    timed(
+        part,
+        Pass::Forward,
+        transpose_shape(xd, wd, taps),
+        xd[0],
+        || {
+            let g = transpose_geometry(xd, wd, taps);
+            let [batch, n] = [xd[0], wd[0]];
+            let stacked = stack(slice(x), n, g.small_pixels());
+            let out = scatter(&g, &stacked, slice(weight), n);
+            (
+                tensor(out, [batch, g.channels, g.big[0], g.big[1]]),
+                stacked,
+            )
+        },
+    )
 }
 
 impl PatchConvBackend for Flex {

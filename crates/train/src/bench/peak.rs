@@ -87,7 +87,10 @@ impl Isa {
 
 /// The scalar loop (`f32::mul_add`).
 fn fma_scalar(trips: u64) -> f32 {
-    let (a, b) = (std::hint::black_box(0.999_f32), std::hint::black_box(1e-3_f32));
+    let (a, b) = (
+        std::hint::black_box(0.999_f32),
+        std::hint::black_box(1e-3_f32),
+    );
     let mut acc = [0.0f32; ACCUMULATORS];
     for _ in 0..trips {
         for r in &mut acc {
@@ -117,7 +120,9 @@ mod x86 {
                 *r = _mm512_fmadd_ps(*r, a, b);
             }
         }
-        let sum = acc.iter().fold(_mm512_setzero_ps(), |s, r| _mm512_add_ps(s, *r));
+        let sum = acc
+            .iter()
+            .fold(_mm512_setzero_ps(), |s, r| _mm512_add_ps(s, *r));
         _mm512_reduce_add_ps(sum)
     }
 
@@ -135,7 +140,9 @@ mod x86 {
                 *r = _mm256_fmadd_ps(*r, a, b);
             }
         }
-        let sum = acc.iter().fold(_mm256_setzero_ps(), |s, r| _mm256_add_ps(s, *r));
+        let sum = acc
+            .iter()
+            .fold(_mm256_setzero_ps(), |s, r| _mm256_add_ps(s, *r));
         let mut lanes = [0.0f32; 8];
         // SAFETY: `lanes` holds the 8 values the store writes.
         unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), sum) };
@@ -163,7 +170,10 @@ fn gflops(isa: Isa, threads: usize) -> f64 {
 /// # Panics
 /// If `threads` or `reps` is 0.
 pub fn measure_peak(threads: usize, reps: usize) -> Peak {
-    assert!(threads > 0 && reps > 0, "peak: threads and reps must be positive");
+    assert!(
+        threads > 0 && reps > 0,
+        "peak: threads and reps must be positive"
+    );
     let isa = Isa::detect();
     let best = |n: usize| (0..reps).map(|_| gflops(isa, n)).fold(0.0, f64::max);
     Peak {
