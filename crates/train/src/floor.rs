@@ -7,8 +7,8 @@
 //!   on `2b` (real and generated pairs in one pass), its weight gradient on `2b` and its input
 //!   gradient on `2b` at every layer but the first (images need none); the gradient penalty on
 //!   `b` interpolates: the stride-2 convolutions forward (the slope masks), their transposes
-//!   forward (`∂D/∂x`), and those transposes' input and weight gradients (the penalty's
-//!   backward);
+//!   forward (`∂D/∂x`, the first one back to the image channels only), and those transposes'
+//!   input and weight gradients (the penalty's backward);
 //! - each regression step (`optim.regress_steps`): encoder and decoder forward on `b`, their
 //!   weight gradients, the decoder's input gradient at every layer and the encoder's at every
 //!   layer but the first;
@@ -26,6 +26,7 @@
 
 use std::collections::BTreeMap;
 
+use pix2scene_model::IMAGE_CHANNELS;
 use pix2scene_model::work::{ConvShape, Part, Pass};
 use serde::Serialize;
 
@@ -101,10 +102,14 @@ impl Floor {
         let o = &preset.optim;
         let b = o.batch;
         let stride2 = &critic[..critic.len() - 1];
+        // The penalty's chain of transposes, back to the image channels only (not the camera
+        // planes) at the first layer.
         let chain: Vec<ConvShape> = stride2
             .iter()
-            .map(|c| {
-                ConvShape::transpose(c.c_out, c.c_in, c.kernel, c.stride, c.padding).on(c.output())
+            .enumerate()
+            .map(|(i, c)| {
+                let c_out = if i == 0 { IMAGE_CHANNELS } else { c.c_in };
+                ConvShape::transpose(c.c_out, c_out, c.kernel, c.stride, c.padding).on(c.output())
             })
             .collect();
         let mut t = Tally::default();
@@ -191,14 +196,14 @@ mod tests {
     /// 2·3·16 = 96. Decoder: projection 6→2, 1² → 4²: 6·2·16 = 192; transpose 2→1, 4² → 8²:
     /// 2·1·16·16 = 512. Critic: conv 6→2 on 8²: 6·2·16·16 = 3072; head (2+3)→1: 80.
     /// Per sample: encoder 1632, decoder 704, critic 3152; the penalty's conv 3072 and its
-    /// transpose 2→6 on 4²: 3072.
+    /// transpose 2→3 (back to the image channels only) on 4²: 2·3·16·16 = 1536.
     ///
     /// Critic step (b = 2): encoder F 2·1632, decoder F 2·704, critic F 4·3152, critic W
-    /// 4·3152, critic I 4·80, penalty F 2·(3072 + 3072), penalty I 2·3072, penalty W 2·3072.
+    /// 4·3152, critic I 4·80, penalty F 2·(3072 + 1536), penalty I 2·1536, penalty W 2·1536.
     /// Encoder/decoder step: encoder F 4·1632, decoder F 4·704, critic F 4·3152, critic I
     /// 4·3152, encoder W 4·1632, encoder I 2·1632 + 2·96, decoder W 4·704, decoder I 2·704 +
-    /// 2·512. Sum of MACs: 3264 + 1408 + 12608 + 12608 + 320 + 12288 + 6144 + 6144 + 6528 +
-    /// 2816 + 12608 + 12608 + 6528 + 3456 + 2816 + 2432 = 104576.
+    /// 2·512. Sum of MACs: 3264 + 1408 + 12608 + 12608 + 320 + 9216 + 3072 + 3072 + 6528 +
+    /// 2816 + 12608 + 12608 + 6528 + 3456 + 2816 + 2432 = 95360.
     #[test]
     fn floor_matches_a_hand_count() {
         let preset = crate::testutil::preset(&[
@@ -211,8 +216,8 @@ mod tests {
         ])
         .unwrap();
         let floor = Floor::of(&preset).unwrap();
-        assert_eq!(floor.convolution_flop, 2 * 104_576);
-        assert_eq!(floor.flop_of(Part::Penalty, Pass::InputGradient), 2 * 6144);
+        assert_eq!(floor.convolution_flop, 2 * 95_360);
+        assert_eq!(floor.flop_of(Part::Penalty, Pass::InputGradient), 2 * 3072);
         assert_eq!(
             floor.flop_of(Part::Critic, Pass::InputGradient),
             2 * (320 + 12608)
