@@ -1,7 +1,7 @@
 //! `pix2scene bench train`: full training iterations on fixed random data, as the PyTorch
 //! yardstick (`bench/torch_reference.py`) measures them, with a breakdown of where the time
-//! goes: the parts timed alone, and the convolutions' work per part and pass ([`work`]) against
-//! the iteration's [`Floor`] and the CPU's measured [`peak`].
+//! goes: the parts timed alone, and the convolutions' work per part and pass ([`PassWork`])
+//! against the iteration's [`Floor`] and the CPU's measured [`Peak`].
 
 mod peak;
 mod work;
