@@ -64,6 +64,7 @@ mod stages;
 mod statistics;
 #[cfg(test)]
 mod testutil;
+pub mod work;
 
 pub use answer::{ANSWERS, VIEWS, answer_mask, nearest_options, option_distances};
 pub use baseline::{CnnBaseline, CnnBaselineConfig, SiameseBaseline, SiameseBaselineConfig};

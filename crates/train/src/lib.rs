@@ -26,7 +26,9 @@
 //!   the image-blind predictors to read it against.
 //! - [`grid`]: image grids of depth and normal tiles.
 //! - [`device`]: CPU or GPU backend and the compute thread pool.
-//! - [`bench`](mod@bench): `pix2scene bench train`, iterations per second on fixed random data.
+//! - [`floor`]: the floating-point work of an iteration, counted from the layer shapes.
+//! - [`bench`](mod@bench): `pix2scene bench train`, iterations per second on fixed random data,
+//!   with the work done per part and pass against the CPU's measured peak.
 //!
 //! ```no_run
 //! use pix2scene_train::{TrainOptions, train};
@@ -62,6 +64,7 @@ pub mod data;
 pub mod depth_error;
 pub mod device;
 mod error;
+pub mod floor;
 pub mod grid;
 pub mod median;
 pub mod metrics;

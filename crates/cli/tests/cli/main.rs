@@ -1,6 +1,7 @@
 //! End-to-end tests of the `pix2scene` binary, one module per subcommand.
 
 mod bench_hausdorff;
+mod bench_peak;
 mod eval;
 mod generate;
 mod shade;

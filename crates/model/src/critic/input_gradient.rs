@@ -7,6 +7,7 @@ use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
 
 use super::Critic;
 use crate::conv::{conv_transpose2d, conv2d};
+use crate::work::{Part, part_scope};
 use crate::{IMAGE_CHANNELS, LEAKY_SLOPE};
 
 impl Critic {
@@ -38,6 +39,7 @@ impl Critic {
         class: Option<Tensor<2>>,
     ) -> (Tensor<4>, Tensor<2>) {
         self.check_shapes(&x, &z, &camera, class.as_ref());
+        let _part = part_scope(Part::Penalty);
         let [batch, _, _, _] = x.dims();
         let masks = self.slope_masks(x, camera);
         let head = self.head.weight.val();
@@ -53,11 +55,17 @@ impl Critic {
             .reshape([batch, self.z_dim]);
         let mut grad_h = grad_joined.narrow(1, 0, features);
         let transpose = ConvTransposeOptions::new([2, 2], [1, 1], [0, 0], [1, 1], 1);
-        for (conv, mask) in self.convs.iter().zip(masks).rev() {
+        for (i, (conv, mask)) in self.convs.iter().zip(masks).enumerate().rev() {
             let grad_pre = grad_h * mask;
-            grad_h = conv_transpose2d(grad_pre, conv.weight.val(), None, transpose.clone());
+            // The first layer's gradient is wanted at the image channels only, not at the
+            // camera planes: its transpose runs on the image channels' weights alone.
+            let weight = match i {
+                0 => conv.weight.val().narrow(1, 0, IMAGE_CHANNELS),
+                _ => conv.weight.val(),
+            };
+            grad_h = conv_transpose2d(grad_pre, weight, None, transpose.clone());
         }
-        (grad_h.narrow(1, 0, IMAGE_CHANNELS), grad_z)
+        (grad_h, grad_z)
     }
 
     /// LeakyReLU slope masks (1 where the pre-activation is positive, else 0.2) of every

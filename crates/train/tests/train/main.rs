@@ -14,6 +14,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use pix2scene_train::batch::{DeviceBatch, HostBatch};
 use pix2scene_train::checkpoint::{CHECKPOINT_FORMAT_VERSION, CheckpointState, list_checkpoints};
 use pix2scene_train::data::SceneSource;
+use pix2scene_train::floor::Floor;
 use pix2scene_train::median::median3_keep_scale;
 use pix2scene_train::metrics::{MetricsRecord, read_metrics};
 use pix2scene_train::mirror::mirrored;

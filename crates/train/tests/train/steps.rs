@@ -296,3 +296,36 @@ fn training_steps_give_the_same_weights_on_any_thread_count() {
         );
     }
 }
+
+/// The floor of an iteration ([`Floor::of`]) counts exactly the convolutions the kernels run:
+/// after one real iteration with the work ledger on, every part, pass and shape has the FLOP
+/// the floor says, with and without regression steps and coarse heads.
+#[test]
+fn floor_counts_the_work_the_kernels_do() {
+    let with_regress = refinement_preset(&[
+        KEPT[0],
+        KEPT[1],
+        KEPT[2],
+        "optim.regress_steps=2",
+        "model.decoder_coarse_heads=2",
+    ]);
+    for preset in [tiny(&[]), with_regress] {
+        let floor = Floor::of(&preset).unwrap();
+        let (mut trainer, batch, _) = trainer_and_batch(&preset);
+        let batches = vec![batch; preset.optim.critic_steps + 1];
+        pix2scene_model::work::start_recording();
+        trainer.iteration(&batches, 0).unwrap();
+        let records = pix2scene_model::work::take_records();
+        let recorded: Vec<_> = records
+            .iter()
+            .map(|r| (r.part, r.pass, r.shape, r.flop))
+            .collect();
+        let counted: Vec<_> = floor
+            .convolutions
+            .iter()
+            .map(|l| (l.part, l.pass, l.shape, l.flop))
+            .collect();
+        assert_eq!(recorded, counted);
+        assert!(floor.convolution_flop > 0);
+    }
+}
