@@ -1,8 +1,10 @@
 //! End-to-end tests of the `pix2scene` binary, one module per subcommand.
 
 mod bench_hausdorff;
+mod full_disk;
 mod generate;
 mod shade;
+mod sigkill;
 mod train;
 
 use std::path::{Path, PathBuf};

@@ -4,7 +4,6 @@ use std::path::Path;
 
 use pix2scene_scene::{RgbImage, depth_range, depth_to_rgb_in, normal_to_rgb};
 
-use super::atomic_file::write_atomic;
 use super::legend::{colour_bar, draw_text, fill, normal_key, text_height, text_width};
 use crate::error::Result;
 use crate::points::PixelRays;
@@ -96,7 +95,7 @@ pub fn write_normal_png(path: &Path, rays: &PixelRays, normal: &[f32], mask: &[u
 
 /// Writes `img` as an 8-bit RGB PNG, atomically.
 fn write_png(path: &Path, img: &RgbImage) -> Result<()> {
-    write_atomic(path, |tmp| Ok(img.write_png(tmp)?))
+    Ok(img.write_png(path)?)
 }
 
 #[cfg(test)]

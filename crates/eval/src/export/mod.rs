@@ -1,9 +1,9 @@
 //! Files people look at and tools read: depth and normal maps as PNG images with a legend and
 //! as `.npy` arrays, surfel point clouds as binary PLY, and turntable GIFs. Every file is
-//! written atomically (a temporary file beside it, then a rename), so a failed or interrupted
+//! written atomically (a temporary file beside it, then a rename: the scene crate's
+//! [`atomic_file`](pix2scene_scene::atomic_file)), so a failed or interrupted
 //! write never leaves a half-written file.
 
-mod atomic_file;
 mod legend;
 mod maps;
 mod npy;

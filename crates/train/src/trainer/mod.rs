@@ -22,7 +22,7 @@ use pix2scene_model::{Critic, Decoder, Encoder};
 use pix2scene_render::{RendererConfig, SurfelRenderer};
 
 use crate::batch::{DeviceBatch, HostBatch, host_values, tensor};
-use crate::config::TrainPreset;
+use crate::config::{OptimSection, TrainPreset};
 use crate::error::{Error, Result};
 use crate::metrics::Losses;
 use crate::noise::IterationNoise;
@@ -96,10 +96,7 @@ impl Trainer {
             critic.fork(device),
         );
         let o = &preset.optim;
-        let adam = AdamConfig::new()
-            .with_beta_1(o.beta1)
-            .with_beta_2(o.beta2)
-            .with_epsilon(o.epsilon);
+        let adam = adam_config(o);
         let planarity =
             PlanarityPrior::new(renderer.fov_y_deg, m.resolution, o.planarity_scale, device);
         let pyramid = PyramidLoss::new(&renderer, o.recon_levels, device);
@@ -208,6 +205,14 @@ impl Trainer {
             &self.device,
         ))
     }
+}
+
+/// Adam with the run's betas and ε.
+pub(crate) fn adam_config(o: &OptimSection) -> AdamConfig {
+    AdamConfig::new()
+        .with_beta_1(o.beta1)
+        .with_beta_2(o.beta2)
+        .with_epsilon(o.epsilon)
 }
 
 /// Mean critic scores of a real and a fake batch, `(mean D(real), mean D(fake))`, in one forward
