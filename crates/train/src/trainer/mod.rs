@@ -123,6 +123,17 @@ impl Trainer {
         }
     }
 
+    /// Every float parameter of the encoder, decoder and critic, in visiting order, as host
+    /// values: what the weights of two trainers are compared by (their checkpoint files differ
+    /// even for equal weights, as burn draws parameter ids at random).
+    pub fn parameters(&self) -> Vec<Vec<f32>> {
+        let mut all = Collect(Vec::new());
+        self.nets.encoder.visit(&mut all);
+        self.nets.decoder.visit(&mut all);
+        self.critic.visit(&mut all);
+        all.0
+    }
+
     /// The differentiable surfel renderer at the model's resolution (no parameters).
     pub fn renderer(&self) -> &SurfelRenderer {
         self.pyramid.finest()
@@ -261,6 +272,15 @@ fn check_finite(terms: &[(&str, f32)], step: u64) -> Result<()> {
 /// Reads a one-element tensor.
 fn scalar(t: Tensor<1>) -> f32 {
     t.into_scalar::<f32>()
+}
+
+/// Collects every float parameter of a module as host values.
+struct Collect(Vec<Vec<f32>>);
+
+impl ModuleVisitor for Collect {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        self.0.push(host_values(param.val()));
+    }
 }
 
 /// Forces the initialization of every float parameter of a module.

@@ -19,6 +19,15 @@ fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
+/// The weights of the run's checkpoint after 15 steps.
+fn final_weights(run: &Path) -> Vec<Vec<f32>> {
+    let (mut trainer, _, _) = trainer_and_batch(&tiny(&[]));
+    trainer
+        .load_checkpoint(&run.join("checkpoints/step-00000015"))
+        .unwrap();
+    trainer.parameters()
+}
+
 /// Keeps the first half of a file.
 fn truncate(path: &Path) {
     let bytes = std::fs::read(path).unwrap();
@@ -57,13 +66,10 @@ fn damaged_newest_checkpoint_is_skipped_and_the_run_resumes_exactly() {
             "{case}: {warnings:?}"
         );
         assert_identical_metrics(&straight, &run, 15);
-        for name in ["encoder.bpk", "critic.bpk", "optim-generator.bpk"] {
-            let read = |r: &Path| std::fs::read(r.join("checkpoints/step-00000015").join(name));
-            assert!(
-                read(&straight).unwrap() == read(&run).unwrap(),
-                "{case}: {name}"
-            );
-        }
+        assert!(
+            final_weights(&straight) == final_weights(&run),
+            "{case}: final weights"
+        );
     }
     // Every checkpoint damaged: refused on one line naming the newest's damage; none removed.
     let run = dir.join("all-damaged");
@@ -104,7 +110,7 @@ fn damaged_config_or_metrics_is_refused_naming_file_and_line() {
     let err = || resume(&base, &["run.steps=6"]).unwrap_err().to_string();
 
     // A config.toml cut in the middle of a value, or with a value out of range.
-    std::fs::write(&config, config_text.replace("lr = 0.0002", "lr = [")).unwrap();
+    std::fs::write(&config, config_text.replace("lr = 0.0002", "lr = 0.00.02")).unwrap();
     let e = err();
     assert!(
         e.starts_with(&format!("{}:{}: ", config.display(), line_of("lr ="))) && !e.contains('\n'),
