@@ -107,7 +107,11 @@ pub fn checkpoint_dirs(dir: &Path) -> Result<Vec<(u64, PathBuf)>> {
 pub fn list_checkpoints(dir: &Path) -> Result<Vec<CheckpointEntry>> {
     Ok(checkpoint_dirs(dir)?
         .into_iter()
-        .filter_map(|(_, dir)| read_state(&dir).ok().map(|state| CheckpointEntry { dir, state }))
+        .filter_map(|(_, dir)| {
+            read_state(&dir)
+                .ok()
+                .map(|state| CheckpointEntry { dir, state })
+        })
         .collect())
 }
 
@@ -379,8 +383,10 @@ mod tests {
         std::fs::write(dir.join("w.bin"), [1u8]).unwrap();
         let e = err();
         assert!(
-            e.starts_with(&format!("{}: checksum mismatch (blake3 expected ", shown("w.bin")))
-                && e.ends_with("): the file is altered or truncated"),
+            e.starts_with(&format!(
+                "{}: checksum mismatch (blake3 expected ",
+                shown("w.bin")
+            )) && e.ends_with("): the file is altered or truncated"),
             "{e}"
         );
         restore();
@@ -403,7 +409,10 @@ mod tests {
             format!("{}: records no checksum for w.bin", shown(CHECKSUMS_FILE))
         );
         std::fs::write(dir.join(CHECKSUMS_FILE), &sums[..60]).unwrap();
-        assert_eq!(err(), format!("{}:1: expected `DIGEST  NAME`", shown(CHECKSUMS_FILE)));
+        assert_eq!(
+            err(),
+            format!("{}:1: expected `DIGEST  NAME`", shown(CHECKSUMS_FILE))
+        );
         std::fs::remove_file(dir.join(CHECKSUMS_FILE)).unwrap();
         assert_eq!(err(), format!("{}: missing", shown(CHECKSUMS_FILE)));
         restore();
@@ -420,7 +429,11 @@ mod tests {
         save(&root, 5, 0.5);
         std::fs::create_dir_all(root.join("step-00000010.tmp")).unwrap();
         std::fs::create_dir_all(root.join("step-00000003.old")).unwrap();
-        let dirs: Vec<u64> = checkpoint_dirs(&root).unwrap().iter().map(|d| d.0).collect();
+        let dirs: Vec<u64> = checkpoint_dirs(&root)
+            .unwrap()
+            .iter()
+            .map(|d| d.0)
+            .collect();
         assert_eq!(dirs, [5]);
         remove_leftovers(&root).unwrap();
         let mut names: Vec<String> = std::fs::read_dir(&root)

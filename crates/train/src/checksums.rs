@@ -181,7 +181,10 @@ mod tests {
         let path = Path::new("c/checksums.b3");
         let d = "a".repeat(64);
         let sums = Checksums {
-            entries: vec![("a.bpk".into(), d.clone()), ("state.json".into(), d.clone())],
+            entries: vec![
+                ("a.bpk".into(), d.clone()),
+                ("state.json".into(), d.clone()),
+            ],
         };
         assert_eq!(Checksums::parse(&sums.to_text(), path).unwrap(), sums);
         let err = |text: &str| Checksums::parse(text, path).unwrap_err().to_string();

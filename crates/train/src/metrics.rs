@@ -197,10 +197,7 @@ pub fn read_metrics(path: &Path) -> Result<Vec<MetricsRecord>> {
 ///
 /// # Errors
 /// [`Error::Malformed`] naming the file and line of text that is not UTF-8 or not a record.
-pub fn parse_records<'a>(
-    path: &Path,
-    bytes: &'a [u8],
-) -> Result<Vec<(&'a str, MetricsRecord)>> {
+pub fn parse_records<'a>(path: &Path, bytes: &'a [u8]) -> Result<Vec<(&'a str, MetricsRecord)>> {
     let mut out = Vec::new();
     for (i, raw) in bytes.split_inclusive(|&b| b == b'\n').enumerate() {
         let Some(raw) = raw.strip_suffix(b"\n") else {

@@ -44,9 +44,10 @@ impl RunLock {
                 let mut holder = String::new();
                 // Best effort: the holder may be rewriting its id right now.
                 let _ = file.read_to_string(&mut holder);
-                let holder = holder.trim().parse::<u32>().map_or(String::new(), |pid| {
-                    format!(" (process {pid})")
-                });
+                let holder = holder
+                    .trim()
+                    .parse::<u32>()
+                    .map_or(String::new(), |pid| format!(" (process {pid})"));
                 return Err(Error::Checkpoint {
                     path: run.to_path_buf(),
                     message: format!(

@@ -107,7 +107,9 @@ fn split(data: &[u8]) -> Result<(u8, Vec<(&'static str, &[u8])>), String> {
         if rest.is_empty() {
             break;
         }
-        let (len, tail) = rest.split_at_checked(4).ok_or("length shorter than 4 bytes")?;
+        let (len, tail) = rest
+            .split_at_checked(4)
+            .ok_or("length shorter than 4 bytes")?;
         let len = u32::from_le_bytes(len.try_into().expect("4 bytes")) as usize;
         let (bytes, tail) = tail.split_at_checked(len).ok_or("length past the end")?;
         files.push((name, bytes));
@@ -134,7 +136,10 @@ fn run(data: &[u8]) -> Result<(), String> {
             std::fs::write(dir.join(CHECKSUMS_FILE), sums.to_text())
                 .map_err(|e| format!("scratch file: {e}"))?;
         }
-        let result = trainer.load_checkpoint(&dir).map(drop).map_err(|e| e.to_string());
+        let result = trainer
+            .load_checkpoint(&dir)
+            .map(drop)
+            .map_err(|e| e.to_string());
         if flag & 1 == 0 {
             check_altered_refused(&files, &result);
         }
@@ -150,7 +155,9 @@ fn check_altered_refused(files: &[(&str, &[u8])], result: &Result<(), String>) {
     };
     for seed in seeds() {
         let (_, original) = split(&seed).expect("seeds split");
-        let same_sums = original.iter().any(|(n, b)| *n == CHECKSUMS_FILE && b == sums);
+        let same_sums = original
+            .iter()
+            .any(|(n, b)| *n == CHECKSUMS_FILE && b == sums);
         let altered = files.len() == original.len()
             && files.iter().zip(&original).any(|((_, a), (_, b))| a != b);
         if same_sums && altered {

@@ -45,7 +45,10 @@ fn seeds() -> Vec<Vec<u8>> {
         )
     };
     vec![
-        (1..=5).map(|s| line(s, s == 5)).collect::<String>().into_bytes(),
+        (1..=5)
+            .map(|s| line(s, s == 5))
+            .collect::<String>()
+            .into_bytes(),
         format!("{}{}{{\"step\":3,\"cri", line(1, false), line(2, true)).into_bytes(),
     ]
 }

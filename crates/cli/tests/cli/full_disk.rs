@@ -54,11 +54,18 @@ fn a_full_disk_stops_the_run_on_one_line_and_keeps_the_last_checkpoint() {
     // checkpoint of step 10 does not.
     let largest = largest_file(&good);
     let blocks = largest / 512 - 1;
-    let out = pix2scene_limited(blocks, &["train", "--resume", "--out", run_s, "--steps", "10", "--quiet"]);
+    let out = pix2scene_limited(
+        blocks,
+        &[
+            "train", "--resume", "--out", run_s, "--steps", "10", "--quiet",
+        ],
+    );
     assert_fails_with(&out, "File too large");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.starts_with(&format!("error: resuming {run_s}: {run_s}/checkpoints/step-00000010.tmp/")),
+        stderr.starts_with(&format!(
+            "error: resuming {run_s}: {run_s}/checkpoints/step-00000010.tmp/"
+        )),
         "{stderr}"
     );
     // Nothing half written stays; the good checkpoint is untouched, and resuming from it
@@ -69,8 +76,14 @@ fn a_full_disk_stops_the_run_on_one_line_and_keeps_the_last_checkpoint() {
         .collect();
     assert_eq!(names, ["step-00000005"]);
     assert_eq!(crate::files(&good), before);
-    let out = pix2scene(&["train", "--resume", "--out", run_s, "--steps", "10", "--quiet"]);
+    let out = pix2scene(&[
+        "train", "--resume", "--out", run_s, "--steps", "10", "--quiet",
+    ]);
     assert_succeeded(&out);
-    assert!(out.stderr.is_empty(), "no warning: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.stderr.is_empty(),
+        "no warning: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(run.join("checkpoints/step-00000010/checksums.b3").is_file());
 }

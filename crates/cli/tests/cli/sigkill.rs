@@ -51,7 +51,10 @@ fn spawn(run: &Path, steps: u64, resume: bool) -> Child {
 /// The number of complete lines of `run/metrics.jsonl`, and the step of the last one.
 fn logged(run: &Path) -> (usize, u64) {
     let text = std::fs::read_to_string(run.join("metrics.jsonl")).unwrap_or_default();
-    let lines: Vec<&str> = text.split_inclusive('\n').filter(|l| l.ends_with('\n')).collect();
+    let lines: Vec<&str> = text
+        .split_inclusive('\n')
+        .filter(|l| l.ends_with('\n'))
+        .collect();
     let step = lines.last().map_or(0, |l| {
         serde_json::from_str::<serde_json::Value>(l).expect("a complete line is a record")["step"]
             .as_u64()
@@ -82,7 +85,9 @@ fn landed(run: &Path, checkpoint_before: u64, lines_before: usize) -> &'static s
     let staged = names(&run.join("checkpoints"))
         .iter()
         .any(|n| n.ends_with(".tmp") || n.ends_with(".old"));
-    let grid_tmp = names(&run.join("samples")).iter().any(|n| n.ends_with(".tmp"));
+    let grid_tmp = names(&run.join("samples"))
+        .iter()
+        .any(|n| n.ends_with(".tmp"));
     let (lines, step) = logged(run);
     if staged {
         "writing a checkpoint"
@@ -132,7 +137,9 @@ fn final_weights(run: &Path, last: &str) -> Vec<Vec<f32>> {
     let source = SceneSource::open(&preset.data, size).expect("the run's data");
     let device = TrainDevice::parse("cpu").expect("cpu").autodiff_device();
     let mut trainer = Trainer::new(&preset, source.renderer_config(size), &device);
-    trainer.load_checkpoint(&run.join(last)).expect("the final checkpoint loads");
+    trainer
+        .load_checkpoint(&run.join(last))
+        .expect("the final checkpoint loads");
     trainer.parameters()
 }
 
@@ -168,7 +175,13 @@ fn sigkilled_training_resumes_bit_exactly_and_one_run_holds_a_directory() {
     }
     let first_line = began.elapsed();
     let out = Command::new(env!("CARGO_BIN_EXE_pix2scene"))
-        .args(["train", "--resume", "--quiet", "--out", straight.to_str().unwrap()])
+        .args([
+            "train",
+            "--resume",
+            "--quiet",
+            "--out",
+            straight.to_str().unwrap(),
+        ])
         .output()
         .expect("runs");
     assert_fails_with(
@@ -245,6 +258,12 @@ fn sigkilled_training_resumes_bit_exactly_and_one_run_holds_a_directory() {
     );
     let state = |run: &Path| std::fs::read(run.join(&last).join("state.json")).expect("state");
     assert_eq!(state(&straight), state(&killed));
-    assert_eq!(files(&straight.join("samples")), files(&killed.join("samples")));
-    assert_eq!(names(&straight.join("checkpoints")), names(&killed.join("checkpoints")));
+    assert_eq!(
+        files(&straight.join("samples")),
+        files(&killed.join("samples"))
+    );
+    assert_eq!(
+        names(&straight.join("checkpoints")),
+        names(&killed.join("checkpoints"))
+    );
 }

@@ -340,4 +340,3 @@ fn prepare_dir(out: &Path, force: bool) -> Result<()> {
     }
     fs::create_dir_all(out).map_err(io(out))
 }
-

@@ -43,7 +43,9 @@ fn damaged_newest_checkpoint_is_skipped_and_the_run_resumes_exactly() {
     start(&base, &["run.steps=10"]).unwrap();
     let damages: [(&str, &str, fn(&Path)); 3] = [
         ("truncated-weights", "encoder.bpk", truncate),
-        ("flipped-optimizer", "optim-critic.bpk", |p| flip_bit(p, 200)),
+        ("flipped-optimizer", "optim-critic.bpk", |p| {
+            flip_bit(p, 200)
+        }),
         ("flipped-state", "state.json", |p| flip_bit(p, 40)),
     ];
     for (case, file, damage) in damages {
@@ -136,7 +138,11 @@ fn damaged_config_or_metrics_is_refused_naming_file_and_line() {
     // An unterminated last line (a killed run's unfinished write) is dropped.
     std::fs::write(&metrics, metrics_text.clone() + "{\"step\":6,\"cri").unwrap();
     resume(&base, &["run.steps=6"]).unwrap();
-    let steps: Vec<u64> = read_metrics(&metrics).unwrap().iter().map(|r| r.step).collect();
+    let steps: Vec<u64> = read_metrics(&metrics)
+        .unwrap()
+        .iter()
+        .map(|r| r.step)
+        .collect();
     assert_eq!(steps, [1, 2, 3, 4, 5, 6]);
     std::fs::remove_dir_all(&dir).unwrap();
 }
