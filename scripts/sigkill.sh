@@ -9,5 +9,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/pix2scene-target}"
 export PIX2SCENE_KILLS="${1:-24}" PIX2SCENE_KILL_SEED="${2:-1}" PIX2SCENE_KILL_STEPS="${3:-40}"
-exec cargo test --quiet --release --locked -p pix2scene --test cli \
+exec cargo test --quiet --locked -p pix2scene --test cli \
     sigkill:: -- --nocapture
