@@ -99,8 +99,11 @@ fn ensure_trainer() {
     });
 }
 
+/// The files of an input: `(name, bytes)`.
+type Files<'a> = Vec<(&'static str, &'a [u8])>;
+
 /// The input's flag and files.
-fn split(data: &[u8]) -> Result<(u8, Vec<(&'static str, &[u8])>), String> {
+fn split(data: &[u8]) -> Result<(u8, Files<'_>), String> {
     let (&flag, mut rest) = data.split_first().ok_or("empty input")?;
     let mut files = Vec::new();
     for name in FILES {

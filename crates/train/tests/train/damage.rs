@@ -28,6 +28,9 @@ fn final_weights(run: &Path) -> Vec<Vec<f32>> {
     trainer.parameters()
 }
 
+/// A way of damaging a file.
+type Damage = fn(&Path);
+
 /// Keeps the first half of a file.
 fn truncate(path: &Path) {
     let bytes = std::fs::read(path).unwrap();
@@ -41,7 +44,7 @@ fn damaged_newest_checkpoint_is_skipped_and_the_run_resumes_exactly() {
     // tiny-32 logs every step and checkpoints every 5.
     start(&straight, &["run.steps=15"]).unwrap();
     start(&base, &["run.steps=10"]).unwrap();
-    let damages: [(&str, &str, fn(&Path)); 3] = [
+    let damages: [(&str, &str, Damage); 3] = [
         ("truncated-weights", "encoder.bpk", truncate),
         ("flipped-optimizer", "optim-critic.bpk", |p| {
             flip_bit(p, 200)
