@@ -23,8 +23,10 @@ const FILES: [&str; 8] = [
     "optim-critic.bpk",
 ];
 
-/// A checkpoint directory written from the input (a flag byte, then per file of [`FILES`] a
-/// 4-byte little-endian length and the bytes; the files after the input's end are absent),
+/// A checkpoint directory written from the input (a flag byte, then per file — `state.json`,
+/// `checksums.b3`, `refined-targets.bin`, the three weight files and the two optimizer states,
+/// in this order — a 4-byte little-endian length and the bytes; the files after the input's end
+/// are absent),
 /// loaded by `Trainer::load_checkpoint` (verification, then every parser) into a `tiny-32`
 /// trainer that keeps refined targets. With the flag byte's lowest bit set, `checksums.b3` is
 /// rewritten for the files as they are, so that mutations reach the parsers behind the
