@@ -202,13 +202,25 @@ impl TrainPreset {
 const MAX_NESTING: usize = 64;
 
 /// The 1-based line where `text` (TOML) nests arrays or inline tables deeper than
-/// [`MAX_NESTING`], if it does. Brackets inside strings and comments do not count.
+/// [`MAX_NESTING`], or has more dotted-key separators than that on one line (each dot of a
+/// key is a table level; a dot between two digits, a float's, does not count), if it does.
+/// Brackets and dots inside strings and comments do not count.
 fn too_deep(text: &str) -> Option<usize> {
-    let (mut depth, mut line) = (0usize, 1);
+    let (mut depth, mut line, mut dots) = (0usize, 1, 0usize);
+    let mut prev = '\n';
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
         match c {
-            '\n' => line += 1,
+            '\n' => {
+                line += 1;
+                dots = 0;
+            }
+            '.' if !(prev.is_ascii_digit() && chars.peek().is_some_and(char::is_ascii_digit)) => {
+                dots += 1;
+                if dots > MAX_NESTING {
+                    return Some(line);
+                }
+            }
             '#' => {
                 while chars.peek().is_some_and(|&c| c != '\n') {
                     chars.next();
@@ -237,6 +249,7 @@ fn too_deep(text: &str) -> Option<usize> {
             ']' | '}' => depth = depth.saturating_sub(1),
             _ => {}
         }
+        prev = c;
     }
     None
 }
@@ -400,6 +413,9 @@ mod tests {
             "{".repeat(100)
         );
         assert_eq!(too_deep(&quoted), None);
+        let dotted = format!("[run]\nsteps = 1.5\n{}x = 1\n", "x.".repeat(100_000));
+        assert_eq!(too_deep(&dotted), Some(3));
+        assert_eq!(too_deep(&format!("v = [{}]", "1.5, ".repeat(1000))), None);
         let value = format!("{}0{}", "[".repeat(100_000), "]".repeat(100_000));
         let err = preset(&[&format!("run.steps={value}")]).unwrap_err();
         assert!(err.to_string().starts_with("run.steps = [[[["), "{err}");
