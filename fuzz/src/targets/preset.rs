@@ -15,9 +15,10 @@ pub const PRESET: Target = Target {
     seeds,
     dictionary: TOML_TOKENS,
     run,
-    // toml's document tree and the preset's strings.
+    // toml's document tree (spans and values) and the preset's strings: up to 92 times the
+    // input measured over 100,000 inputs.
     bound: AllocBound {
-        per_input_byte: 64,
+        per_input_byte: 128,
         fixed: 256 << 10,
     },
 };
