@@ -1,9 +1,9 @@
 //! PNG images and grids: dataset previews and anything else people look at.
 
 use std::fs;
-use std::io::BufWriter;
 use std::path::Path;
 
+use crate::atomic_file::write_atomic;
 use crate::colormap::{depth_to_rgb, normal_to_rgb};
 use crate::error::{Error, Result};
 use crate::generator::{Record, Sample};
@@ -66,18 +66,14 @@ impl RgbImage {
         }
     }
 
-    /// Writes an 8-bit sRGB-free (values scaled linearly) PNG.
+    /// Writes an 8-bit sRGB-free (values scaled linearly) PNG, atomically (see
+    /// [`write_atomic`]).
     ///
     /// # Errors
     /// [`Error::Io`] naming the path.
     pub fn write_png(&self, path: &Path) -> Result<()> {
-        let io = |source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        };
-        let file = fs::File::create(path).map_err(io)?;
-        let mut enc =
-            png::Encoder::new(BufWriter::new(file), self.width as u32, self.height as u32);
+        let mut png_bytes = Vec::new();
+        let mut enc = png::Encoder::new(&mut png_bytes, self.width as u32, self.height as u32);
         enc.set_color(png::ColorType::Rgb);
         enc.set_depth(png::BitDepth::Eight);
         let bytes = to_u8(&self.data);
@@ -87,7 +83,8 @@ impl RgbImage {
         };
         let mut w = enc.write_header().map_err(png_err)?;
         w.write_image_data(&bytes).map_err(png_err)?;
-        w.finish().map_err(png_err)
+        w.finish().map_err(png_err)?;
+        write_atomic(path, &png_bytes)
     }
 }
 

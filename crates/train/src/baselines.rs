@@ -11,9 +11,9 @@
 use std::path::Path;
 
 use pix2scene_scene::Frame;
+use pix2scene_scene::atomic_file::write_atomic;
 use serde::{Deserialize, Serialize};
 
-use crate::atomic_file::write_atomic;
 use crate::batch::HostBatch;
 use crate::data::SceneSource;
 use crate::depth_error::DepthErrorSum;
@@ -174,7 +174,7 @@ impl DepthBaselines {
     /// [`Error::Io`](crate::Error::Io) naming the file.
     pub fn write(&self, path: &Path) -> Result<()> {
         let text = serde_json::to_string_pretty(self).expect("baselines serialize");
-        write_atomic(path, text.as_bytes())
+        Ok(write_atomic(path, text.as_bytes())?)
     }
 }
 

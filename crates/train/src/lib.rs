@@ -21,7 +21,8 @@
 //! - [`mirror`]: the mirrored view of a batch for the regression steps (`optim.regress_mirror`).
 //! - [`run`]: the loop behind `pix2scene train` (run directory, resume, stopping, NaN stop),
 //!   reporting to a [`Progress`] observer; it writes [`metrics`], [`samples`] and
-//!   [`checkpoint`]s (through [`atomic_file`]).
+//!   [`checkpoint`]s (through the scene crate's
+//!   [`atomic_file`](pix2scene_scene::atomic_file)), and holds a [`run_lock`] on its directory.
 //! - [`depth_error`] and [`baselines`]: held-out MSE-depth, split into shape and scale, and
 //!   the image-blind predictors to read it against.
 //! - [`grid`]: image grids of depth and normal tiles.
@@ -54,11 +55,11 @@
 //!
 //! Neither is on by default; the default build runs on burn's `flex` CPU backend only.
 
-pub mod atomic_file;
 pub mod baselines;
 pub mod batch;
 pub mod bench;
 pub mod checkpoint;
+pub mod checksums;
 pub mod config;
 pub mod data;
 pub mod depth_error;
@@ -75,6 +76,7 @@ pub mod progress;
 pub mod pyramid;
 pub mod refine;
 pub mod run;
+pub mod run_lock;
 pub mod samples;
 pub mod shards;
 pub mod targets;

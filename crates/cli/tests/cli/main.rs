@@ -3,8 +3,10 @@
 mod bench_hausdorff;
 mod bench_peak;
 mod eval;
+mod full_disk;
 mod generate;
 mod shade;
+mod sigkill;
 mod train;
 
 use std::path::{Path, PathBuf};

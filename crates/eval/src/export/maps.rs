@@ -4,7 +4,6 @@ use std::path::Path;
 
 use pix2scene_scene::{RgbImage, depth_range, depth_to_rgb_in, normal_to_rgb, to_u8};
 
-use super::atomic_file::write_bytes_atomic;
 use super::legend::{colour_bar, draw_text, fill, normal_key, text_height, text_width};
 use crate::error::Result;
 use crate::points::PixelRays;
@@ -103,7 +102,7 @@ pub fn write_rgb_png(path: &Path, image: &RgbImage) -> Result<()> {
         path: path.to_path_buf(),
         message,
     })?;
-    write_bytes_atomic(path, &bytes)
+    Ok(pix2scene_scene::atomic_file::write_atomic(path, &bytes)?)
 }
 
 /// An RGB image (linear values in [0, 1], clamped) as the bytes of an 8-bit PNG file.

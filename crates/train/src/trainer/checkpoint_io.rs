@@ -4,10 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use burn::module::Module;
-use burn::optim::AdamConfig;
 use burn::store::{BurnpackStore, ModuleSnapshot};
 
-use super::Trainer;
+use super::{Trainer, adam_config};
 use crate::checkpoint::{self, CheckpointState};
 use crate::error::{Error, Result};
 use crate::targets::RefinedTargets;
@@ -25,6 +24,16 @@ impl Trainer {
         keep_last: usize,
     ) -> Result<PathBuf> {
         let tmp = checkpoint::begin(checkpoints, state.step)?;
+        let dir = self
+            .write_checkpoint_files(&tmp)
+            .and_then(|()| checkpoint::commit(&tmp, state))
+            .inspect_err(|_| checkpoint::abandon(&tmp))?;
+        checkpoint::prune(checkpoints, keep_last)?;
+        Ok(dir)
+    }
+
+    /// Writes the weights, optimizer states and kept targets into staging directory `tmp`.
+    fn write_checkpoint_files(&self, tmp: &Path) -> Result<()> {
         // Batch-norm running statistics keep their latest update pending per thread until
         // synchronized, and saving reads the synchronized value: `valid()` synchronizes them in
         // place (the returned copies are not needed).
@@ -45,9 +54,7 @@ impl Trainer {
         if let Some(kept) = &self.targets {
             kept.write(&tmp.join(TARGETS_FILE))?;
         }
-        let dir = checkpoint::commit(&tmp, state)?;
-        checkpoint::prune(checkpoints, keep_last)?;
-        Ok(dir)
+        Ok(())
     }
 
     /// Loads the encoder's and decoder's weights alone (`encoder.bpk`, `decoder.bpk`) from
@@ -61,13 +68,24 @@ impl Trainer {
         load_module(&mut self.nets.decoder, &dir.join("decoder.bpk"))
     }
 
-    /// Loads weights and optimizer states (and the kept refined targets, when the run keeps
-    /// them) from checkpoint directory `dir`.
+    /// Verifies checkpoint directory `dir` against its checksums (see [`checkpoint::verify`]),
+    /// then loads weights and optimizer states (and the kept refined targets, when the run
+    /// keeps them) from it. A checkpoint that fails verification changes nothing.
     ///
     /// # Errors
-    /// [`Error::Checkpoint`] naming a missing or mismatched file.
+    /// [`Error::Checkpoint`] naming a missing, altered or mismatched file.
     pub fn load_checkpoint(&mut self, dir: &Path) -> Result<CheckpointState> {
-        let state = checkpoint::read_state(dir)?;
+        let mut required = vec![
+            "encoder.bpk",
+            "decoder.bpk",
+            "critic.bpk",
+            "optim-generator.bpk",
+            "optim-critic.bpk",
+        ];
+        if self.targets.is_some() {
+            required.push(TARGETS_FILE);
+        }
+        let state = checkpoint::verify(dir, &required)?;
         self.load_networks(dir)?;
         load_module(&mut self.critic, &dir.join("critic.bpk"))?;
         for (opt, name) in [
@@ -81,12 +99,15 @@ impl Trainer {
                     message: "missing".into(),
                 });
             }
-            // Load into the configured optimizer (betas, ε), leaving a placeholder meanwhile.
-            let configured = std::mem::replace(opt, AdamConfig::new().init());
-            *opt = configured.load(&path).map_err(|e| Error::Checkpoint {
-                path: path.clone(),
-                message: e.to_string(),
-            })?;
+            // Load into a freshly configured optimizer (betas, ε), so that a failed load leaves
+            // `opt` as it was.
+            *opt = adam_config(&self.preset.optim)
+                .init()
+                .load(&path)
+                .map_err(|e| Error::Checkpoint {
+                    path: path.clone(),
+                    message: pix2scene_scene::one_line(&e.to_string()),
+                })?;
         }
         if self.targets.is_some() {
             let pixels = self.preset.model.resolution.pow(2);

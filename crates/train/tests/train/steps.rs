@@ -214,25 +214,6 @@ fn checkpoint_round_trip_gives_identical_outputs() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// Every float parameter of a module, in visiting order.
-struct Parameters(Vec<Vec<f32>>);
-
-impl ModuleVisitor for Parameters {
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        self.0
-            .push(param.val().into_data().try_to_vec::<f32>().unwrap());
-    }
-}
-
-/// Every float parameter of a trainer's encoder, decoder and critic.
-fn weights(t: &Trainer) -> Vec<Vec<f32>> {
-    let mut weights = Parameters(Vec::new());
-    t.nets.encoder.visit(&mut weights);
-    t.nets.decoder.visit(&mut weights);
-    t.critic.visit(&mut weights);
-    weights.0
-}
-
 /// Trainers built at the same time on several threads each get their own seed's initial weights
 /// (the CPU backend's generator is one per process).
 #[test]
@@ -242,13 +223,13 @@ fn trainers_built_at_once_get_their_own_seeds_weights() {
         .collect();
     let alone: Vec<_> = presets
         .iter()
-        .map(|p| weights(&trainer_and_batch(p).0))
+        .map(|p| trainer_and_batch(p).0.parameters())
         .collect();
     assert_ne!(alone[0], alone[1], "seeds 0 and 1 give different weights");
     let at_once: Vec<_> = std::thread::scope(|scope| {
         let handles: Vec<_> = presets
             .iter()
-            .map(|p| scope.spawn(|| weights(&trainer_and_batch(p).0)))
+            .map(|p| scope.spawn(|| trainer_and_batch(p).0.parameters()))
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
@@ -273,7 +254,7 @@ fn weights_after_three_iterations(preset: &TrainPreset, threads: usize) -> Vec<V
             t.generator_step(&batch, &noise.generator_z, lights(), step + 1)
                 .unwrap();
         }
-        weights(&t)
+        t.parameters()
     })
 }
 
