@@ -15,7 +15,7 @@
 //! [`interpolation_strip`] draw the paper's Figs. 8 and 9; [`report`] writes the HTML page of a
 //! run.
 //!
-//! Metrics follow DESIGN.md section 5: a depth map is back-projected along the pixel-centre
+//! Metrics (defined in docs/eval.md): a depth map is back-projected along the pixel-centre
 //! rays ([`PixelRays`]) into camera-frame points for the ground truth's valid pixels, and every
 //! figure is computed over those pixels.
 //!

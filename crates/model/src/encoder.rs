@@ -36,8 +36,8 @@ pub struct EncoderConfig {
 /// Paper Table 4 (128², width 85, "BatchNorm: Yes" on all but the last stride-2 layer). Departures:
 /// the width is a parameter, the normalization is conditioned on the camera (paper section
 /// 3.3.3: "conditional normalization … in the encoder, decoder"), and the last layer outputs
-/// `z_dim` values rather than Table 4's `1×1×1` — exactly as the PyTorch peer
-/// (`peers/train_peer.py`, class `Encoder`).
+/// `z_dim` values rather than Table 4's `1×1×1` — exactly as the PyTorch yardstick
+/// (`bench/torch_reference.py`, class `Encoder`).
 #[derive(Module, Debug)]
 pub struct Encoder {
     /// The stride-2 convolutions, from the image side.

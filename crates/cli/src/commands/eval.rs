@@ -41,7 +41,7 @@ pub struct EvalArgs {
     /// Score only the first N records.
     #[arg(long, value_name = "N")]
     limit: Option<u64>,
-    /// Print one JSON object (DESIGN.md §4) as the last line instead of the table.
+    /// Print one JSON object (format in docs/eval.md) as the last line instead of the table.
     #[arg(long)]
     json: bool,
     /// No progress bar.

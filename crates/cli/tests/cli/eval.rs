@@ -54,7 +54,7 @@ fn path(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
-/// `--json` prints the DESIGN.md §4 object on its last line, the same bytes on 1 and 2 threads.
+/// `--json` prints the docs/eval.md object on its last line, the same bytes on 1 and 2 threads.
 #[test]
 fn eval_json_is_the_contract_and_independent_of_threads() {
     let t = trained();

@@ -1,6 +1,6 @@
 //! The critic's input gradient `(∂D/∂x, ∂D/∂z)` written with ordinary differentiable ops, so
 //! that the WGAN-GP penalty built on it can be back-propagated to the critic's weights: burn has
-//! no double backward (DESIGN.md §2).
+//! no double backward.
 
 use burn::tensor::Tensor;
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
@@ -20,7 +20,7 @@ impl Critic {
     /// LeakyReLU multiplies by a constant slope mask (1 or 0.2) taken from a forward pass
     /// outside autodiff — exact, since the mask's own derivative is zero almost everywhere; each
     /// stride-2 convolution becomes `conv_transpose2d` with the same weight. The camera planes
-    /// and the class planes are constants, as in the peer. The result depends on `x` and `z`
+    /// and the class planes are constants, as in the PyTorch yardstick. The result depends on `x` and `z`
     /// only through the masks, so no graph is recorded for them; it is differentiable w.r.t.
     /// every weight (biases enter only through the masks, so their gradients through it are
     /// zero, as with autograd).
@@ -93,7 +93,7 @@ mod tests {
     use crate::critic::CriticConfig;
     use crate::testutil::{RefCritic, Rng, device, max_abs_diff, to_vec};
 
-    /// The score is additive in `z` (DESIGN.md §6: `z` joins at 4×4 right before the linear
+    /// The score is additive in `z` (`z` joins at 4×4 right before the linear
     /// head): its `z` gradient depends on neither the image nor the code.
     #[test]
     fn score_is_additive_in_the_code() {

@@ -42,7 +42,7 @@ pub struct CriticConfig {
 /// planes and concatenated → a 4×4 valid convolution to one scalar.
 ///
 /// Paper Table 6 (128², width 85, "BatchNorm: No"; the camera enters as input planes). The
-/// width is a parameter; otherwise exactly the PyTorch peer (`peers/train_peer.py`, class
+/// width is a parameter; otherwise exactly the PyTorch yardstick (`bench/torch_reference.py`, class
 /// `Critic`). The critic has only layers whose input gradient [`Critic::input_gradient`] writes
 /// with differentiable ops — burn has no double backward — so keep it that way when changing
 /// it.

@@ -84,7 +84,7 @@ pub struct DecoderConfig {
 /// Output `depth = 0.2 + softplus(h)`.
 ///
 /// Paper Table 5 (DCGAN-like generator with LeakyReLU, conditional normalization "in the
-/// alternate layers"). Departures, all shared with the PyTorch peer (`peers/train_peer.py`, class
+/// alternate layers"). Departures, all shared with the PyTorch yardstick (`bench/torch_reference.py`, class
 /// `Decoder`) so that speed comparisons are like for like: width is a parameter, every
 /// normalized layer is camera-conditioned, the camera also enters the input vector, and the
 /// output is a strictly positive depth (scene units) through a softplus rather than an

@@ -29,7 +29,7 @@ use crate::noise::IterationNoise;
 use crate::refine::RefineBatch;
 use crate::trainer::Trainer;
 
-/// The yardstick's lights (`render_peer.py`, `DEFAULT_SCENE`): camera-frame positions and
+/// The yardstick's lights (`bench/torch_reference.py`, `LIGHTS`): camera-frame positions and
 /// colours.
 const PEER_LIGHTS: [([f32; 3], [f32; 3]); MAX_LIGHTS] = [
     ([0.3, 0.6, 0.2], [0.8, 0.8, 0.8]),

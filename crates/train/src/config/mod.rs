@@ -102,6 +102,14 @@ impl TrainPreset {
         // key an override may name.
         let mut table = self.to_table();
         for arg in overrides {
+            // Echoed escaped: a raw line break would split the one-line error.
+            if arg.chars().any(char::is_control) {
+                return Err(Error::InvalidValue {
+                    key: "--set".into(),
+                    value: arg.escape_debug().to_string(),
+                    message: "an override may not hold a control character".into(),
+                });
+            }
             let (key, raw) = arg.split_once('=').ok_or_else(|| Error::InvalidValue {
                 key: arg.clone(),
                 value: String::new(),
@@ -361,6 +369,19 @@ mod tests {
             msg.starts_with("optim.batch = abc: invalid type: string \"abc\""),
             "{msg}"
         );
+    }
+
+    /// Control characters (found by fuzzing `--set`) are refused on one line, escaped.
+    #[test]
+    fn override_with_a_control_character_is_refused_on_one_line() {
+        let msg = parse("", &["optim.lr=1e-3\r\n[model]"])
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            msg,
+            "--set = optim.lr=1e-3\\r\\n[model]: an override may not hold a control character"
+        );
+        assert_eq!(msg.lines().count(), 1);
     }
 
     /// Resuming accepts the run's own values again and the keys that may change; any other

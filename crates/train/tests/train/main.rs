@@ -128,6 +128,23 @@ fn resume_warned(out: &Path, overrides: &[&str]) -> Vec<String> {
     warnings.0
 }
 
+/// Asserts that `warnings` is exactly the one line `--resume` prints when it skips checkpoint
+/// `skipped` because of the damaged file `file` and resumes from checkpoint `resumed`.
+fn assert_one_fallback_warning(warnings: &[String], skipped: &Path, file: &Path, resumed: &Path) {
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].starts_with(&format!(
+            "skipped damaged checkpoint {} ({}: checksum mismatch (blake3 expected ",
+            skipped.display(),
+            file.display()
+        )) && warnings[0].ends_with(&format!(
+            "): the file is altered or truncated); removed it and resumed from {}",
+            resumed.display()
+        )),
+        "{warnings:?}"
+    );
+}
+
 /// Flips the lowest bit of byte `at` of the file at `path`.
 fn flip_bit(path: &Path, at: usize) {
     let mut bytes = std::fs::read(path).unwrap();

@@ -85,8 +85,7 @@ fn reconstruction_steps_decrease_the_reconstruction_loss_on_a_fixed_batch() {
 
 /// `data.surfel_images` swaps the ray-traced images for the surfel renderer's images of the
 /// true depth: identical where no ray hit, within rounding of the ray tracer on flat interiors
-/// (whose 3×3 stencil lies on one plane, so the renderer's estimated normal is the true one,
-/// DESIGN.md §3), different at
+/// (whose 3×3 stencil lies on one plane, so the renderer's estimated normal is the true one), different at
 /// silhouettes; without the option the batch keeps the ray-traced images bit for bit.
 #[test]
 fn surfel_images_match_the_ray_tracer_except_at_silhouettes() {
