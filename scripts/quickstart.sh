@@ -1,57 +1,104 @@
 #!/usr/bin/env bash
-# Main job, end to end on a small default: build, generate datasets, train, evaluate on held-out
-# scenes, write a report. Everything lands in out/quickstart/ (override with OUT=...).
-# A few minutes on a 2-core CPU once built (the first build compiles burn: ~10 minutes).
+# The main job, end to end: generate box scenes with exact ground truth, train Pix2Scene on their
+# images for a few minutes, score it and the shipped box-scene model (models/boxes) on a test set
+# beside the image-blind baselines and the paper's Table 1, reconstruct test images in 3D, and
+# write one HTML report. About 10 minutes on a 2-core CPU once built (the first build compiles
+# burn: about 10 minutes more).
+#
+#   OUT=DIR      where everything goes (default out/quickstart)
+#   STEPS=N      training iterations (default: the preset's 300)
+#   PIX2SCENE=B  use the binary B instead of building the release binary
+#   SMOKE=1      the same steps in miniature (seconds; what CI runs as a test)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/pix2scene-target}"
 OUT="${OUT:-out/quickstart}"
-STEPS="${STEPS:-600}"
+SMOKE="${SMOKE:-0}"
+MODEL=models/boxes
+START=$SECONDS
+
+if [[ -n "${PIX2SCENE:-}" ]]; then
+    BIN="$PIX2SCENE"
+else
+    export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/pix2scene-target}"
+    cargo build --release --locked -p pix2scene
+    BIN="$CARGO_TARGET_DIR/release/pix2scene"
+    START=$SECONDS
+fi
+
+# Sizes: test scenes, baseline scenes, records scored, reconstructions, and training overrides.
+if [[ "$SMOKE" == 1 ]]; then
+    TEST=4 BASE=8 LIMIT=4 SHOW=1 FRAMES=4 QUIET=--quiet
+    STEPS="${STEPS:-2}"
+    TRAIN_SET=(--set data.train_scenes=8 --set data.held_out=4 --set optim.critic_steps=2
+        --set optim.refine_steps=2 --set optim.regress_steps=2 --set run.eval_every=1
+        --set run.sample_every=2 --set run.checkpoint_every=1 --set run.log_every=1)
+else
+    TEST=500 BASE=512 LIMIT=500 SHOW=3 FRAMES=24 QUIET=
+    STEPS="${STEPS:-300}"
+    TRAIN_SET=()
+fi
 mkdir -p "$OUT"
+stage() { printf '\n== %s  (%d s)\n' "$1" $((SECONDS - START)); }
 
-cargo build --release -p pix2scene
-BIN="$CARGO_TARGET_DIR/release/pix2scene"
+# The lights of the preset and of the shipped model: one pure red, one green, one blue light.
+LIGHTS=(--lights 3 --channel-light-colors)
 
-echo "== 1/4 generate: ray-traced scenes with exact depth, normals and masks"
-"$BIN" generate --preset boxes --count 256 --size 32 --seed 0 --out "$OUT/data" --force
-"$BIN" generate --preset iqtt --count 8 --size 64 --seed 0 --out "$OUT/iqtt" --force
+stage "1/5 generate: ray-traced box scenes with exact depth, normals and masks"
+"$BIN" generate --preset boxes --count "$TEST" --size 64 --seed 99 "${LIGHTS[@]}" \
+    --out "$OUT/test" --force $QUIET
+"$BIN" generate --preset boxes --count "$BASE" --size 64 --seed 7 "${LIGHTS[@]}" \
+    --out "$OUT/baseline" --force --previews 0 $QUIET
+echo "test set (seed 99): $OUT/test, previews in $OUT/test/previews/grid.png"
+echo "image-blind baselines' scenes (seed 7): $OUT/baseline"
 
-echo "== 2/4 train: Pix2Scene (ALI + WGAN-GP + Eq. 4) on boxes scenes drawn on the fly, $STEPS steps"
+stage "2/5 train: Pix2Scene on the images of 300 box scenes (configs/quickstart.toml), $STEPS steps"
 rm -rf "$OUT/run"
-"$BIN" train --config configs/tiny-32.toml --out "$OUT/run" --steps "$STEPS" \
-    --set run.eval_every=100 --set run.sample_every=200 --set run.checkpoint_every=200 \
-    --set run.log_every=20
+"$BIN" train --config configs/quickstart.toml --out "$OUT/run" --steps "$STEPS" \
+    "${TRAIN_SET[@]}" $QUIET
 
-echo "== 3/4 benchmarks"
-"$BIN" bench generate --preset boxes --size 128 --count 1000 --json | tee "$OUT/bench-generate.json"
-"$BIN" bench render --size 128 --batch 6 --json | tee "$OUT/bench-render.json"
-
-echo "== 4/4 report"
-python3 - "$OUT" <<'PY'
+stage "3/5 eval on the test set: this run, the shipped model, the image-blind baselines"
+"$BIN" eval --run "$OUT/run" --data "$OUT/test" --views 0 --limit "$LIMIT" --json --quiet \
+    > "$OUT/eval-run.json"
+"$BIN" eval --run "$MODEL" --data "$OUT/test" --views 0 --limit "$LIMIT" --json --quiet \
+    > "$OUT/eval-model.json"
+for kind in per-pixel-mean global-mean; do
+    "$BIN" eval --baseline "$kind" --train-data "$OUT/baseline" --data "$OUT/test" --views 0 \
+        --limit "$LIMIT" --json --quiet > "$OUT/eval-$kind.json"
+done
+python3 - "$OUT" "$STEPS" <<'PY'
 import json, os, sys
-out = sys.argv[1]
-rows = [json.loads(l) for l in open(os.path.join(out, "run", "metrics.jsonl"))]
-evals = [r for r in rows if "held_out_mse_depth" in r]
-gen = json.load(open(os.path.join(out, "bench-generate.json")))
-ren = json.load(open(os.path.join(out, "bench-render.json")))
-base = json.load(open(os.path.join(out, "run", "baselines.json")))
-samples = sorted(os.listdir(os.path.join(out, "run", "samples")))
-lines = [
-    "# pix2scene quickstart report", "",
-    "## Held-out depth MSE (scene units², masked) during training", "",
-    "| step | held-out MSE-depth | recon_x |", "|---|---|---|",
-    *[f"| {r['step']} | {r['held_out_mse_depth']:.4f} | {r['recon_x']:.4f} |" for r in evals], "",
-    f"For scale, image-blind predictors on the same held-out scenes: each pixel's mean training depth "
-    f"{base['per_pixel_mean']:.4f}, the global mean depth {base['global_mean']:.4f}.", "",
-    "## Samples", "",
-    "input | reconstruction | depth (truth, ours) | normals (truth, ours) | random sample:", "",
-    *[f"![{s}](run/samples/{s})" for s in samples[-1:]], "",
-    "## Speed", "",
-    f"- ground truth generation: {gen['images_per_s']:.0f} images/s at {gen['size']}² on {gen['threads']} thread(s)",
-    f"- surfel renderer: {ren['fwd_ms_per_image']:.3f} ms forward, {ren['fwd_bwd_ms_per_image']:.3f} ms forward+backward per {ren.get('size', 128)}² image", "",
-    "Datasets: `data/previews/grid.png` (boxes), `iqtt/previews/grid.png` (3D-IQTT questions).",
+out, steps = sys.argv[1], sys.argv[2]
+rows = [
+    (f"this run ({steps} steps)", "eval-run.json"),
+    ("shipped models/boxes", "eval-model.json"),
+    ("per-pixel mean depth (image-blind)", "eval-per-pixel-mean.json"),
+    ("global mean depth (image-blind)", "eval-global-mean.json"),
 ]
-open(os.path.join(out, "report.md"), "w").write("\n".join(lines) + "\n")
-print("\n".join(lines[:8 + len(evals)]))
+keys = ["hausdorff_f", "hausdorff_r", "mse_depth"]
+res = {f: json.loads(open(os.path.join(out, f)).read().splitlines()[-1]) for _, f in rows}
+images = res["eval-run.json"]["images"]
+print(f"{images} test scenes at 0°, means over images (paper Table 1, box scenes: "
+      "Hausdorff-F 0.087, Hausdorff-R 0.093, MSE-depth 0.032)")
+print(f"{'':38}{'Hausdorff-F':>12}{'Hausdorff-R':>12}{'MSE-depth':>11}")
+for name, f in rows:
+    v = res[f]["views"]["0"]
+    print(f"{name:38}" + "".join(f"{v[k]:>12.4f}" if k != "mse_depth" else f"{v[k]:>11.5f}"
+                                  for k in keys))
+base = res["eval-per-pixel-mean.json"]["views"]["0"]["mse_depth"]
+for name, f in rows[:2]:
+    mse = res[f]["views"]["0"]["mse_depth"]
+    print(f"{name}: MSE-depth {mse / base:.2f}x the per-pixel-mean baseline's")
 PY
-echo "== done: $OUT/report.md"
+
+stage "4/5 reconstruct $SHOW test images with the shipped model: depth, normals, PLY, turntable"
+for i in $(seq 0 $((SHOW - 1))); do
+    "$BIN" reconstruct --run "$MODEL" --input "$OUT/test" --index "$i" --frames "$FRAMES" \
+        --out "$OUT/reconstruct/$i"
+done
+echo "open $OUT/reconstruct/0/depth.png, normal.png, surfels.ply (MeshLab), turntable.gif"
+
+stage "5/5 report"
+"$BIN" report --run "$OUT/run" --data "$OUT/test" --compare "$MODEL" \
+    --baseline-data "$OUT/baseline" --limit "$LIMIT" --examples "$SHOW" $QUIET \
+    --out "$OUT/report.html"
+printf '\n== done in %d s. Open the report: %s\n' $((SECONDS - START)) "$OUT/report.html"

@@ -99,9 +99,22 @@ impl ImageBlind {
     /// The baseline `kind` from the means of every record of the dataset in `train_data`.
     ///
     /// # Errors
+    /// As [`ImageBlind::measure_all`].
+    pub fn measure(kind: BaselineKind, train_data: &Path) -> Result<Self> {
+        let [per_pixel, global] = Self::measure_all(train_data)?;
+        Ok(match kind {
+            BaselineKind::PerPixelMean => per_pixel,
+            BaselineKind::GlobalMean => global,
+        })
+    }
+
+    /// Both baselines (per-pixel mean, then global mean) from one pass over every record of the
+    /// dataset in `train_data`.
+    ///
+    /// # Errors
     /// An unreadable dataset or one that is not of single views (see
     /// [`open_room_dataset`](crate::open_room_dataset)).
-    pub fn measure(kind: BaselineKind, train_data: &Path) -> Result<Self> {
+    pub fn measure_all(train_data: &Path) -> Result<[Self; 2]> {
         let reader = open_room_dataset(train_data, None)?;
         let mut sum = MeanDepthSum::new(reader.manifest().size);
         for record in reader.records() {
@@ -109,7 +122,11 @@ impl ImageBlind {
                 sum.add(&sample.frame)?;
             }
         }
-        Ok(Self::new(kind, sum.finish()))
+        let means = sum.finish();
+        Ok([
+            Self::new(BaselineKind::PerPixelMean, means.clone()),
+            Self::new(BaselineKind::GlobalMean, means),
+        ])
     }
 
     /// The baseline `kind` from given means.

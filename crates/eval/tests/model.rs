@@ -387,7 +387,7 @@ fn the_report_is_one_page_with_the_tables_curves_and_embedded_images() {
         ..ReportOptions::default()
     };
     options.eval.limit = Some(4);
-    let result = write_report(&m, &options, &out, &mut |_, _| {})
+    let result = write_report(&m, &options, &[], &out, &mut |_, _| {})
         .unwrap()
         .unwrap();
     assert_eq!(result.images, 4);
@@ -424,4 +424,50 @@ fn the_report_is_one_page_with_the_tables_curves_and_embedded_images() {
         assert!(bytes.starts_with(magic), "image {k}: {mime}");
     }
     assert!(!out.with_extension("parts.tmp").exists());
+}
+
+#[test]
+fn the_report_compares_other_models_and_the_baselines_on_the_same_records() {
+    let f = fixture();
+    let m = model(CheckpointChoice::Best);
+    let other = model(CheckpointChoice::Step(2));
+    let [per_pixel, global] = ImageBlind::measure_all(&f.train).unwrap();
+    assert_eq!(
+        per_pixel,
+        ImageBlind::measure(BaselineKind::PerPixelMean, &f.train).unwrap()
+    );
+    assert_eq!(
+        global,
+        ImageBlind::measure(BaselineKind::GlobalMean, &f.train).unwrap()
+    );
+    let others: Vec<(String, &dyn DepthPredictor)> = vec![
+        ("step two".into(), &other),
+        ("per <pixel>".into(), &per_pixel),
+        ("global".into(), &global),
+    ];
+    let out = f.dir.join("report-compare.html");
+    let mut options = ReportOptions {
+        data: Some(f.test.clone()),
+        examples: 1,
+        ..ReportOptions::default()
+    };
+    options.eval.views = vec![0.0];
+    options.eval.limit = Some(3);
+    let ours = write_report(&m, &options, &others, &out, &mut |_, _| {})
+        .unwrap()
+        .unwrap();
+    let html = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        html.contains("<th>step two</th><th>per &lt;pixel&gt;</th><th>global</th><th>paper</th>")
+    );
+    // Each column holds the predictor's own evaluation on the same records, and ours over it.
+    let mse = ours.views[0].1.get(Metric::MseDepth).mean;
+    for (_, p) in &others {
+        let theirs = evaluate(&f.test, *p, &options.eval, &mut |_, _| {}).unwrap();
+        let t = theirs.views[0].1.get(Metric::MseDepth).mean;
+        assert!(
+            html.contains(&format!("<td>{t:.4} ({:.2}×)</td>", mse / t)),
+            "{t}"
+        );
+    }
 }

@@ -96,8 +96,11 @@ fn write_samples(trainer: &Trainer, batch: &HostBatch, dir: &Path, step: u64) ->
     let rec = trainer
         .renderer()
         .forward(depth.clone(), lp.clone(), lc.clone());
+    // One code per held-out scene: the first `n` of a batch's (fewer held-out scenes than
+    // the batch leave the grid with fewer rows).
+    let z_dim = trainer.preset.model.z_dim;
     let z = IterationNoise::draw(&trainer.preset, u64::MAX - step).generator_z;
-    let z = tensor(&z, [n, trainer.preset.model.z_dim], &device);
+    let z = tensor(&z[..n * z_dim], [n, z_dim], &device);
     let gen_depth = trainer.decode(z, &db);
     let generated = trainer.renderer().forward(gen_depth.clone(), lp, lc);
     let input = host_values(db.image.inner());

@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 use pix2scene_eval::report::{ReportOptions, write_report};
-use pix2scene_eval::{CheckpointChoice, TrainedModel, open_room_dataset, parse_views};
+use pix2scene_eval::{
+    CheckpointChoice, DepthPredictor, ImageBlind, TrainedModel, open_room_dataset, parse_views,
+};
 
 use crate::progress;
 
@@ -30,6 +32,14 @@ pub struct ReportArgs {
     /// Scenes shown as reconstructions and samples per row.
     #[arg(long, value_name = "N", default_value_t = 4)]
     examples: usize,
+    /// Another run or model directory scored beside this one in the evaluation table
+    /// (repeatable; its `best` checkpoint).
+    #[arg(long, value_name = "RUN", requires = "data")]
+    compare: Vec<PathBuf>,
+    /// Training dataset of the image-blind baselines (per-pixel mean and global mean depth)
+    /// scored beside the run in the evaluation table.
+    #[arg(long, value_name = "DIR", requires = "data")]
+    baseline_data: Option<PathBuf>,
     /// Which checkpoint of the run: best, last, or step-N.
     #[arg(long, default_value = "best")]
     checkpoint: String,
@@ -48,6 +58,32 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
     };
     let model = TrainedModel::load(&args.run, choice, scenes.as_ref())
         .with_context(|| format!("loading {}", args.run.display()))?;
+    let compared = args
+        .compare
+        .iter()
+        .map(|dir| {
+            let m = TrainedModel::load(dir, CheckpointChoice::Best, scenes.as_ref())
+                .with_context(|| format!("loading {}", dir.display()))?;
+            Ok((dir.display().to_string(), m))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let baselines = match &args.baseline_data {
+        Some(dir) => ImageBlind::measure_all(dir)
+            .with_context(|| format!("measuring the baselines over {}", dir.display()))?
+            .into_iter()
+            .map(|b| (b.label(), b))
+            .collect(),
+        None => Vec::new(),
+    };
+    let others: Vec<(String, &dyn DepthPredictor)> = compared
+        .iter()
+        .map(|(name, m)| (name.clone(), m as &dyn DepthPredictor))
+        .chain(
+            baselines
+                .iter()
+                .map(|(name, b)| (name.clone(), b as &dyn DepthPredictor)),
+        )
+        .collect();
     let mut options = ReportOptions {
         data: args.data,
         examples: args.examples,
@@ -56,7 +92,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
     options.eval.views = views;
     options.eval.limit = Some(args.limit);
     let bar = progress::bar(0, "images", args.quiet);
-    let result = write_report(&model, &options, &args.out, &mut |done, total| {
+    let result = write_report(&model, &options, &others, &args.out, &mut |done, total| {
         bar.set_length(total);
         bar.set_position(done);
     })

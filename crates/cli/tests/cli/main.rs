@@ -5,6 +5,7 @@ mod bench_peak;
 mod eval;
 mod full_disk;
 mod generate;
+mod quickstart;
 mod shade;
 mod sigkill;
 mod train;

@@ -74,6 +74,34 @@ fn train_runs_and_resumes_a_tiny_preset() {
     assert_eq!(lines.lines().count(), 6);
 }
 
+/// Fewer held-out scenes than a batch: the sample grid has one row per held-out scene.
+#[test]
+fn the_sample_grid_of_fewer_held_out_scenes_than_a_batch_has_a_row_each() {
+    let dir = scratch("train-small-held-out");
+    let run = dir.join("run");
+    let out = pix2scene(&[
+        "train",
+        "--config",
+        &tiny(),
+        "--out",
+        run.to_str().unwrap(),
+        "--steps",
+        "1",
+        "--set",
+        "data.held_out=2",
+        "--set",
+        "run.sample_every=1",
+        "--quiet",
+    ]);
+    assert_succeeded(&out);
+    let file = std::fs::File::open(run.join("samples/step-00000001.png")).unwrap();
+    let grid = png::Decoder::new(std::io::BufReader::new(file))
+        .read_info()
+        .unwrap();
+    // Rows of 32-pixel tiles, each with a 2-pixel gap: 2 rows (the batch is 4).
+    assert_eq!(grid.info().height, 2 * 34);
+}
+
 /// A missing preset is reported on one line naming the file, with the system's reason once.
 #[test]
 fn a_missing_preset_names_the_file_and_its_cause_once() {

@@ -21,6 +21,7 @@ use crate::export::{encode_png, write_text};
 use crate::generation::{sample_grid, tile_rows};
 use crate::metrics::Metric;
 use crate::paper::paper_row;
+use crate::predictor::DepthPredictor;
 use crate::reconstruct::{ReconstructOptions, reconstruct};
 use crate::summary::EvalResult;
 use crate::trained_model::TrainedModel;
@@ -52,7 +53,10 @@ impl Default for ReportOptions {
 }
 
 /// Writes the report of `model` to `out` (atomically) and returns its evaluation, if any.
-/// `progress` follows the evaluation as in [`evaluate`].
+/// With `options.data`, each of `others` (a name and a predictor: another model, an image-blind
+/// baseline) is scored on the same records and views and gets its own column of the evaluation
+/// table beside `model`'s, with its ratio to `model`'s figure. `progress` follows each
+/// evaluation in turn as in [`evaluate`].
 ///
 /// # Errors
 /// A malformed `metrics.jsonl` or `baselines.json` (naming the file and line), the errors of
@@ -60,6 +64,7 @@ impl Default for ReportOptions {
 pub fn write_report(
     model: &TrainedModel,
     options: &ReportOptions,
+    others: &[(String, &dyn DepthPredictor)],
     out: &Path,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Option<EvalResult>> {
@@ -94,11 +99,15 @@ pub fn write_report(
     let result = match &options.data {
         Some(dir) => {
             let result = evaluate(dir, model, &options.eval, progress)?;
+            let compared = others
+                .iter()
+                .map(|(name, p)| Ok((name.as_str(), evaluate(dir, *p, &options.eval, progress)?)))
+                .collect::<Result<Vec<_>>>()?;
             let _ = write!(
                 html,
                 "<h2>Evaluation</h2><p>Dataset <code>{}</code>.</p>{}",
                 escape(&dir.display().to_string()),
-                eval_table(&result)
+                eval_table(&result, &compared)
             );
             Some(result)
         }
@@ -261,27 +270,34 @@ fn curves(run: &Path) -> Result<String> {
     ))
 }
 
-/// An HTML table of an evaluation, with the paper's figures where it has them.
-fn eval_table(result: &EvalResult) -> String {
+/// An HTML table of an evaluation, with a column per compared predictor (its mean, and its
+/// ratio to ours) and the paper's figures where it has them.
+fn eval_table(result: &EvalResult, others: &[(&str, EvalResult)]) -> String {
     let extrapolation = result.views.iter().any(|(a, _)| *a != 0.0);
     let preset = result.preset.as_deref().unwrap_or("");
     let mut html = format!(
-        "<p>{} images, preset {}, weights {}; mean ± std over images.</p><table><tr><th>view\
-         </th><th>metric</th><th>ours</th><th>paper</th></tr>",
+        "<p>{} images, preset {}, weights {}; mean ± std over images{}.</p><table><tr><th>view\
+         </th><th>metric</th><th>ours</th>",
         result.images,
         escape(preset),
-        escape(result.checkpoint.as_deref().unwrap_or("-"))
+        escape(result.checkpoint.as_deref().unwrap_or("-")),
+        if others.is_empty() {
+            ""
+        } else {
+            "; beside it, each compared predictor's mean and (in brackets) ours divided by it"
+        }
     );
-    for (angle, summary) in &result.views {
+    for (name, _) in others {
+        let _ = write!(html, "<th>{}</th>", escape(name));
+    }
+    html.push_str("<th>paper</th></tr>");
+    for (v, (angle, summary)) in result.views.iter().enumerate() {
         let paper = paper_row(preset, *angle, extrapolation);
         for (k, m) in Metric::ALL.into_iter().enumerate() {
             let s = summary.get(m);
-            let theirs = paper
-                .and_then(|p| p.get(m).map(|v| format!("{v} ({})", p.table)))
-                .unwrap_or_else(|| "–".into());
             let _ = write!(
                 html,
-                "<tr><td>{}</td><td>{}</td><td>{:.4} ± {:.4}</td><td>{theirs}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td>{:.4} ± {:.4}</td>",
                 if k == 0 {
                     format!("{angle}°")
                 } else {
@@ -291,6 +307,18 @@ fn eval_table(result: &EvalResult) -> String {
                 s.mean,
                 s.std
             );
+            for (_, other) in others {
+                let theirs = other.views[v].1.get(m).mean;
+                let _ = write!(
+                    html,
+                    "<td>{theirs:.4} ({:.2}×)</td>",
+                    s.mean / theirs.max(f64::MIN_POSITIVE)
+                );
+            }
+            let theirs = paper
+                .and_then(|p| p.get(m).map(|v| format!("{v} ({})", p.table)))
+                .unwrap_or_else(|| "–".into());
+            let _ = write!(html, "<td>{theirs}</td></tr>");
         }
     }
     html.push_str("</table>");
