@@ -104,3 +104,13 @@ fn every_target_is_smoke_tested() {
         ]
     );
 }
+
+#[test]
+fn reconstruct_png_reader_survives_mutated_images() {
+    smoke(&targets::RECONSTRUCT_PNG);
+}
+
+#[test]
+fn camera_file_parser_survives_mutated_json() {
+    smoke(&targets::CAMERA_JSON);
+}

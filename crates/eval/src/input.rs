@@ -61,18 +61,29 @@ impl CameraFile {
         }
     }
 
-    /// Reads and checks a camera file.
+    /// Reads and checks a camera file (see [`CameraFile::parse`]).
     ///
     /// # Errors
-    /// [`Error::Input`] naming the file: unreadable, not JSON of this format, no light or more
-    /// than three, a non-finite value, `eye` at `at`, or a field of view outside (0, 180).
+    /// [`Error::Input`] naming the file: unreadable, or refused by [`CameraFile::parse`].
     pub fn read(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::Input {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses and checks the text of a camera file; `path` names it in errors.
+    ///
+    /// # Errors
+    /// [`Error::Input`] naming `path`: not JSON of this format, no light or more than three, a
+    /// non-finite value, `eye` at `at`, or a field of view outside (0, 180).
+    pub fn parse(text: &str, path: &Path) -> Result<Self> {
         let bad = |message: String| Error::Input {
             path: path.to_path_buf(),
             message,
         };
-        let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
-        let file: Self = serde_json::from_str(&text).map_err(|e| bad(one_line(&e.to_string())))?;
+        let file: Self = serde_json::from_str(text).map_err(|e| bad(one_line(&e.to_string())))?;
         if file.lights.is_empty() || file.lights.len() > MAX_LIGHTS {
             return Err(bad(format!(
                 "lights: {} given, expected 1 to {MAX_LIGHTS}",
@@ -106,6 +117,10 @@ impl CameraFile {
     }
 }
 
+/// Memory the PNG decoder may hold beyond the decoded image, bytes (text and ICC chunks,
+/// buffers).
+pub const PNG_MEMORY_LIMIT: usize = 4 << 20;
+
 /// serde's message without line breaks.
 fn one_line(message: &str) -> String {
     message.split_whitespace().collect::<Vec<_>>().join(" ")
@@ -115,15 +130,33 @@ fn one_line(message: &str) -> String {
 /// images are stored and shown without a transfer curve), `[size, size, 3]`.
 ///
 /// # Errors
-/// [`Error::Input`] naming the file: unreadable, not a PNG, not 8-bit RGB(A) or greyscale, not
-/// square, or not `size` pixels on a side.
+/// [`Error::Input`] naming the file: unreadable, or refused by [`decode_png`].
 pub fn read_png(path: &Path, size: usize) -> Result<Vec<f32>> {
+    let bytes = std::fs::read(path).map_err(|e| Error::Input {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    decode_png(&bytes, size, path)
+}
+
+/// Decodes the bytes of a PNG file as [`read_png`] does; `path` names it in errors. The decoder
+/// may hold at most [`PNG_MEMORY_LIMIT`] bytes beyond the image itself, whatever the file's
+/// chunks declare.
+///
+/// # Errors
+/// [`Error::Input`] naming `path`: not a PNG, not 8-bit RGB(A) or greyscale, not square, not
+/// `size` pixels on a side, or needing more memory than the limit.
+pub fn decode_png(bytes: &[u8], size: usize, path: &Path) -> Result<Vec<f32>> {
     let bad = |message: String| Error::Input {
         path: path.to_path_buf(),
         message,
     };
-    let file = std::fs::File::open(path).map_err(|e| bad(e.to_string()))?;
-    let mut decoder = png::Decoder::new(std::io::BufReader::new(file));
+    let mut decoder = png::Decoder::new_with_limits(
+        std::io::Cursor::new(bytes),
+        png::Limits {
+            bytes: PNG_MEMORY_LIMIT + 8 * size * size,
+        },
+    );
     decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
     let mut reader = decoder
         .read_info()

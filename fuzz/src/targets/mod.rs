@@ -1,5 +1,6 @@
 //! One fuzz target per parser of outside input, and the seed files they start from.
 
+mod camera_json;
 mod checkpoint;
 mod dataset;
 mod generator_config;
@@ -9,10 +10,12 @@ mod npy;
 mod obj;
 mod overrides;
 mod preset;
+mod reconstruct_png;
 mod seed_data;
 mod shade_params;
 mod shard;
 
+pub use camera_json::CAMERA_JSON;
 pub use checkpoint::CHECKPOINT;
 pub use dataset::DATASET;
 pub use generator_config::GENERATOR_CONFIG;
@@ -22,13 +25,14 @@ pub use npy::NPY;
 pub use obj::OBJ;
 pub use overrides::OVERRIDES;
 pub use preset::PRESET;
+pub use reconstruct_png::RECONSTRUCT_PNG;
 pub use shade_params::SHADE_PARAMS;
 pub use shard::SHARD;
 
 use crate::target::Target;
 
 /// Every target, in the order `scripts/fuzz.sh` runs them.
-pub const ALL: [&Target; 11] = [
+pub const ALL: [&Target; 13] = [
     &OBJ,
     &NPY,
     &SHADE_PARAMS,
@@ -40,6 +44,8 @@ pub const ALL: [&Target; 11] = [
     &OVERRIDES,
     &CHECKPOINT,
     &METRICS,
+    &RECONSTRUCT_PNG,
+    &CAMERA_JSON,
 ];
 
 /// Tokens of JSON formats: structure, literals, and keys of the project's JSON files.
