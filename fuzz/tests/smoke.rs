@@ -100,7 +100,9 @@ fn every_target_is_smoke_tested() {
             "preset",
             "overrides",
             "checkpoint",
-            "metrics"
+            "metrics",
+            "reconstruct-png",
+            "camera-json"
         ]
     );
 }
