@@ -16,6 +16,7 @@
 //!   evaluation, checkpoint save/load.
 //! - [`planarity`]: the geometric prior on generated depth maps (curvature of inverse depth).
 //! - [`pyramid`]: the image reconstruction term over an image pyramid.
+//! - [`foreground`]: images of an object on black, composited by the decoder's foreground mask.
 //! - [`refine`]: renderer-refined depth targets for the decoder (`optim.refine_steps`), with
 //!   [`median`] filtering and [`targets`] kept per training scene between visits.
 //! - [`mirror`]: the mirrored view of a batch for the regression steps (`optim.regress_mirror`).
@@ -62,6 +63,7 @@ pub mod data;
 pub mod depth_error;
 pub mod device;
 mod error;
+pub mod foreground;
 pub mod grid;
 pub mod median;
 pub mod metrics;

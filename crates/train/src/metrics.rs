@@ -129,7 +129,14 @@ impl LossAverager {
     }
 }
 
-/// Appends records to a run's `metrics.jsonl`, flushing each line.
+/// The field every `metrics.jsonl` line has, whatever else it holds.
+#[derive(Deserialize)]
+struct StepOnly {
+    step: u64,
+}
+
+/// Appends records to a run's `metrics.jsonl`, flushing each line. Every record is a JSON
+/// object with a `step` field.
 pub struct MetricsLog {
     path: PathBuf,
     file: File,
@@ -140,8 +147,8 @@ impl MetricsLog {
     /// resumed run will write again). `keep_through = 0` starts an empty file.
     ///
     /// # Errors
-    /// [`Error::Io`] naming the file, or [`Error::Checkpoint`] for a line that is not a metrics
-    /// record.
+    /// [`Error::Io`] naming the file, or [`Error::Checkpoint`] for a line that is not a JSON
+    /// object with a `step`.
     pub fn open(path: &Path, keep_through: u64) -> Result<Self> {
         let mut kept = String::new();
         if keep_through > 0 && path.exists() {
@@ -151,7 +158,7 @@ impl MetricsLog {
                 if line.trim().is_empty() {
                     continue;
                 }
-                let record: MetricsRecord =
+                let record: StepOnly =
                     serde_json::from_str(&line).map_err(|e| Error::Checkpoint {
                         path: path.to_path_buf(),
                         message: format!("line {}: {e}", i + 1),
@@ -173,11 +180,11 @@ impl MetricsLog {
         })
     }
 
-    /// Appends one record as a JSON line.
+    /// Appends one record (a [`MetricsRecord`], or a 3D-IQTT run's record) as a JSON line.
     ///
     /// # Errors
     /// [`Error::Io`] naming the file.
-    pub fn write(&mut self, record: &MetricsRecord) -> Result<()> {
+    pub fn write<R: Serialize>(&mut self, record: &R) -> Result<()> {
         let mut line = serde_json::to_string(record).expect("metrics serialize");
         line.push('\n');
         self.file

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use burn::module::Module;
-use burn::optim::AdamConfig;
+use burn::optim::{AdamConfig, ModuleOptimizer};
 use burn::store::{BurnpackStore, ModuleSnapshot};
 
 use super::Trainer;
@@ -25,29 +25,31 @@ impl Trainer {
         keep_last: usize,
     ) -> Result<PathBuf> {
         let tmp = checkpoint::begin(checkpoints, state.step)?;
+        self.write_weights(&tmp)?;
+        let dir = checkpoint::commit(&tmp, state)?;
+        checkpoint::prune(checkpoints, keep_last)?;
+        Ok(dir)
+    }
+
+    /// Writes the weights, both optimizer states and the kept refined targets (if any) into
+    /// the directory `dir` (a checkpoint being assembled, see [`checkpoint::begin`]).
+    ///
+    /// # Errors
+    /// [`Error::Io`] or [`Error::Checkpoint`] naming the file.
+    pub fn write_weights(&self, dir: &Path) -> Result<()> {
         // Batch-norm running statistics keep their latest update pending per thread until
         // synchronized, and saving reads the synchronized value: `valid()` synchronizes them in
         // place (the returned copies are not needed).
         let _synced = (self.nets.valid(), self.critic.valid());
-        save_module(&self.nets.encoder, &tmp.join("encoder.bpk"))?;
-        save_module(&self.nets.decoder, &tmp.join("decoder.bpk"))?;
-        save_module(&self.critic, &tmp.join("critic.bpk"))?;
-        for (opt, name) in [
-            (&self.opt_gen, "optim-generator.bpk"),
-            (&self.opt_critic, "optim-critic.bpk"),
-        ] {
-            let path = tmp.join(name);
-            opt.save(&path).map_err(|e| Error::Checkpoint {
-                path: path.clone(),
-                message: e.to_string(),
-            })?;
-        }
+        save_module(&self.nets.encoder, &dir.join("encoder.bpk"))?;
+        save_module(&self.nets.decoder, &dir.join("decoder.bpk"))?;
+        save_module(&self.critic, &dir.join("critic.bpk"))?;
+        save_optimizer(&self.opt_gen, &dir.join("optim-generator.bpk"))?;
+        save_optimizer(&self.opt_critic, &dir.join("optim-critic.bpk"))?;
         if let Some(kept) = &self.targets {
-            kept.write(&tmp.join(TARGETS_FILE))?;
+            kept.write(&dir.join(TARGETS_FILE))?;
         }
-        let dir = checkpoint::commit(&tmp, state)?;
-        checkpoint::prune(checkpoints, keep_last)?;
-        Ok(dir)
+        Ok(())
     }
 
     /// Loads weights and optimizer states (and the kept refined targets, when the run keeps
@@ -57,40 +59,65 @@ impl Trainer {
     /// [`Error::Checkpoint`] naming a missing or mismatched file.
     pub fn load_checkpoint(&mut self, dir: &Path) -> Result<CheckpointState> {
         let state = checkpoint::read_state(dir)?;
+        self.read_weights(dir)?;
+        Ok(state)
+    }
+
+    /// Reads what [`Trainer::write_weights`] wrote into `dir`.
+    ///
+    /// # Errors
+    /// [`Error::Checkpoint`] naming a missing or mismatched file.
+    pub fn read_weights(&mut self, dir: &Path) -> Result<()> {
         load_module(&mut self.nets.encoder, &dir.join("encoder.bpk"))?;
         load_module(&mut self.nets.decoder, &dir.join("decoder.bpk"))?;
         load_module(&mut self.critic, &dir.join("critic.bpk"))?;
-        for (opt, name) in [
-            (&mut self.opt_gen, "optim-generator.bpk"),
-            (&mut self.opt_critic, "optim-critic.bpk"),
-        ] {
-            let path = dir.join(name);
-            if !path.is_file() {
-                return Err(Error::Checkpoint {
-                    path,
-                    message: "missing".into(),
-                });
-            }
-            // Load into the configured optimizer (betas, ε), leaving a placeholder meanwhile.
-            let configured = std::mem::replace(opt, AdamConfig::new().init());
-            *opt = configured.load(&path).map_err(|e| Error::Checkpoint {
-                path: path.clone(),
-                message: e.to_string(),
-            })?;
-        }
+        load_optimizer(&mut self.opt_gen, &dir.join("optim-generator.bpk"))?;
+        load_optimizer(&mut self.opt_critic, &dir.join("optim-critic.bpk"))?;
         if self.targets.is_some() {
             let pixels = self.preset.model.resolution.pow(2);
             self.targets = Some(RefinedTargets::read(&dir.join(TARGETS_FILE), pixels)?);
         }
-        Ok(state)
+        Ok(())
     }
+}
+
+/// Writes an optimizer's state (Adam moments keyed by parameter id).
+///
+/// # Errors
+/// [`Error::Checkpoint`] naming the file.
+pub(crate) fn save_optimizer(opt: &ModuleOptimizer, path: &Path) -> Result<()> {
+    opt.save(path).map_err(|e| Error::Checkpoint {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
+}
+
+/// Reads an optimizer state written by [`save_optimizer`] into the configured optimizer
+/// `opt` (its betas and ε are kept).
+///
+/// # Errors
+/// [`Error::Checkpoint`] naming a missing or unreadable file.
+pub(crate) fn load_optimizer(opt: &mut ModuleOptimizer, path: &Path) -> Result<()> {
+    if !path.is_file() {
+        return Err(Error::Checkpoint {
+            path: path.to_path_buf(),
+            message: "missing".into(),
+        });
+    }
+    // Load into the configured optimizer, leaving a placeholder meanwhile.
+    let configured = std::mem::replace(opt, AdamConfig::new().init());
+    *opt = configured.load(path).map_err(|e| Error::Checkpoint {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    Ok(())
 }
 
 /// A checkpoint's kept refined targets (`optim.refine_keep`), see [`RefinedTargets`].
 const TARGETS_FILE: &str = "refined-targets.bin";
 
 /// Writes a module's weights (with parameter ids, which key the optimizer state) as burnpack.
-fn save_module<M: ModuleSnapshot>(module: &M, path: &Path) -> Result<()> {
+pub(crate) fn save_module<M: ModuleSnapshot>(module: &M, path: &Path) -> Result<()> {
     let mut store = BurnpackStore::from_file(path).overwrite(true);
     module.save_into(&mut store).map_err(|e| Error::Checkpoint {
         path: path.to_path_buf(),
@@ -99,7 +126,7 @@ fn save_module<M: ModuleSnapshot>(module: &M, path: &Path) -> Result<()> {
 }
 
 /// Reads a module's weights written by [`save_module`].
-fn load_module<M: ModuleSnapshot>(module: &mut M, path: &Path) -> Result<()> {
+pub(crate) fn load_module<M: ModuleSnapshot>(module: &mut M, path: &Path) -> Result<()> {
     if !path.is_file() {
         return Err(Error::Checkpoint {
             path: path.to_path_buf(),
