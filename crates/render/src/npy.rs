@@ -1,4 +1,14 @@
 //! A minimal `.npy` reader and writer: little-endian `float32`, C order (NumPy format 1.0–3.0).
+//!
+//! # Why not `npyz`
+//! Hand-written on purpose (compared with `npyz` 0.8.4 on the same inputs, see
+//! docs/reliability.md): `npyz` reads a shape whose element count overflows (e.g.
+//! `(4294967296, 4294967296)`) as an array of 0 values, ignores bytes after the data, and
+//! returns Fortran-order or big-endian data through the same call, leaving each check to the
+//! caller; this reader accepts exactly one layout (`<f4`, C order), checks the element count
+//! without overflow and the data length exactly, and names the file and the problem in a
+//! one-line error. The format is small (a magic string, a Python-dict header, raw values), so
+//! the reader is short; it is fuzzed by `fuzz/` (target `npy`).
 
 use std::path::Path;
 
@@ -29,7 +39,16 @@ pub fn read_f32(path: &Path) -> Result<NpyArray> {
         path: path.to_path_buf(),
         source,
     })?;
-    parse(&bytes).map_err(|message| Error::Npy {
+    parse_f32(&bytes, path)
+}
+
+/// Parses the bytes of a little-endian `float32` C-order `.npy` file; `path` is only used in
+/// error messages.
+///
+/// # Errors
+/// As [`read_f32`], except for I/O.
+pub fn parse_f32(bytes: &[u8], path: &Path) -> Result<NpyArray> {
+    parse(bytes).map_err(|message| Error::Npy {
         path: path.to_path_buf(),
         message,
     })
@@ -98,7 +117,8 @@ fn parse(bytes: &[u8]) -> std::result::Result<NpyArray, String> {
     let descr = descr.trim_matches(|c| c == '\'' || c == '"');
     if descr != "<f4" {
         return Err(format!(
-            "dtype '{descr}' is not supported, expected little-endian float32 ('<f4')"
+            "dtype '{}' is not supported, expected little-endian float32 ('<f4')",
+            descr.escape_debug()
         ));
     }
     if dict_value(header, "fortran_order").ok_or("header has no 'fortran_order'")? != "False" {
@@ -112,16 +132,18 @@ fn parse(bytes: &[u8]) -> std::result::Result<NpyArray, String> {
         .filter(|s| !s.is_empty())
         .map(|s| {
             s.parse::<usize>()
-                .map_err(|_| format!("bad shape {shape_text}"))
+                .map_err(|_| format!("bad shape {}", shape_text.escape_debug()))
         })
         .collect::<std::result::Result<Vec<_>, _>>()?;
     let body = &bytes[start + header_len..];
-    let count: usize = shape.iter().product();
-    if body.len() != count * 4 {
+    let expected = shape
+        .iter()
+        .try_fold(4usize, |bytes, &n| bytes.checked_mul(n))
+        .ok_or_else(|| format!("shape {shape:?} holds more float32 values than memory can"))?;
+    if body.len() != expected {
         return Err(format!(
-            "data is {} bytes, expected {} for shape {shape:?} float32",
+            "data is {} bytes, expected {expected} for shape {shape:?} float32",
             body.len(),
-            count * 4
         ));
     }
     let data = body
@@ -194,6 +216,43 @@ mod tests {
         assert_eq!(
             parse(b"hello world").unwrap_err(),
             "not a .npy file (bad magic bytes)"
+        );
+    }
+
+    /// Regression (found by fuzzing, docs/reliability.md): header text echoed in an error kept
+    /// its line breaks, so the error spanned several lines.
+    #[test]
+    fn header_text_in_errors_stays_on_one_line() {
+        let header = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, \n, x), }";
+        let mut bytes = MAGIC.to_vec();
+        bytes.extend_from_slice(&[1, 0]);
+        bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
+        bytes.extend_from_slice(header.as_bytes());
+        assert_eq!(parse(&bytes).unwrap_err(), "bad shape (2, \\n, x)");
+        let mut bytes = [&bytes[..10], &header.replace("<f4", "<f\n4").into_bytes()].concat();
+        let header_len = (bytes.len() - 10) as u16;
+        bytes[8..10].copy_from_slice(&header_len.to_le_bytes());
+        assert_eq!(
+            parse(&bytes).unwrap_err(),
+            "dtype '<f\\n4' is not supported, expected little-endian float32 ('<f4')"
+        );
+    }
+
+    /// Regression (found by fuzzing, docs/reliability.md): an element count that overflows
+    /// panicked, and in release builds wrapped to an empty array of that shape.
+    #[test]
+    fn overflowing_shape_is_refused() {
+        let header =
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296), }";
+        let mut bytes = MAGIC.to_vec();
+        bytes.extend_from_slice(&[1, 0]);
+        bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
+        bytes.extend_from_slice(header.as_bytes());
+        assert_eq!(
+            parse_f32(&bytes, Path::new("d.npy"))
+                .unwrap_err()
+                .to_string(),
+            "d.npy: shape [4294967296, 4294967296] holds more float32 values than memory can"
         );
     }
 }

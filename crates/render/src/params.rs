@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use pix2scene_scene::{ShadingConstants, glam::Vec3};
+use pix2scene_scene::{ShadingConstants, glam::Vec3, one_line};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -90,7 +90,7 @@ impl ShadeParams {
 
     /// Parses the JSON text of a parameters file; the error is a one-line message.
     pub fn from_json(text: &str) -> std::result::Result<Self, String> {
-        let params: Self = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        let params: Self = serde_json::from_str(text).map_err(|e| one_line(&e.to_string()))?;
         if !(params.fovy_deg > 0.0 && params.fovy_deg < 180.0) {
             return Err(format!("fovy_deg: {} is not in (0, 180)", params.fovy_deg));
         }
@@ -163,6 +163,17 @@ mod tests {
             ShadeParams::from_json(r#"{"lights": [{"pos_cam": [0, 1, 0], "colour": [1, 1, 1]}]}"#)
                 .unwrap_err();
         assert!(e.contains("unknown field `colour`"), "{e}");
+    }
+
+    /// Regression (found by fuzzing the manifest reader, which shares the cause): an unknown
+    /// key holding an escaped line break made a two-line error.
+    #[test]
+    fn unknown_key_with_a_line_break_stays_on_one_line() {
+        let e = ShadeParams::from_json("{\"k\\nl\": 1}").unwrap_err();
+        assert!(
+            e.starts_with("unknown field `k\\nl`, expected one of"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -24,15 +24,28 @@ pub fn viridis(t: f32) -> Vec3 {
 /// Depth map `[n]` with validity `mask` `[n]` to RGB `[n·3]`: viridis over the valid range, dark
 /// = near (the paper's convention), black where invalid.
 pub fn depth_to_rgb(depth: &[f32], mask: &[u8]) -> Vec<f32> {
-    let valid = || {
-        depth
-            .iter()
-            .zip(mask)
-            .filter(|(_, m)| **m != 0)
-            .map(|(d, _)| *d)
-    };
-    let lo = valid().fold(f32::INFINITY, f32::min);
-    let hi = valid().fold(f32::NEG_INFINITY, f32::max);
+    let [lo, hi] = depth_range(depth, mask).unwrap_or([0.0, 1.0]);
+    depth_to_rgb_in(depth, mask, lo, hi)
+}
+
+/// The smallest and largest depth over the valid pixels (`mask != 0`), or `None` if there is
+/// none.
+pub fn depth_range(depth: &[f32], mask: &[u8]) -> Option<[f32; 2]> {
+    depth
+        .iter()
+        .zip(mask)
+        .filter(|(_, m)| **m != 0)
+        .map(|(d, _)| *d)
+        .fold(None, |r, d| match r {
+            None => Some([d, d]),
+            Some([lo, hi]) => Some([lo.min(d), hi.max(d)]),
+        })
+}
+
+/// [`depth_to_rgb`] over a given depth range: `lo` maps to the dark end of viridis and `hi` to
+/// the bright end (values outside are clamped), so that several maps (the frames of a
+/// turntable) share one scale.
+pub fn depth_to_rgb_in(depth: &[f32], mask: &[u8], lo: f32, hi: f32) -> Vec<f32> {
     let span = (hi - lo).max(1e-6);
     depth
         .iter()
@@ -86,5 +99,15 @@ mod tests {
         assert_eq!(&rgb[6..9], &[0.0, 0.0, 0.0]);
         assert_eq!(&rgb[0..3], &viridis(0.0).to_array());
         assert_eq!(&rgb[3..6], &viridis(1.0).to_array());
+        assert_eq!(
+            depth_range(&[1.0, 2.0, 100.0], &[1, 1, 0]),
+            Some([1.0, 2.0])
+        );
+        assert_eq!(depth_range(&[1.0], &[0]), None);
+        // A shared range: values map by it, clamped outside.
+        let rgb = depth_to_rgb_in(&[1.5, 0.0, 9.0], &[1, 1, 1], 1.0, 2.0);
+        assert_eq!(&rgb[0..3], &viridis(0.5).to_array());
+        assert_eq!(&rgb[3..6], &viridis(0.0).to_array());
+        assert_eq!(&rgb[6..9], &viridis(1.0).to_array());
     }
 }

@@ -34,6 +34,31 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// A shard file differs from the size or checksum its manifest records.
+    #[error(
+        "{path}: {message}: the file is altered or truncated; rerun the `pix2scene generate` \
+         command that made the dataset, with --resume, to rewrite it"
+    )]
+    Corrupt {
+        /// The shard file.
+        path: PathBuf,
+        /// What differs, with the expected and found values.
+        message: String,
+    },
+}
+
+/// `text` with line breaks and other control characters escaped (`\n`, `\u{1b}`), so that an
+/// error message quoting outside text (a JSON key, a header) stays on one line.
+pub fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// Result type of this crate.

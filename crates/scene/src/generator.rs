@@ -46,6 +46,10 @@ pub struct GeneratorConfig {
     pub iqtt: IqttOptions,
 }
 
+/// Largest image side, pixels: one image then takes about 1.9 GB (29 bytes per pixel), and
+/// sizes and byte counts stay far from overflowing.
+pub const MAX_SIZE_PX: usize = 8192;
+
 impl GeneratorConfig {
     /// The defaults of `preset` at `size_px` with `seed`: the room scenes use the
     /// positive-octant camera patch and lights of DESIGN.md; `iqtt` floats its shapes in empty
@@ -77,11 +81,11 @@ impl GeneratorConfig {
     /// # Errors
     /// [`Error::InvalidValue`] naming the field and value.
     pub fn validate(&self) -> Result<()> {
-        if self.size_px < 8 || !self.size_px.is_multiple_of(2) {
+        if !(8..=MAX_SIZE_PX).contains(&self.size_px) || !self.size_px.is_multiple_of(2) {
             return Err(Error::InvalidValue {
                 field: "size".into(),
                 message: format!(
-                    "must be an even number of pixels >= 8, got {}",
+                    "must be an even number of pixels from 8 to {MAX_SIZE_PX}, got {}",
                     self.size_px
                 ),
             });
@@ -224,6 +228,23 @@ impl Generator {
     /// # Panics
     /// For the `iqtt` preset, whose records are [`Question`]s (use [`Generator::record`]).
     pub fn relit(&self, index: u64, lighting: u64) -> Sample {
+        let (scene, class) = self.relit_scene(index, lighting);
+        self.view(scene, class)
+    }
+
+    /// The scene that [`Generator::sample`] ray-traces for record `index` of a room preset:
+    /// room, objects, camera, lights and shading, so that it can be rendered again from other
+    /// cameras (view extrapolation, paper Table 2). `scene(i).render(size_px)` is
+    /// `sample(i).frame`, bit for bit.
+    ///
+    /// # Panics
+    /// For the `iqtt` preset, whose records are [`Question`]s.
+    pub fn scene(&self, index: u64) -> Scene {
+        self.relit_scene(index, 0).0
+    }
+
+    /// The scene of [`Generator::relit`] and its class label.
+    fn relit_scene(&self, index: u64, lighting: u64) -> (Scene, Option<u32>) {
         let mut rng = self.rng(index);
         let (objects, class) = match self.config.preset {
             Preset::Boxes => (vec![self.random_box(&mut rng, false)], None),
@@ -255,31 +276,38 @@ impl Generator {
             .config
             .lights
             .sample(&mut rng, self.config.camera.look_at);
-        self.render(Some(Room::default()), objects, camera, lights, class)
+        (
+            self.scene_of(Some(Room::default()), objects, camera, lights),
+            class,
+        )
     }
 
-    pub(crate) fn render(
+    /// Ray-traces `scene` into a [`Sample`].
+    pub(crate) fn view(&self, scene: Scene, class: Option<u32>) -> Sample {
+        Sample {
+            frame: scene.render(self.config.size_px),
+            lights_cam: scene.lights_in_camera_frame(),
+            camera: scene.camera,
+            lights: scene.lights,
+            class,
+        }
+    }
+
+    /// A scene with the config's shading constants and background.
+    pub(crate) fn scene_of(
         &self,
         room: Option<Room>,
         objects: Vec<Object>,
         camera: Camera,
         lights: Vec<PointLight>,
-        class: Option<u32>,
-    ) -> Sample {
-        let scene = Scene {
+    ) -> Scene {
+        Scene {
             room,
             objects,
             camera,
             lights,
             shading: self.config.shading,
             background: self.config.background,
-        };
-        Sample {
-            frame: scene.render(self.config.size_px),
-            lights_cam: scene.lights_in_camera_frame(),
-            camera,
-            lights: scene.lights,
-            class,
         }
     }
 

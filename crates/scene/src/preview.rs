@@ -80,11 +80,7 @@ impl RgbImage {
             png::Encoder::new(BufWriter::new(file), self.width as u32, self.height as u32);
         enc.set_color(png::ColorType::Rgb);
         enc.set_depth(png::BitDepth::Eight);
-        let bytes: Vec<u8> = self
-            .data
-            .iter()
-            .map(|v| (v.clamp(0.0, 1.0) * 255.0 + 0.5) as u8)
-            .collect();
+        let bytes = to_u8(&self.data);
         let png_err = |e: png::EncodingError| Error::Io {
             path: path.to_path_buf(),
             source: std::io::Error::other(e.to_string()),
@@ -93,6 +89,15 @@ impl RgbImage {
         w.write_image_data(&bytes).map_err(png_err)?;
         w.finish().map_err(png_err)
     }
+}
+
+/// Values in [0, 1] to 8-bit, as the PNGs of [`RgbImage::write_png`] store them (clamped,
+/// scaled by 255 and rounded).
+pub fn to_u8(values: &[f32]) -> Vec<u8> {
+    values
+        .iter()
+        .map(|v| (v.clamp(0.0, 1.0) * 255.0 + 0.5) as u8)
+        .collect()
 }
 
 /// Gap between tiles, pixels.

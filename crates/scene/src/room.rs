@@ -23,6 +23,9 @@ impl Default for Room {
 
 impl Room {
     /// Nearest hit of a world-frame ray with the front faces of the floor or walls.
+    ///
+    /// The surfaces are one-sided: seen from behind (a camera outside the room, as in view
+    /// extrapolation at large angles) a wall is invisible, so it never hides the scene.
     #[inline]
     pub fn intersect(&self, ray: &Ray, t_min: f32, t_max: f32) -> Option<Hit> {
         let mut best: Option<Hit> = None;
@@ -77,6 +80,26 @@ mod tests {
         assert!(room.intersect(&r, 0.0, f32::INFINITY).is_none());
         // Past the wall's far edge misses too.
         let r = Ray::new(Vec3::new(0.5, 1.5, 0.5), Vec3::new(-1.0, 0.0, 0.0));
+        assert!(room.intersect(&r, 0.0, f32::INFINITY).is_none());
+    }
+
+    #[test]
+    fn walls_are_one_sided_invisible_from_behind() {
+        // A camera behind the wall z = 0 (outside the room) sees through it onto the floor and
+        // the other wall: view extrapolation relies on this at large angles.
+        let room = Room::default();
+        let eye = Vec3::new(0.5, 0.4, -0.3);
+        let to_floor = Ray::new(eye, (Vec3::new(0.5, 0.0, 0.4) - eye).normalize());
+        let h = room.intersect(&to_floor, 0.0, f32::INFINITY).unwrap();
+        assert_eq!(h.normal, Vec3::Y);
+        assert!((h.t - (Vec3::new(0.5, 0.0, 0.4) - eye).length()).abs() < 1e-5);
+        let to_wall = Ray::new(eye, (Vec3::new(0.0, 0.5, 0.5) - eye).normalize());
+        assert_eq!(
+            room.intersect(&to_wall, 0.0, f32::INFINITY).unwrap().normal,
+            Vec3::X
+        );
+        // Seen from behind, the back of the wall x = 0 is not a surface either.
+        let r = Ray::new(Vec3::new(-0.5, 0.5, 0.5), Vec3::X);
         assert!(room.intersect(&r, 0.0, f32::INFINITY).is_none());
     }
 }

@@ -100,6 +100,28 @@ fn relit_views_keep_the_geometry_and_draw_new_lights() {
 }
 
 #[test]
+fn a_records_scene_renders_to_the_record_and_can_be_seen_from_another_camera() {
+    for preset in [
+        Preset::Boxes,
+        Preset::Shapes,
+        Preset::MultiShapes,
+        Preset::ShapenetLike,
+    ] {
+        let g = generator(preset, 24);
+        for i in 0..3 {
+            let sample = g.sample(i);
+            let mut scene = g.scene(i);
+            assert_eq!(scene.camera, sample.camera);
+            assert_eq!(scene.lights, sample.lights);
+            assert_eq!(scene.render(24), sample.frame);
+            // Same room and objects from another camera: another image of the same scene.
+            scene.camera = scene.camera.orbit_y(0.5);
+            assert_ne!(scene.render(24).depth, sample.frame.depth);
+        }
+    }
+}
+
+#[test]
 fn images_sit_in_unit_range_with_little_saturation() {
     for preset in [Preset::Boxes, Preset::MultiShapes, Preset::Iqtt] {
         let g = generator(preset, 32);

@@ -21,6 +21,8 @@ enum BenchTarget {
     Train(TrainBenchArgs),
     /// Surfel renderer: forward and forward+backward milliseconds per image.
     Render(super::bench_render::RenderBenchArgs),
+    /// Hausdorff-F and -R of two point clouds of one image: k-d trees against brute force.
+    Hausdorff(super::bench_hausdorff::HausdorffBenchArgs),
 }
 
 /// Flags of `pix2scene bench train` (the global `--threads N` sizes the compute pool).
@@ -79,6 +81,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         }
         BenchTarget::Train(a) => bench_train(a),
         BenchTarget::Render(a) => super::bench_render::run(a),
+        BenchTarget::Hausdorff(a) => super::bench_hausdorff::run(a),
     }
 }
 

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use pix2scene_scene::dataset::{ShardPart, WriteOptions, write_dataset};
+use pix2scene_scene::dataset::{ShardPart, WriteOptions, resume_dataset, write_dataset};
 use pix2scene_scene::{Generator, GeneratorConfig, Preset};
 
 use crate::progress;
@@ -24,7 +24,7 @@ pub struct GenerateArgs {
     /// Base seed: the same seed gives the same bytes on any machine and thread count.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Output directory (created; must be empty unless --force).
+    /// Output directory (created; must be empty unless --force or --resume).
     #[arg(long)]
     out: PathBuf,
     /// Write only part I of N (0-based), e.g. 3/8 for a cluster job array.
@@ -36,6 +36,11 @@ pub struct GenerateArgs {
     /// Overwrite a non-empty output directory.
     #[arg(long)]
     force: bool,
+    /// Finish an interrupted run in --out (or merge the --shard parts copied there): shards
+    /// that match their recorded checksums are kept, the rest written. Needs the same flags as
+    /// the interrupted run.
+    #[arg(long, conflicts_with = "force")]
+    resume: bool,
     /// Folder of OBJ meshes, one subfolder per category (e.g. a local ShapeNet copy), replacing
     /// the built-in ShapeNet-like objects.
     #[arg(long, value_name = "DIR")]
@@ -100,22 +105,27 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
         "records",
         args.quiet,
     );
-    let manifest = write_dataset(&generator, &args.out, &options, &|n| bar.inc(n))
+    let write = if args.resume {
+        resume_dataset
+    } else {
+        write_dataset
+    };
+    let manifest = write(&generator, &args.out, &options, &|n| bar.inc(n))
         .with_context(|| format!("generating {} into {}", preset, args.out.display()))?;
     bar.finish_and_clear();
     if !args.quiet {
-        let written = manifest
-            .shards
-            .iter()
-            .enumerate()
-            .filter(|(k, _)| part.owns(*k))
-            .count();
+        let held = manifest.shards.iter().filter(|s| s.is_sealed()).count();
         eprintln!(
-            "wrote {written} of {} shard(s) of {} {preset} record(s) at {}² to {}",
+            "{} holds {held} of {} shard(s) of {} {preset} record(s) at {}²{}",
+            args.out.display(),
             manifest.shards.len(),
             manifest.count,
             manifest.size,
-            args.out.display()
+            if held < manifest.shards.len() {
+                "; copy the other parts there and finish with --resume"
+            } else {
+                ""
+            }
         );
     }
     Ok(())

@@ -1,6 +1,7 @@
 //! Command-line interface: one file per subcommand, each turning flags into a library call.
 
 mod bench;
+mod bench_hausdorff;
 mod bench_render;
 mod generate;
 mod shade;

@@ -1,5 +1,9 @@
 //! `pix2scene generate`.
 
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
 use pix2scene_scene::dataset::DatasetReader;
 use pix2scene_scene::{Preset, Record};
 
@@ -39,7 +43,7 @@ fn same_seed_gives_identical_bytes_for_any_thread_count() {
 }
 
 #[test]
-fn union_of_shard_parts_is_the_full_run() {
+fn union_of_shard_parts_resumed_is_the_full_run() {
     let dir = scratch("parts");
     let full = dir.join("full");
     assert!(generate(&full, &[]).status.success());
@@ -50,12 +54,14 @@ fn union_of_shard_parts_is_the_full_run() {
         assert!(generate(&p, &["--shard", part]).status.success());
         // A part alone is not a readable dataset: it lacks the other part's shards.
         let err = DatasetReader::open(&p).unwrap_err().to_string();
-        assert!(err.contains("is missing"), "{err}");
-        for (name, bytes) in files(&p) {
-            std::fs::write(merged.join(name), bytes).unwrap();
-        }
+        assert!(
+            err.contains("holds an unfinished run or a --shard I/N part"),
+            "{err}"
+        );
+        copy_tree(&p, &merged);
     }
-    assert_eq!(files(&merged), files(&full));
+    assert!(generate(&merged, &["--resume"]).status.success());
+    assert_eq!(tree(&merged), tree(&full));
     let reader = DatasetReader::open(&merged).unwrap();
     let indices: Vec<_> = reader
         .records()
@@ -65,6 +71,145 @@ fn union_of_shard_parts_is_the_full_run() {
         })
         .collect();
     assert_eq!(indices, vec![16; 5]);
+}
+
+/// Copies every file under `from` to the same place under `to`.
+fn copy_tree(from: &Path, to: &Path) {
+    for (name, bytes) in tree(from) {
+        let path = to.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+    }
+}
+
+#[test]
+fn sigkilled_run_resumes_to_the_uninterrupted_bytes() {
+    let dir = scratch("kill");
+    let args = |out: &Path| -> Vec<String> {
+        [
+            "generate",
+            "--preset",
+            "multi-shapes",
+            "--count",
+            "600",
+            "--size",
+            "32",
+            "--seed",
+            "9",
+            "--shard-size",
+            "6",
+            "--threads",
+            "1",
+            "--quiet",
+            "--out",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([out.display().to_string()])
+        .collect()
+    };
+    let full = dir.join("full");
+    assert!(
+        pix2scene(&args(&full).iter().map(String::as_str).collect::<Vec<_>>())
+            .status
+            .success()
+    );
+    let run = dir.join("run");
+    let record = run.join("manifest-part-0-of-1.json");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pix2scene"))
+        .args(args(&run))
+        .spawn()
+        .unwrap();
+    // Kill the run once its part manifest records a finished shard (it is rewritten atomically,
+    // so every read sees a whole version).
+    let started = Instant::now();
+    let sealed = |text: &str| text.matches("\"blake3\"").count();
+    loop {
+        let text = std::fs::read_to_string(&record).unwrap_or_default();
+        if sealed(&text) >= 2 {
+            break;
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the run ended ({status}) before it could be killed");
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "no shard was recorded"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    child.kill().unwrap();
+    assert!(!child.wait().unwrap().success());
+    assert!(!run.join("manifest.json").exists());
+    assert_ne!(tree(&run), tree(&full));
+    let resumed = pix2scene(
+        &args(&run)
+            .iter()
+            .map(String::as_str)
+            .chain(["--resume"])
+            .collect::<Vec<_>>(),
+    );
+    assert!(
+        resumed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&resumed.stderr)
+    );
+    assert_eq!(tree(&run), tree(&full));
+}
+
+#[test]
+fn resume_with_another_seed_is_refused_naming_the_flag() {
+    let dir = scratch("reseed");
+    let out = dir.join("d");
+    assert!(generate(&out, &["--shard", "0/2"]).status.success());
+    let before = tree(&out);
+    let mut args: Vec<String> = [
+        "generate",
+        "--preset",
+        "boxes",
+        "--count",
+        "5",
+        "--size",
+        "16",
+        "--seed",
+        "4",
+        "--shard-size",
+        "2",
+        "--quiet",
+        "--resume",
+        "--out",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.push(out.display().to_string());
+    assert_fails_with(
+        &pix2scene(&args.iter().map(String::as_str).collect::<Vec<_>>()),
+        &format!(
+            "--seed: {} records 3 but this run asks for 4; resume with the flags of the \
+             interrupted run, or start over with --force",
+            out.join("manifest-part-0-of-2.json").display()
+        ),
+    );
+    assert_eq!(tree(&out), before);
+}
+
+/// Every file under `dir` (recursively), as (relative path, bytes), sorted.
+fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out: Vec<(String, Vec<u8>)> = files(dir);
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            out.extend(
+                tree(&p)
+                    .into_iter()
+                    .map(|(n, b)| (format!("{name}/{n}"), b)),
+            );
+        }
+    }
+    out.sort();
+    out
 }
 
 #[test]
@@ -137,13 +282,29 @@ fn bad_input_is_rejected_with_one_line_naming_the_value() {
         &run(&[
             "generate", "--preset", "boxes", "--count", "2", "--size", "15", "--out", o,
         ]),
-        "size: must be an even number of pixels >= 8, got 15",
+        "size: must be an even number of pixels from 8 to 8192, got 15",
     );
     assert_fails_with(
         &run(&[
             "generate", "--preset", "boxes", "--count", "2", "--size", "4", "--out", o,
         ]),
         "got 4",
+    );
+    // Regression: a huge size overflowed the shard-size arithmetic (a panic, or a division by
+    // zero in release builds).
+    assert_fails_with(
+        &run(&[
+            "generate",
+            "--preset",
+            "boxes",
+            "--count",
+            "1",
+            "--size",
+            "4294967296",
+            "--out",
+            o,
+        ]),
+        "size: must be an even number of pixels from 8 to 8192, got 4294967296",
     );
     assert_fails_with(
         &run(&[
@@ -157,7 +318,7 @@ fn bad_input_is_rejected_with_one_line_naming_the_value() {
         &run(&[
             "generate", "--preset", "boxes", "--count", "2", "--size", "8", "--out", o,
         ]),
-        "is not empty (pass --force to overwrite)",
+        "is not empty (pass --resume to finish an interrupted run there, or --force to overwrite)",
     );
     assert_eq!(
         std::fs::read_to_string(out.join("keep.txt")).unwrap(),

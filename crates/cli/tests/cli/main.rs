@@ -1,5 +1,6 @@
 //! End-to-end tests of the `pix2scene` binary, one module per subcommand.
 
+mod bench_hausdorff;
 mod generate;
 mod shade;
 mod train;

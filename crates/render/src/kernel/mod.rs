@@ -31,7 +31,7 @@ mod planes;
 mod point_grid;
 mod simd;
 
-pub use host::{HostImageKernel, ImageTape};
+pub use host::{HostImageKernel, ImageTape, host_normals};
 pub use inputs::{
     IMAGE_CHANNEL, KernelOutputs, KernelParams, NORMALS_CHANNEL, PACKED_CHANNELS, POINTS_CHANNEL,
 };

@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use glam::{Quat, Vec3};
 use safetensors::{Dtype, SafeTensors};
 
+use super::checksum::{check_size, verify};
 use super::manifest::Manifest;
+use super::part_manifest::part_manifests;
 use crate::camera::Camera;
 use crate::error::{Error, Result};
 use crate::frame::Frame;
@@ -24,26 +26,54 @@ pub struct DatasetReader {
 }
 
 impl DatasetReader {
-    /// Opens `dir`: reads `manifest.json` and checks that every shard file is present.
+    /// Opens `dir`: reads `manifest.json` and checks that every shard file is present and, where
+    /// the manifest records it (format version 2), has the recorded size. Checksums are verified
+    /// when a shard is read ([`DatasetReader::read_shard`]), so opening costs no more than a
+    /// directory listing.
     ///
     /// # Errors
-    /// A missing or malformed manifest, or a missing shard file (e.g. a directory holding only
-    /// one `--shard I/N` part).
+    /// A missing or malformed manifest, a missing shard file (e.g. a directory holding only
+    /// one `--shard I/N` part), or a shard file of another size ([`Error::Corrupt`]: truncated or
+    /// altered).
     pub fn open(dir: &Path) -> Result<Self> {
+        let path = dir.join("manifest.json");
+        if !path.exists()
+            && dir.is_dir()
+            && let Some(part) = part_manifests(dir)?.into_iter().next()
+        {
+            return Err(Error::Parse {
+                path,
+                line: None,
+                message: format!(
+                    "missing: the directory holds an unfinished run or a --shard I/N part ({}); \
+                     finish it with the same `pix2scene generate` command and --resume",
+                    part.file_name().unwrap_or_default().to_string_lossy()
+                ),
+            });
+        }
         let manifest = Manifest::read(dir)?;
         let preset: Preset = manifest.preset.parse()?;
         for shard in &manifest.shards {
             let path = dir.join(&shard.file);
-            if !path.is_file() {
+            let Ok(meta) = std::fs::metadata(&path).and_then(|m| {
+                if m.is_file() {
+                    Ok(m)
+                } else {
+                    Err(std::io::ErrorKind::NotFound.into())
+                }
+            }) else {
                 return Err(Error::Parse {
                     path: dir.join("manifest.json"),
                     line: None,
                     message: format!(
-                        "shard {} is missing (a --shard I/N part holds only some shards; merge \
-                         the parts into one directory)",
+                        "shard {} is missing (a --shard I/N part holds only some shards; copy \
+                         the parts into one directory and finish with generate --resume)",
                         shard.file
                     ),
                 });
+            };
+            if let Some(size) = shard.bytes {
+                check_size(&path, size, meta.len())?;
             }
         }
         Ok(Self {
@@ -73,11 +103,13 @@ impl DatasetReader {
         self.manifest.count == 0
     }
 
-    /// Reads and checks shard `k` (in manifest order).
+    /// Reads shard `k` (in manifest order), verifies it against the size and checksum its
+    /// manifest records (version-1 manifests record none) and unpacks its records. One shard is
+    /// in memory at a time.
     ///
     /// # Errors
-    /// An unreadable or corrupt file, a missing tensor, or a tensor of the wrong dtype or shape,
-    /// naming the file and the tensor.
+    /// An unreadable file; [`Error::Corrupt`] for a file whose size or checksum differs from the
+    /// manifest's; or any error of [`DatasetReader::decode_shard`].
     ///
     /// # Panics
     /// If `k` is not below the number of shards.
@@ -88,7 +120,24 @@ impl DatasetReader {
             path: path.clone(),
             source,
         })?;
-        let st = SafeTensors::deserialize(&bytes).map_err(|e| Error::Parse {
+        verify(&path, entry, &bytes)?;
+        self.decode_shard(k, &bytes)
+    }
+
+    /// Checks and unpacks the bytes of shard `k`, however they were obtained (no checksum is
+    /// verified here).
+    ///
+    /// # Errors
+    /// Bytes that are not a safetensors file, a missing tensor, a tensor of the wrong dtype or
+    /// shape, or a value out of range (light count, answer, class label), naming the shard's file
+    /// and the tensor.
+    ///
+    /// # Panics
+    /// If `k` is not below the number of shards.
+    pub fn decode_shard(&self, k: usize, bytes: &[u8]) -> Result<Vec<Record>> {
+        let entry = &self.manifest.shards[k];
+        let path = self.dir.join(&entry.file);
+        let st = SafeTensors::deserialize(bytes).map_err(|e| Error::Parse {
             path: path.clone(),
             line: None,
             message: format!("not a valid safetensors file: {e}"),
@@ -99,16 +148,26 @@ impl DatasetReader {
             n: entry.count,
             per: if self.preset == Preset::Iqtt { 4 } else { 1 },
             s: self.manifest.size,
+            classes: self.manifest.classes.len(),
         };
         shard.records(self.preset)
     }
 
-    /// All records in order, read shard by shard.
+    /// All records in order, read shard by shard; the first error ends the iteration.
     pub fn records(&self) -> impl Iterator<Item = Result<Record>> + '_ {
-        (0..self.manifest.shards.len()).flat_map(move |k| match self.read_shard(k) {
-            Ok(records) => records.into_iter().map(Ok).collect::<Vec<_>>(),
-            Err(e) => vec![Err(e)],
-        })
+        let mut failed = false;
+        (0..self.manifest.shards.len())
+            .map_while(move |k| {
+                (!failed).then(|| {
+                    let shard = self.read_shard(k);
+                    failed = shard.is_err();
+                    shard
+                })
+            })
+            .flat_map(|shard| match shard {
+                Ok(records) => records.into_iter().map(Ok).collect::<Vec<_>>(),
+                Err(e) => vec![Err(e)],
+            })
     }
 }
 
@@ -119,6 +178,8 @@ struct Shard<'a> {
     n: usize,
     per: usize,
     s: usize,
+    /// Number of class names in the manifest.
+    classes: usize,
 }
 
 impl Shard<'_> {
@@ -189,6 +250,17 @@ impl Shard<'_> {
         } else {
             self.i64s("class", &[])?
         };
+        if let Some((i, c)) = class
+            .iter()
+            .enumerate()
+            .find(|&(_, &c)| c != -1 && !(0..self.classes as i64).contains(&c))
+        {
+            return Err(self.error(format!(
+                "class {c} of record {i} is neither -1 nor an index into the manifest's {} \
+                 classes",
+                self.classes
+            )));
+        }
         let v3 = |a: &[f32], i: usize| Vec3::new(a[3 * i], a[3 * i + 1], a[3 * i + 2]);
         let (p2, p3) = (s * s, s * s * 3);
         let mut views = Vec::with_capacity(self.n * self.per);

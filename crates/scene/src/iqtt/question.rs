@@ -104,7 +104,7 @@ impl Generator {
                         color: l.color,
                     })
                     .collect();
-                self.render(None, vec![object], camera, lights, None)
+                self.view(self.scene_of(None, vec![object], camera, lights), None)
             })
             .collect();
         Question {

@@ -1,0 +1,61 @@
+//! One fuzz target per parser of outside input, and the seed files they start from.
+
+mod dataset;
+mod generator_config;
+mod manifest;
+mod npy;
+mod obj;
+mod seed_data;
+mod shade_params;
+mod shard;
+
+pub use dataset::DATASET;
+pub use generator_config::GENERATOR_CONFIG;
+pub use manifest::MANIFEST;
+pub use npy::NPY;
+pub use obj::OBJ;
+pub use shade_params::SHADE_PARAMS;
+pub use shard::SHARD;
+
+use crate::target::Target;
+
+/// Every target, in the order `scripts/fuzz.sh` runs them.
+pub const ALL: [&Target; 7] = [
+    &OBJ,
+    &NPY,
+    &SHADE_PARAMS,
+    &MANIFEST,
+    &GENERATOR_CONFIG,
+    &SHARD,
+    &DATASET,
+];
+
+/// Tokens of JSON formats: structure, literals, and keys of the project's JSON files.
+const JSON_TOKENS: &[&[u8]] = &[
+    b"null",
+    b"true",
+    b"false",
+    b"[]",
+    b"{}",
+    b"\"\"",
+    b"[1e300,0,0]",
+    b"-0.0",
+    b"1e-300",
+    b"\"\\u0000\"",
+    b"\"\\ud800\"",
+    b"\"format_version\"",
+    b"\"shards\"",
+    b"\"count\"",
+    b"\"start\"",
+    b"\"bytes\"",
+    b"\"blake3\"",
+    b"\"file\"",
+    b"\"config\"",
+    b"\"size_px\"",
+    b"\"lights\"",
+    b"\"pos_cam\"",
+    b"\"color\"",
+    b"\"camera\"",
+    b"\"fov_y_deg\"",
+    b"\"preset\"",
+];
