@@ -1,7 +1,6 @@
 //! PNG images and grids: dataset previews and anything else people look at.
 
 use std::fs;
-use std::io::BufWriter;
 use std::path::Path;
 
 use crate::colormap::{depth_to_rgb, normal_to_rgb};
@@ -71,23 +70,26 @@ impl RgbImage {
     /// # Errors
     /// [`Error::Io`] naming the path.
     pub fn write_png(&self, path: &Path) -> Result<()> {
-        let io = |source| Error::Io {
+        fs::write(path, self.to_png()).map_err(|source| Error::Io {
             path: path.to_path_buf(),
             source,
-        };
-        let file = fs::File::create(path).map_err(io)?;
-        let mut enc =
-            png::Encoder::new(BufWriter::new(file), self.width as u32, self.height as u32);
+        })
+    }
+
+    /// The image as the bytes of an 8-bit PNG file (values scaled linearly, see [`to_u8`]).
+    ///
+    /// # Panics
+    /// If the image is empty (PNG has no 0-pixel images).
+    pub fn to_png(&self) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        let mut enc = png::Encoder::new(&mut bytes, self.width as u32, self.height as u32);
         enc.set_color(png::ColorType::Rgb);
         enc.set_depth(png::BitDepth::Eight);
-        let bytes = to_u8(&self.data);
-        let png_err = |e: png::EncodingError| Error::Io {
-            path: path.to_path_buf(),
-            source: std::io::Error::other(e.to_string()),
-        };
-        let mut w = enc.write_header().map_err(png_err)?;
-        w.write_image_data(&bytes).map_err(png_err)?;
-        w.finish().map_err(png_err)
+        let mut w = enc.write_header().expect("a non-empty image has a PNG header");
+        w.write_image_data(&to_u8(&self.data))
+            .expect("the pixel data has the image's size");
+        w.finish().expect("writing into memory cannot fail");
+        bytes
     }
 }
 

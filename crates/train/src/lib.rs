@@ -26,6 +26,8 @@
 //! - [`depth_error`] and [`baselines`]: held-out MSE-depth, split into shape and scale, and
 //!   the image-blind predictors to read it against.
 //! - [`grid`]: image grids of depth and normal tiles.
+//! - [`iqtt`]: 3D-IQTT (paper section 4.4): Pix2Scene without camera, MINE and Eq. 5 on
+//!   questions, the CNN and Siamese baselines, resumable runs and paper Table 3.
 //! - [`device`]: CPU or GPU backend and the compute thread pool.
 //! - [`bench`](mod@bench): `pix2scene bench train`, iterations per second on fixed random data.
 //!
@@ -65,6 +67,7 @@ pub mod device;
 mod error;
 pub mod foreground;
 pub mod grid;
+pub mod iqtt;
 pub mod median;
 pub mod metrics;
 pub mod mirror;

@@ -4,6 +4,8 @@ mod bench;
 mod bench_hausdorff;
 mod bench_render;
 mod generate;
+mod iqtt;
+mod iqtt_human;
 mod shade;
 mod train;
 
@@ -31,6 +33,9 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Train Pix2Scene from a preset (or resume a run): checkpoints, metrics, sample grids.
     Train(train::TrainArgs),
+    /// The 3D-IQ test task: train and test Pix2Scene and the baselines (paper Table 3), and
+    /// the human test page.
+    Iqtt(iqtt::IqttArgs),
     /// Render depth maps (.npy) with the surfel renderer into images (.npy or .png).
     Shade(shade::ShadeArgs),
 }
@@ -48,6 +53,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Generate(args) => generate::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Train(args) => train::run(args, cli.threads),
+        Command::Iqtt(args) => iqtt::run(args, cli.threads),
         Command::Shade(args) => shade::run(args),
     }
 }

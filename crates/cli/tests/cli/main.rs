@@ -2,6 +2,7 @@
 
 mod bench_hausdorff;
 mod generate;
+mod iqtt;
 mod shade;
 mod train;
 
