@@ -129,7 +129,10 @@ impl CondNorm {
         let cond = match (self.cond_dim, cond) {
             (0, None) => Tensor::ones([batch, 1], &device),
             (0, Some(_)) => panic!("conditional norm has cond_dim = 0: pass no condition"),
-            (_, None) => panic!("conditional norm has cond_dim = {}: pass one", self.cond_dim),
+            (_, None) => panic!(
+                "conditional norm has cond_dim = {}: pass one",
+                self.cond_dim
+            ),
             (d, Some(cond)) => {
                 assert_shape!(cond, [batch, d]);
                 cond
@@ -317,7 +320,10 @@ mod tests {
     fn unconditional_layer_refuses_a_condition() {
         let device = device();
         let norm = CondNormConfig::new(2).with_cond_dim(0).init(&device);
-        let _ = norm.forward(Tensor::zeros([2, 2, 2, 2], &device), Some(Tensor::zeros([2, 3], &device)));
+        let _ = norm.forward(
+            Tensor::zeros([2, 2, 2, 2], &device),
+            Some(Tensor::zeros([2, 3], &device)),
+        );
     }
 
     #[test]

@@ -85,7 +85,9 @@ impl RgbImage {
         let mut enc = png::Encoder::new(&mut bytes, self.width as u32, self.height as u32);
         enc.set_color(png::ColorType::Rgb);
         enc.set_depth(png::BitDepth::Eight);
-        let mut w = enc.write_header().expect("a non-empty image has a PNG header");
+        let mut w = enc
+            .write_header()
+            .expect("a non-empty image has a PNG header");
         w.write_image_data(&to_u8(&self.data))
             .expect("the pixel data has the image's size");
         w.finish().expect("writing into memory cannot fail");

@@ -246,7 +246,7 @@ fn breakdown(
             &trainer.critic,
             (batch.image.clone(), zt.clone()),
             (batch.image.clone().mul_scalar(0.5), zt),
-            trainer.camera(&batch),
+            trainer.camera(batch),
             batch.class.clone(),
             at,
         );

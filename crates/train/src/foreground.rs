@@ -40,13 +40,20 @@ mod tests {
     #[test]
     fn a_zero_mask_gives_a_black_pixel() {
         let device = Device::flex();
-        let rendered = tensor(vec![0.2, 0.4, 0.6, 0.8, 0.5, 0.5, 0.5, 0.5, 0.9, 0.1, 0.3, 0.7], [1, 3, 2, 2], &device);
+        let rendered = tensor(
+            vec![0.2, 0.4, 0.6, 0.8, 0.5, 0.5, 0.5, 0.5, 0.9, 0.1, 0.3, 0.7],
+            [1, 3, 2, 2],
+            &device,
+        );
         let mask = tensor(vec![0.0, 1.0, 0.5, 0.0], [1, 2, 2], &device);
         let out = composite(rendered, Some(mask))
             .into_data()
-            .to_vec::<f32>()
+            .try_to_vec::<f32>()
             .unwrap();
-        assert_eq!(out, [0.0, 0.4, 0.3, 0.0, 0.0, 0.5, 0.25, 0.0, 0.0, 0.1, 0.15, 0.0]);
+        assert_eq!(
+            out,
+            [0.0, 0.4, 0.3, 0.0, 0.0, 0.5, 0.25, 0.0, 0.0, 0.1, 0.15, 0.0]
+        );
     }
 
     /// The gradient of an image loss reaches the mask logits, and equals the finite
@@ -54,8 +61,16 @@ mod tests {
     #[test]
     fn gradient_reaches_the_mask_logits() {
         let device = Device::flex().autodiff();
-        let rendered = tensor(vec![0.3, 0.6, 0.9, 0.2, 0.4, 0.8, 0.1, 0.5, 0.7, 0.6, 0.2, 0.4], [1, 3, 2, 2], &device);
-        let target = tensor(vec![0.0, 0.6, 0.9, 0.0, 0.0, 0.8, 0.1, 0.0, 0.0, 0.2, 0.4, 0.0], [1, 3, 2, 2], &device);
+        let rendered = tensor(
+            vec![0.3, 0.6, 0.9, 0.2, 0.4, 0.8, 0.1, 0.5, 0.7, 0.6, 0.2, 0.4],
+            [1, 3, 2, 2],
+            &device,
+        );
+        let target = tensor(
+            vec![0.0, 0.6, 0.9, 0.0, 0.0, 0.8, 0.1, 0.0, 0.0, 0.2, 0.4, 0.0],
+            [1, 3, 2, 2],
+            &device,
+        );
         let logits0 = vec![0.3f32, -0.2, 1.1, 0.0];
         let loss = |logits: Tensor<3>| {
             (composite(rendered.clone(), Some(sigmoid(logits))) - target.clone())
@@ -64,7 +79,12 @@ mod tests {
         };
         let logits = tensor(logits0.clone(), [1, 2, 2], &device).require_grad();
         let grads = loss(logits.clone()).backward();
-        let grad = logits.grad(&grads).expect("logit gradient").to_data().to_vec::<f32>().unwrap();
+        let grad = logits
+            .grad(&grads)
+            .expect("logit gradient")
+            .to_data()
+            .try_to_vec::<f32>()
+            .unwrap();
         assert!(grad.iter().all(|g| g.abs() > 1e-3), "{grad:?}");
         let h = 1e-2f32;
         for (i, g) in grad.iter().enumerate() {
@@ -74,7 +94,10 @@ mod tests {
                 loss(tensor(v, [1, 2, 2], &device)).into_scalar::<f32>()
             };
             let fd = (at(h) - at(-h)) / (2.0 * h);
-            assert!((fd - g).abs() < 2e-3 * (1.0 + g.abs()), "pixel {i}: {g} vs {fd}");
+            assert!(
+                (fd - g).abs() < 2e-3 * (1.0 + g.abs()),
+                "pixel {i}: {g} vs {fd}"
+            );
         }
     }
 }

@@ -158,8 +158,20 @@ mod tests {
             .init(&device)
             .forward(truth.clone(), lights.0.clone(), lights.1.clone())
             .image;
-        let exact = loss.forward(truth, None, image.clone(), lights.0.clone(), lights.1.clone());
-        let wrong = loss.forward(plane([-0.4, 0.1, -0.91], 0.6), None, image, lights.0, lights.1);
+        let exact = loss.forward(
+            truth,
+            None,
+            image.clone(),
+            lights.0.clone(),
+            lights.1.clone(),
+        );
+        let wrong = loss.forward(
+            plane([-0.4, 0.1, -0.91], 0.6),
+            None,
+            image,
+            lights.0,
+            lights.1,
+        );
         assert_eq!(exact.len(), 3);
         for (l, (e, w)) in exact.into_iter().zip(wrong).enumerate() {
             let (e, w) = (e.into_scalar::<f32>(), w.into_scalar::<f32>());

@@ -316,8 +316,11 @@ mod tests {
         write_dataset(&generator, &dir, &options, &|_| {}).unwrap();
         let manifest = dir.join("manifest.json");
         let text = std::fs::read_to_string(&manifest).unwrap();
-        std::fs::write(&manifest, text.replacen("\"preset\": \"iqtt\"", "\"preset\": \"boxes\"", 1))
-            .unwrap();
+        std::fs::write(
+            &manifest,
+            text.replacen("\"preset\": \"iqtt\"", "\"preset\": \"boxes\"", 1),
+        )
+        .unwrap();
         let msg = ShardedDataset::open(&dir, 8, 1, 0).unwrap_err().to_string();
         assert_eq!(
             msg,

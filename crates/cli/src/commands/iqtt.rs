@@ -107,14 +107,29 @@ struct EvalArgs {
 
 /// Runs `pix2scene iqtt`.
 pub fn run(args: IqttArgs, threads: Option<usize>) -> anyhow::Result<()> {
-    let threads: Vec<String> = threads.map(|n| format!("run.threads={n}")).into_iter().collect();
+    let threads: Vec<String> = threads
+        .map(|n| format!("run.threads={n}"))
+        .into_iter()
+        .collect();
     match args.command {
         IqttCommand::Run(a) => {
             let mut bar = TrainBar::new(a.quiet);
             let overrides = [a.set, threads].concat();
-            let table = run_all(&a.config, &a.out, &overrides, signals::stop_flag()?, &mut bar)
-                .inspect_err(|_| bar.abandon())
-                .with_context(|| format!("3D-IQTT runs of {} into {}", a.config.display(), a.out.display()))?;
+            let table = run_all(
+                &a.config,
+                &a.out,
+                &overrides,
+                signals::stop_flag()?,
+                &mut bar,
+            )
+            .inspect_err(|_| bar.abandon())
+            .with_context(|| {
+                format!(
+                    "3D-IQTT runs of {} into {}",
+                    a.config.display(),
+                    a.out.display()
+                )
+            })?;
             print!("{}", table.to_markdown());
             if a.json {
                 println!("{}", table.to_json());
@@ -146,7 +161,10 @@ pub fn run(args: IqttArgs, threads: Option<usize>) -> anyhow::Result<()> {
                     "done: {} with {} labels, {} steps in {:.0} s; validation {}; test {test}",
                     s.method, s.labels, s.steps, s.train_seconds, s.validation
                 ),
-                None => println!("interrupted, saved at step {}; continue with --resume", s.steps),
+                None => println!(
+                    "interrupted, saved at step {}; continue with --resume",
+                    s.steps
+                ),
             }
             Ok(())
         }
@@ -171,7 +189,10 @@ fn eval(a: EvalArgs) -> anyhow::Result<()> {
             })
         );
     } else {
-        println!("{} with {:?} labels: test {test}", preset.iqtt.method, preset.iqtt.labels);
+        println!(
+            "{} with {:?} labels: test {test}",
+            preset.iqtt.method, preset.iqtt.labels
+        );
     }
     let Some(dir) = a.figures else {
         return Ok(());
@@ -183,7 +204,8 @@ fn eval(a: EvalArgs) -> anyhow::Result<()> {
         preset.iqtt.method
     );
     let device = pix2scene_train::TrainDevice::parse(&preset.run.device)?.autodiff_device();
-    let questions = QuestionSet::open(&preset.iqtt, preset.model.resolution, 0).with_context(what)?;
+    let questions =
+        QuestionSet::open(&preset.iqtt, preset.model.resolution, 0).with_context(what)?;
     let mut learner = Pix2SceneLearner::new(&preset, questions.clone(), &device);
     let latest = pix2scene_train::checkpoint::list_checkpoints(&a.run.join("checkpoints"))?
         .pop()
@@ -193,8 +215,13 @@ fn eval(a: EvalArgs) -> anyhow::Result<()> {
     let drawn = questions.draw(&ids);
     std::fs::create_dir_all(&dir).with_context(|| dir.display().to_string())?;
     write_reconstructions(&learner, &drawn, &dir.join("reconstructions.png")).with_context(what)?;
-    write_answered_questions(&learner, &drawn, &dir.join("questions.png"), &dir.join("questions.md"))
-        .with_context(what)?;
+    write_answered_questions(
+        &learner,
+        &drawn,
+        &dir.join("questions.png"),
+        &dir.join("questions.md"),
+    )
+    .with_context(what)?;
     println!("figures in {}", dir.display());
     Ok(())
 }

@@ -24,7 +24,16 @@ fn tiny() -> String {
 fn iqtt_run_writes_table_3_of_the_tiny_preset() {
     let dir = scratch("iqtt-run");
     let out = dir.join("run");
-    let args = ["iqtt", "run", "--config", &tiny(), "--out", out.to_str().unwrap(), "--json", "--quiet"];
+    let args = [
+        "iqtt",
+        "run",
+        "--config",
+        &tiny(),
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+        "--quiet",
+    ];
     let first = pix2scene(&args);
     assert_succeeded(&first);
     let stdout = String::from_utf8_lossy(&first.stdout).into_owned();
@@ -56,7 +65,14 @@ fn iqtt_train_resumes_exactly_and_eval_agrees() {
     let dir = scratch("iqtt-train");
     let config = tiny();
     let run = |out: &Path, steps: &str, resume: bool| {
-        let mut args = vec!["iqtt", "train", "--out", out.to_str().unwrap(), "--labels", "20"];
+        let mut args = vec![
+            "iqtt",
+            "train",
+            "--out",
+            out.to_str().unwrap(),
+            "--labels",
+            "20",
+        ];
         args.extend(["--set", steps, "--quiet"]);
         if resume {
             args.push("--resume");
@@ -89,8 +105,15 @@ fn iqtt_train_resumes_exactly_and_eval_agrees() {
     assert_eq!(result(&split)["test"], result(&straight)["test"]);
     let figures = dir.join("figures");
     let eval = pix2scene(&[
-        "iqtt", "eval", "--run", straight.to_str().unwrap(), "--json", "--figures",
-        figures.to_str().unwrap(), "--figure-questions", "2",
+        "iqtt",
+        "eval",
+        "--run",
+        straight.to_str().unwrap(),
+        "--json",
+        "--figures",
+        figures.to_str().unwrap(),
+        "--figure-questions",
+        "2",
     ]);
     assert_succeeded(&eval);
     let stdout = String::from_utf8_lossy(&eval.stdout);
@@ -107,14 +130,32 @@ fn iqtt_bad_input_is_refused_on_one_line() {
     let dir = scratch("iqtt-bad");
     let boxes = dir.join("boxes");
     assert_succeeded(&pix2scene(&[
-        "generate", "--preset", "boxes", "--count", "4", "--size", "16", "--seed", "1", "--out",
+        "generate",
+        "--preset",
+        "boxes",
+        "--count",
+        "4",
+        "--size",
+        "16",
+        "--seed",
+        "1",
+        "--out",
         boxes.to_str().unwrap(),
     ]));
     let out = dir.join("run");
     let train = |set: &str| {
         pix2scene(&[
-            "iqtt", "train", "--config", &tiny(), "--out", out.to_str().unwrap(), "--labels", "0",
-            "--set", set, "--quiet",
+            "iqtt",
+            "train",
+            "--config",
+            &tiny(),
+            "--out",
+            out.to_str().unwrap(),
+            "--labels",
+            "0",
+            "--set",
+            set,
+            "--quiet",
         ])
     };
     assert_fails_with(
@@ -130,7 +171,11 @@ fn iqtt_bad_input_is_refused_on_one_line() {
         "iqtt.labels = 500: above the 200 training questions (iqtt.train_questions)",
     );
     let answers = dir.join("answers.json");
-    std::fs::write(&answers, "{\"format\": \"pix2scene-iqtt-answers\", \"version\": 1,").unwrap();
+    std::fs::write(
+        &answers,
+        "{\"format\": \"pix2scene-iqtt-answers\", \"version\": 1,",
+    )
+    .unwrap();
     assert_fails_with(
         &pix2scene(&["iqtt", "score", "--answers", answers.to_str().unwrap()]),
         &format!(
@@ -186,18 +231,18 @@ impl Driver {
             .stderr(Stdio::null())
             .spawn()
             .expect("chromedriver starts");
-        let url = format!("http://127.0.0.1:{port}");
+        let driver = Self {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            session: None,
+        };
         for _ in 0..100 {
-            if ureq::get(&format!("{url}/status")).call().is_ok() {
-                return Self {
-                    child,
-                    url,
-                    session: None,
-                };
+            if ureq::get(&format!("{}/status", driver.url)).call().is_ok() {
+                return driver;
             }
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
-        panic!("chromedriver did not answer on {url}");
+        panic!("chromedriver did not answer on {}", driver.url);
     }
 
     /// A WebDriver command: `body` POSTed (GET without one) to `path`, the reply's `value`.
@@ -229,8 +274,16 @@ fn human_page_counts_the_answers_given_in_a_browser() {
     let page_dir = dir.join("page");
     let n = 5u64;
     let made = pix2scene(&[
-        "iqtt", "human", "--out", page_dir.to_str().unwrap(), "--count", "5", "--seed", "7",
-        "--size", "32",
+        "iqtt",
+        "human",
+        "--out",
+        page_dir.to_str().unwrap(),
+        "--count",
+        "5",
+        "--seed",
+        "7",
+        "--size",
+        "32",
     ]);
     assert_succeeded(&made);
     let test = HumanTest {
@@ -254,27 +307,58 @@ fn human_page_counts_the_answers_given_in_a_browser() {
     driver.send(&s("/url"), Some(json!({ "url": page })));
     let mut correct = 0;
     for i in 0..n {
-        let shown = driver.send(&s("/execute/sync"), Some(json!({
+        let shown = driver.send(
+            &s("/execute/sync"),
+            Some(json!({
             "script": "return [document.getElementById('progress').textContent, \
                        document.querySelectorAll('#question img[src^=\"data:image/png\"]').length]",
-            "args": []})));
+            "args": []})),
+        );
         assert_eq!(shown, json!([format!("Question {} of {n}", i + 1), 4]));
         let choice = (i % 3) as u8;
         correct += u64::from(generator.question(test.first + i).answer == choice);
-        let element = driver.send(&s("/element"), Some(json!({
-            "using": "css selector", "value": format!("#answer-{choice}")})));
-        let id = element.as_object().unwrap().values().next().unwrap().as_str().unwrap().to_string();
+        let element = driver.send(
+            &s("/element"),
+            Some(json!({
+            "using": "css selector", "value": format!("#answer-{choice}")})),
+        );
+        let id = element
+            .as_object()
+            .unwrap()
+            .values()
+            .next()
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .to_string();
         driver.send(&s(&format!("/element/{id}/click")), Some(json!({})));
     }
-    let score = driver.send(&s("/execute/sync"), Some(json!({
-        "script": "return document.getElementById('score').textContent", "args": []})));
+    let score = driver.send(
+        &s("/execute/sync"),
+        Some(json!({
+        "script": "return document.getElementById('score').textContent", "args": []})),
+    );
     let percent = format!("{:.1}", 100.0 * correct as f64 / n as f64);
-    assert_eq!(score, json!(format!("You answered {correct} of {n} correctly ({percent} %).")));
-    let sheet = driver.send(&s("/execute/sync"), Some(json!({
-        "script": "return JSON.stringify(window.answerSheet)", "args": []})));
+    assert_eq!(
+        score,
+        json!(format!(
+            "You answered {correct} of {n} correctly ({percent} %)."
+        ))
+    );
+    let sheet = driver.send(
+        &s("/execute/sync"),
+        Some(json!({
+        "script": "return JSON.stringify(window.answerSheet)", "args": []})),
+    );
     let answers = dir.join("answers.json");
     std::fs::write(&answers, sheet.as_str().unwrap()).unwrap();
-    let scored = pix2scene(&["iqtt", "score", "--answers", answers.to_str().unwrap(), "--json"]);
+    let scored = pix2scene(&[
+        "iqtt",
+        "score",
+        "--answers",
+        answers.to_str().unwrap(),
+        "--json",
+    ]);
     assert_succeeded(&scored);
     let got: Value = serde_json::from_str(String::from_utf8_lossy(&scored.stdout).trim()).unwrap();
     assert_eq!(got["correct"], correct);

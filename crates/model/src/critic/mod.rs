@@ -165,7 +165,9 @@ impl Critic {
         };
         let [batch, _, r, _] = x.dims();
         let [_, dim] = camera.dims();
-        let planes = camera.reshape([batch, dim, 1, 1]).expand([batch, dim, r, r]);
+        let planes = camera
+            .reshape([batch, dim, 1, 1])
+            .expand([batch, dim, r, r]);
         Tensor::cat(vec![x, planes], 1)
     }
 

@@ -483,7 +483,10 @@ mod tests {
         let (depth, mask) = dec.forward_with_mask(z.clone(), None, None);
         let mask = to_vec(mask.expect("a mask channel"));
         assert_eq!(mask.len(), 2 * 16 * 16);
-        assert!(mask.iter().all(|m| (m - 0.5).abs() < 0.05), "near ½ at first");
+        assert!(
+            mask.iter().all(|m| (m - 0.5).abs() < 0.05),
+            "near ½ at first"
+        );
         assert_eq!(to_vec(depth), to_vec(dec.forward(z.clone(), None, None)));
         // The mask is the second channel of the last layer: perturbing that channel's weights
         // moves the mask and leaves the depth as it was.
@@ -503,7 +506,10 @@ mod tests {
         assert_eq!(to_vec(depth2), to_vec(dec.forward(z, None, None)));
         assert!(max_abs_diff(&to_vec(mask2.unwrap()), &mask) > 1e-3);
         // Without the channel there is no mask.
-        let plain = DecoderConfig::new(16).with_width(4).with_z_dim(5).init(&device);
+        let plain = DecoderConfig::new(16)
+            .with_width(4)
+            .with_z_dim(5)
+            .init(&device);
         let cam = rng.tensor([2, 3], 0.0, 1.0, &device);
         let z = rng.tensor([2, 5], -1.0, 1.0, &device);
         assert!(plain.forward_with_mask(z, Some(cam), None).1.is_none());

@@ -235,7 +235,10 @@ mod tests {
         let dir = scratch("page");
         let page = std::fs::read_to_string(write_human_page(&dir, &TEST).unwrap()).unwrap();
         assert_eq!(page.matches("data:image/png;base64,").count(), 12);
-        assert!(!page.contains("src=\"http") && !page.contains("<link"), "external resource");
+        assert!(
+            !page.contains("src=\"http") && !page.contains("<link"),
+            "external resource"
+        );
         std::fs::remove_dir_all(dir).unwrap();
     }
 
@@ -251,8 +254,16 @@ mod tests {
             version: ANSWERS_VERSION,
             test: TEST,
             answers: vec![
-                HumanAnswer { question: 100, choice: right, ms: 812.0 },
-                HumanAnswer { question: 101, choice: wrong, ms: 1500.5 },
+                HumanAnswer {
+                    question: 100,
+                    choice: right,
+                    ms: 812.0,
+                },
+                HumanAnswer {
+                    question: 101,
+                    choice: wrong,
+                    ms: 1500.5,
+                },
             ],
             // Whatever the page claims, the file is scored from the questions.
             score: Accuracy::new(2, 2),

@@ -193,7 +193,11 @@ pub(crate) fn with_overrides<T: Serialize + DeserializeOwned + Clone>(
 /// # Errors
 /// [`Error::InvalidValue`] naming a key outside [`RESUMABLE_KEYS`] whose value would change,
 /// with the run's value and the new one.
-pub(crate) fn check_resumed<T: Serialize>(before: &T, after: &T, overrides: &[String]) -> Result<()> {
+pub(crate) fn check_resumed<T: Serialize>(
+    before: &T,
+    after: &T,
+    overrides: &[String],
+) -> Result<()> {
     let (before, after) = (to_table(before), to_table(after));
     for arg in overrides {
         let (key, raw) = arg.split_once('=').unwrap_or((arg, ""));

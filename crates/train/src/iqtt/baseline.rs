@@ -77,7 +77,12 @@ impl BaselineLearner {
     ///
     /// # Panics
     /// If `method` is [`Method::Pix2Scene`].
-    pub fn new(preset: &IqttPreset, method: Method, questions: QuestionSet, device: &Device) -> Self {
+    pub fn new(
+        preset: &IqttPreset,
+        method: Method,
+        questions: QuestionSet,
+        device: &Device,
+    ) -> Self {
         let b = &preset.baselines;
         let net = init_seeded(preset.run.seed, device, |host| match method {
             Method::Cnn => BaselineNet::Cnn(b.cnn().init(host)),

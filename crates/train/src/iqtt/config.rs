@@ -279,7 +279,11 @@ impl IqttPreset {
             }
         }
         if q.labels.is_empty() {
-            return Err(Error::invalid("iqtt.labels", "[]", "give at least one label count"));
+            return Err(Error::invalid(
+                "iqtt.labels",
+                "[]",
+                "give at least one label count",
+            ));
         }
         if let Some(&labels) = q.labels.iter().find(|&&l| l > q.train_questions) {
             return Err(Error::invalid(
@@ -311,7 +315,11 @@ impl IqttPreset {
             }
         }
         if !(q.mine_rate > 0.0 && q.mine_rate <= 1.0) {
-            return Err(Error::invalid("iqtt.mine_rate", q.mine_rate, "must be in (0, 1]"));
+            return Err(Error::invalid(
+                "iqtt.mine_rate",
+                q.mine_rate,
+                "must be in (0, 1]",
+            ));
         }
         for (key, w) in [
             ("iqtt.mine_weight", q.mine_weight),
@@ -321,7 +329,10 @@ impl IqttPreset {
                 return Err(Error::invalid(key, w, "must be a finite number ≥ 0"));
             }
         }
-        self.baselines.cnn().validate().map_err(|e| baseline_key(e, &self.baselines))
+        self.baselines
+            .cnn()
+            .validate()
+            .map_err(|e| baseline_key(e, &self.baselines))
     }
 }
 
@@ -336,7 +347,11 @@ fn baseline_key(err: pix2scene_model::Error, section: &BaselinesSection) -> Erro
                 "hidden" => format!("{:?}", section.hidden),
                 _ => section.width.to_string(),
             };
-            Error::invalid(format!("baselines.{field}"), value, format!("must be {expected}"))
+            Error::invalid(
+                format!("baselines.{field}"),
+                value,
+                format!("must be {expected}"),
+            )
         }
         err => Error::Model(err),
     }
@@ -390,10 +405,17 @@ mod tests {
                 "iqtt.scene_dim = 16: must be in 1..16 (model.z_dim = 16: the rest is the view \
                  part)",
             ),
-            (&["baselines.blocks=[]"], "baselines.blocks = []: must be at least one stage"),
+            (
+                &["baselines.blocks=[]"],
+                "baselines.blocks = []: must be at least one stage",
+            ),
         ];
         for (overrides, expected) in cases {
-            assert_eq!(tiny(overrides).unwrap_err().to_string(), expected, "{overrides:?}");
+            assert_eq!(
+                tiny(overrides).unwrap_err().to_string(),
+                expected,
+                "{overrides:?}"
+            );
         }
         let two = tiny(&[]).unwrap();
         assert_eq!(

@@ -141,7 +141,10 @@ mod tests {
         frame(&mut tile, s, RIGHT);
         assert_eq!(&tile[0..3], &RIGHT);
         assert_eq!(&tile[((2 * s) + 2) * 3..((2 * s) + 2) * 3 + 3], &[0.5; 3]);
-        assert_eq!(&tile[((s - 1) * s + 3) * 3..((s - 1) * s + 3) * 3 + 3], &RIGHT);
+        assert_eq!(
+            &tile[((s - 1) * s + 3) * 3..((s - 1) * s + 3) * 3 + 3],
+            &RIGHT
+        );
         let framed = tile.chunks(3).filter(|c| *c == RIGHT).count();
         assert_eq!(framed, s * s - (s - 4) * (s - 4));
     }

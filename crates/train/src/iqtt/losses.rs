@@ -102,7 +102,10 @@ mod tests {
         avg.push(&plain);
         avg.push(&supervised);
         let mean = avg.take();
-        assert_eq!((mean.mine, mean.question, mean.supervised), (2.0, -4.0, true));
+        assert_eq!(
+            (mean.mine, mean.question, mean.supervised),
+            (2.0, -4.0, true)
+        );
         assert_eq!(avg, IqttAverager::default());
         let line = serde_json::to_string(&IqttRecord {
             step: 2,
@@ -113,6 +116,11 @@ mod tests {
         })
         .unwrap();
         assert!(line.starts_with("{\"step\":2,\"critic\":0.0,"), "{line}");
-        assert!(line.contains("\"mine\":2.0,\"question\":-4.0,\"validation\":{\"correct\":1,\"total\":3}"), "{line}");
+        assert!(
+            line.contains(
+                "\"mine\":2.0,\"question\":-4.0,\"validation\":{\"correct\":1,\"total\":3}"
+            ),
+            "{line}"
+        );
     }
 }

@@ -25,7 +25,10 @@ impl QuestionBatch {
     /// # Errors
     /// [`Error::Data`](crate::Error::Data) when a view has another size.
     pub fn new(questions: &[Question], size: usize) -> Result<Self> {
-        let views: Vec<_> = questions.iter().flat_map(|q| q.views.iter().cloned()).collect();
+        let views: Vec<_> = questions
+            .iter()
+            .flat_map(|q| q.views.iter().cloned())
+            .collect();
         Ok(Self {
             views: HostBatch::from_samples(&views, size)?,
             answers: questions.iter().map(|q| q.answer).collect(),
@@ -70,7 +73,10 @@ mod tests {
         assert_eq!(batch.answers, [questions[0].answer, questions[1].answer]);
         // View 2 of question 1 is image 6; pixel 10, red channel.
         let n = 64;
-        assert_eq!(batch.views.image[6 * 3 * n + 10], questions[1].views[2].frame.image[30]);
+        assert_eq!(
+            batch.views.image[6 * 3 * n + 10],
+            questions[1].views[2].frame.image[30]
+        );
         let grouped = batch.question_images(&Device::flex());
         assert_eq!(grouped.dims(), [2, 4, 3, 8, 8]);
     }

@@ -107,7 +107,11 @@ impl QuestionSet {
         let ids: Vec<u64> = (0..count as u64)
             .map(|i| {
                 let p = k * count as u64 + i;
-                let order = cache.epoch_order(p / self.labels, self.labels, self.seed ^ LABELLED_STREAM_SEED);
+                let order = cache.epoch_order(
+                    p / self.labels,
+                    self.labels,
+                    self.seed ^ LABELLED_STREAM_SEED,
+                );
                 order[(p % self.labels) as usize]
             })
             .collect();
@@ -126,7 +130,9 @@ impl QuestionSet {
 
     /// Questions `ids`, drawn in parallel (the result does not depend on the thread count).
     pub fn draw(&self, ids: &[u64]) -> Vec<Question> {
-        ids.par_iter().map(|&i| self.generator.question(i)).collect()
+        ids.par_iter()
+            .map(|&i| self.generator.question(i))
+            .collect()
     }
 }
 
@@ -154,14 +160,20 @@ fn from_dataset(dir: &Path, size: usize, train: u64) -> Result<Generator> {
         return Err(bad(
             "iqtt.dir",
             shown,
-            format!("questions are {0}², model.resolution is {size}", manifest.size),
+            format!(
+                "questions are {0}², model.resolution is {size}",
+                manifest.size
+            ),
         ));
     }
     if manifest.count < train {
         return Err(bad(
             "iqtt.train_questions",
             train.to_string(),
-            format!("the dataset {shown} holds only {} questions", manifest.count),
+            format!(
+                "the dataset {shown} holds only {} questions",
+                manifest.count
+            ),
         ));
     }
     let generator = Generator::new(manifest.config.clone())?;

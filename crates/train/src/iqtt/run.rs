@@ -196,7 +196,12 @@ fn train_loop(
         let is_final = step == total;
         let evaluated = step.is_multiple_of(run.eval_every) || is_final;
         if evaluated {
-            validation = Some(accuracy(learner, questions, questions.validation(), preset)?);
+            validation = Some(accuracy(
+                learner,
+                questions,
+                questions.validation(),
+                preset,
+            )?);
         }
         if step.is_multiple_of(run.log_every) || is_final {
             let (t0, s0) = window_start;

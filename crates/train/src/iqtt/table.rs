@@ -236,15 +236,25 @@ mod tests {
             row(Method::Siamese, 0, 40),
             row(Method::Pix2Scene, 200, 60),
         ];
-        let table = IqttTable::new(&preset, rows, [Accuracy::new(51, 100), Accuracy::new(39, 100)]);
+        let table = IqttTable::new(
+            &preset,
+            rows,
+            [Accuracy::new(51, 100), Accuracy::new(39, 100)],
+        );
         let md = table.to_markdown();
         // 50/100: Wilson [0.404, 0.596].
         assert!(
             md.contains("| 0 | 0.500 [0.404, 0.596] | 0.330 [0.246, 0.427] | 0.400 [0.309, 0.498] | 0.4372 | 0.3385 | 0.3698 |"),
             "{md}"
         );
-        assert!(md.contains("| 200 | 0.600 [0.502, 0.691] | – | – | 0.4691 | 0.3350 | 0.3610 |"), "{md}");
-        assert!(md.contains("chance 0.333; area-nearest 0.510 [0.413, 0.606]; pixel-nearest 0.390"), "{md}");
+        assert!(
+            md.contains("| 200 | 0.600 [0.502, 0.691] | – | – | 0.4691 | 0.3350 | 0.3610 |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("chance 0.333; area-nearest 0.510 [0.413, 0.606]; pixel-nearest 0.390"),
+            "{md}"
+        );
         let json = table.to_json();
         assert_eq!(json["pix2scene"]["200"]["correct"], 60);
         assert_eq!(json["cnn"]["0"]["accuracy"], 0.33);

@@ -158,7 +158,10 @@ impl Trainer {
         mask: Option<Tensor<3>>,
         lights: (Tensor<3>, Tensor<3>),
     ) -> Tensor<4> {
-        composite(self.renderer().render_image(depth, lights.0, lights.1), mask)
+        composite(
+            self.renderer().render_image(depth, lights.0, lights.1),
+            mask,
+        )
     }
 
     /// One full iteration (0-based `step`): `critic_steps` critic steps on `batches[..C]`, then
