@@ -6,7 +6,7 @@ use std::path::Path;
 
 use burn::module::Module;
 use pix2scene_model::{VIEWS, nearest_options, option_distances};
-use pix2scene_scene::Question;
+use pix2scene_scene::{Question, RgbImage};
 
 use super::pix2scene::Pix2SceneLearner;
 use super::question_batch::QuestionBatch;
@@ -14,6 +14,9 @@ use crate::atomic_file::write_atomic;
 use crate::batch::host_values;
 use crate::error::Result;
 use crate::grid::{TileGrid, chw_to_hwc, depth_tile};
+
+/// Width of the frames around answers, pixels.
+const FRAME_PX: usize = 2;
 
 /// Frame colour of the chosen answer when it is correct.
 const RIGHT: [f32; 3] = [0.1, 0.8, 0.2];
@@ -94,14 +97,19 @@ pub fn write_answered_questions(
         let (pick, right) = (chosen[q], question.answer);
         for v in 0..VIEWS {
             let i = q * VIEWS + v;
-            let mut tile = chw_to_hwc(&input[i * p3..(i + 1) * p3], s);
+            let mut tile = RgbImage {
+                width: s,
+                height: s,
+                data: chw_to_hwc(&input[i * p3..(i + 1) * p3], s),
+            };
             let option = v.checked_sub(1).map(|o| o as u8);
             if option == Some(pick) {
-                frame(&mut tile, s, if pick == right { RIGHT } else { WRONG });
+                let colour = if pick == right { RIGHT } else { WRONG };
+                tile.outline(0, 0, s, s, colour, FRAME_PX);
             } else if option == Some(right) {
-                frame(&mut tile, s, CORRECT);
+                tile.outline(0, 0, s, s, CORRECT, FRAME_PX);
             }
-            grid.put(q, v, &tile);
+            grid.put(q, v, &tile.data);
         }
         let d = &distances[q * 3..q * 3 + 3];
         let _ = writeln!(
@@ -117,35 +125,4 @@ pub fn write_answered_questions(
     }
     grid.write_png(png)?;
     write_atomic(table, md.as_bytes())
-}
-
-/// Paints a 2-pixel frame of `colour` around an RGB tile `[s, s, 3]`.
-fn frame(tile: &mut [f32], s: usize, colour: [f32; 3]) {
-    for y in 0..s {
-        for x in 0..s {
-            if x < 2 || y < 2 || x + 2 >= s || y + 2 >= s {
-                tile[(y * s + x) * 3..(y * s + x) * 3 + 3].copy_from_slice(&colour);
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn frame_paints_the_border_only() {
-        let s = 6;
-        let mut tile = vec![0.5; s * s * 3];
-        frame(&mut tile, s, RIGHT);
-        assert_eq!(&tile[0..3], &RIGHT);
-        assert_eq!(&tile[((2 * s) + 2) * 3..((2 * s) + 2) * 3 + 3], &[0.5; 3]);
-        assert_eq!(
-            &tile[((s - 1) * s + 3) * 3..((s - 1) * s + 3) * 3 + 3],
-            &RIGHT
-        );
-        let framed = tile.chunks(3).filter(|c| *c == RIGHT).count();
-        assert_eq!(framed, s * s - (s - 4) * (s - 4));
-    }
 }
