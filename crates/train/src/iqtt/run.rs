@@ -381,3 +381,136 @@ pub fn run_all(
     write_atomic(&out.join("table.json"), json.as_bytes())?;
     Ok(table)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tiny() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/iqtt-tiny.toml")
+    }
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("p2s-iqtt-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    }
+
+    /// The whole pipeline on the tiny preset: every method at every label count, tested on
+    /// the stated number of test questions, with the shortcuts on the same questions; run
+    /// again, the finished runs are read back into the same table.
+    #[test]
+    fn run_all_fills_table_3_of_the_tiny_preset() {
+        let out = scratch("all");
+        let stop = Arc::new(AtomicBool::new(false));
+        let table = run_all(&tiny(), &out, &[], stop.clone(), &mut ()).unwrap();
+        assert_eq!(table.rows.len(), 6);
+        for row in &table.rows {
+            assert_eq!(row.accuracy.total, 30, "{row:?}");
+            assert_eq!(row.validation.total, 12, "{row:?}");
+        }
+        let steps: Vec<(String, u64, u64)> =
+            table.rows.iter().map(|r| (r.method.clone(), r.labels, r.steps)).collect();
+        // Baselines do not train without labels; Pix2Scene trains on the unlabelled images.
+        assert_eq!(steps[1], ("cnn".into(), 0, 0));
+        assert_eq!(steps[3], ("pix2scene".into(), 20, 4));
+        assert_eq!(steps[4], ("cnn".into(), 20, 3));
+        assert_eq!(table.shortcuts[0].total, 30);
+        let again = run_all(&tiny(), &out, &[], stop, &mut ()).unwrap();
+        let key = |t: &IqttTable| -> Vec<(String, u64, Accuracy, Accuracy, u64)> {
+            t.rows
+                .iter()
+                .map(|r| (r.method.clone(), r.labels, r.accuracy, r.validation, r.steps))
+                .collect()
+        };
+        assert_eq!(key(&again), key(&table));
+        assert_eq!(again.shortcuts, table.shortcuts);
+        assert!(out.join("table.md").is_file() && out.join("table.json").is_file());
+        std::fs::remove_dir_all(out).unwrap();
+    }
+
+    /// A run stopped after 2 of 4 iterations and resumed logs what a straight run logs and
+    /// reaches the same test accuracy; `evaluate_run` of its checkpoint agrees.
+    #[test]
+    fn a_resumed_run_matches_a_straight_one() {
+        let (straight, split) = (scratch("straight"), scratch("split"));
+        let options = |out: &Path, steps: u64, resume: bool| IqttOptions {
+            config: Some(tiny()),
+            out: out.to_path_buf(),
+            overrides: vec![format!("run.steps={steps}"), "iqtt.labels=[20]".into()],
+            resume,
+            stop: Arc::new(AtomicBool::new(false)),
+        };
+        let a = train_iqtt(&options(&straight, 4, false), &mut ()).unwrap();
+        train_iqtt(&options(&split, 2, false), &mut ()).unwrap();
+        let mut resumed = options(&split, 4, true);
+        resumed.overrides = vec!["run.steps=4".into()];
+        let b = train_iqtt(&resumed, &mut ()).unwrap();
+        assert_eq!((a.test, a.validation, a.steps), (b.test, b.validation, b.steps));
+        let metrics = |d: &Path| -> Vec<serde_json::Value> {
+            std::fs::read_to_string(d.join("metrics.jsonl"))
+                .unwrap()
+                .lines()
+                .map(|l| {
+                    let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+                    let o = v.as_object_mut().unwrap();
+                    o.remove("iters_per_s");
+                    o.remove("elapsed_s");
+                    v
+                })
+                .collect()
+        };
+        assert_eq!(metrics(&split), metrics(&straight));
+        let (_, test) = evaluate_run(&straight, &[]).unwrap();
+        assert_eq!(Some(test), a.test);
+        for dir in [straight, split] {
+            std::fs::remove_dir_all(dir).unwrap();
+        }
+    }
+
+    /// Bad input is refused on one line naming the key: a label count above the training
+    /// questions, and a dataset that is not 3D-IQTT questions.
+    #[test]
+    fn bad_input_is_refused_by_name() {
+        let out = scratch("bad");
+        let options = |set: String| IqttOptions {
+            config: Some(tiny()),
+            out: out.clone(),
+            overrides: vec![set],
+            ..IqttOptions::default()
+        };
+        let err = train_iqtt(&options("iqtt.labels=[500]".into()), &mut ()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "iqtt.labels = 500: above the 200 training questions (iqtt.train_questions)"
+        );
+        let boxes = scratch("boxes");
+        let generator = pix2scene_scene::Generator::new(pix2scene_scene::GeneratorConfig::new(
+            pix2scene_scene::Preset::Boxes,
+            16,
+            1,
+        ))
+        .unwrap();
+        let write = pix2scene_scene::dataset::WriteOptions {
+            count: 2,
+            part: pix2scene_scene::dataset::ShardPart::ALL,
+            records_per_shard: None,
+            force: true,
+            previews: 0,
+        };
+        pix2scene_scene::dataset::write_dataset(&generator, &boxes, &write, &|_| {}).unwrap();
+        let mut bad = options(format!("iqtt.dir=\"{}\"", boxes.display()));
+        bad.overrides.push("iqtt.labels=[0]".into());
+        let err = train_iqtt(&bad, &mut ()).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            format!(
+                "iqtt.dir = {}: a boxes dataset, not 3D-IQTT questions (write them with \
+                 generate --preset iqtt)",
+                boxes.display()
+            )
+        );
+        assert_eq!(err.lines().count(), 1);
+        std::fs::remove_dir_all(boxes).unwrap();
+    }
+}
