@@ -60,7 +60,10 @@ fn help_lists_only_commands_that_exist() {
         .take_while(|l| !l.is_empty())
         .filter_map(|l| l.split_whitespace().next())
         .collect();
-    assert_eq!(commands, ["generate", "bench", "train", "iqtt", "shade", "help"]);
+    assert_eq!(
+        commands,
+        ["generate", "bench", "train", "iqtt", "shade", "help"]
+    );
     for command in &commands[..5] {
         let out = pix2scene(&[command, "--help"]);
         assert!(out.status.success(), "{command} --help");

@@ -409,8 +409,11 @@ mod tests {
             assert_eq!(row.accuracy.total, 30, "{row:?}");
             assert_eq!(row.validation.total, 12, "{row:?}");
         }
-        let steps: Vec<(String, u64, u64)> =
-            table.rows.iter().map(|r| (r.method.clone(), r.labels, r.steps)).collect();
+        let steps: Vec<(String, u64, u64)> = table
+            .rows
+            .iter()
+            .map(|r| (r.method.clone(), r.labels, r.steps))
+            .collect();
         // Baselines do not train without labels; Pix2Scene trains on the unlabelled images.
         assert_eq!(steps[1], ("cnn".into(), 0, 0));
         assert_eq!(steps[3], ("pix2scene".into(), 20, 4));
@@ -420,7 +423,15 @@ mod tests {
         let key = |t: &IqttTable| -> Vec<(String, u64, Accuracy, Accuracy, u64)> {
             t.rows
                 .iter()
-                .map(|r| (r.method.clone(), r.labels, r.accuracy, r.validation, r.steps))
+                .map(|r| {
+                    (
+                        r.method.clone(),
+                        r.labels,
+                        r.accuracy,
+                        r.validation,
+                        r.steps,
+                    )
+                })
                 .collect()
         };
         assert_eq!(key(&again), key(&table));
@@ -446,7 +457,10 @@ mod tests {
         let mut resumed = options(&split, 4, true);
         resumed.overrides = vec!["run.steps=4".into()];
         let b = train_iqtt(&resumed, &mut ()).unwrap();
-        assert_eq!((a.test, a.validation, a.steps), (b.test, b.validation, b.steps));
+        assert_eq!(
+            (a.test, a.validation, a.steps),
+            (b.test, b.validation, b.steps)
+        );
         let metrics = |d: &Path| -> Vec<serde_json::Value> {
             std::fs::read_to_string(d.join("metrics.jsonl"))
                 .unwrap()
