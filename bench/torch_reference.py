@@ -550,10 +550,10 @@ def cmd_check(a):
     # renderer: per-sample lights and a zero-colour light on a smooth map and a box edge.
     data = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                         "crates", "render", "tests", "data")
-    with open(os.path.join(data, "peer_params.json")) as f:
+    with open(os.path.join(data, "golden_{a}.json")) as f:
         params = json.load(f)
-    depth = torch.tensor(np.load(os.path.join(data, "peer_depth.npy")))
-    golden = np.load(os.path.join(data, "peer_image.npy"))
+    depth = torch.tensor(np.load(os.path.join(data, "golden_{a}.npy")))
+    golden = np.load(os.path.join(data, "golden_{a}.npy"))
     mine = render_with_params(depth, params).permute(0, 2, 3, 1).numpy()
     diff = np.abs(golden - mine)
     ok = diff.max() <= a.tolerance

@@ -10,7 +10,8 @@
 #       C++ compiler; the first build instruments every dependency (burn included) and takes a
 #       while. Crashes are written to $CARGO_TARGET_DIR/libfuzzer/artifacts/TARGET/.
 #
-# Targets: obj npy shade-params manifest generator-config shard dataset (default: all).
+# Targets: obj npy shade-params manifest generator-config shard dataset preset overrides
+# checkpoint metrics (default: all).
 # Exits non-zero if any input broke a property.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,7 +31,7 @@ while [[ $# -gt 0 ]]; do
     esac
 done
 if [[ ${#targets[@]} -eq 0 ]]; then
-    targets=(obj npy shade-params manifest generator-config shard dataset)
+    targets=(obj npy shade-params manifest generator-config shard dataset preset overrides checkpoint metrics)
 fi
 host="$(rustc -vV | sed -n 's/^host: //p')"
 work="$target_dir/libfuzzer"

@@ -65,6 +65,26 @@ fn dataset_reader_survives_mutated_directories() {
 }
 
 #[test]
+fn preset_parser_survives_mutated_presets() {
+    smoke(&targets::PRESET);
+}
+
+#[test]
+fn override_parser_survives_mutated_overrides() {
+    smoke(&targets::OVERRIDES);
+}
+
+#[test]
+fn checkpoint_loader_survives_mutated_checkpoints() {
+    smoke(&targets::CHECKPOINT);
+}
+
+#[test]
+fn metrics_parser_survives_mutated_logs() {
+    smoke(&targets::METRICS);
+}
+
+#[test]
 fn every_target_is_smoke_tested() {
     let names: Vec<&str> = targets::ALL.iter().map(|t| t.name).collect();
     assert_eq!(
@@ -76,7 +96,11 @@ fn every_target_is_smoke_tested() {
             "manifest",
             "generator-config",
             "shard",
-            "dataset"
+            "dataset",
+            "preset",
+            "overrides",
+            "checkpoint",
+            "metrics"
         ]
     );
 }

@@ -1,4 +1,4 @@
-//! `pix2scene`: generate scene datasets, shade depth maps, train Pix2Scene, benchmark.
+//! `pix2scene`: generate scene datasets, train Pix2Scene, evaluate and use trained models, benchmark.
 
 mod commands;
 mod progress;

@@ -80,6 +80,11 @@ impl Progress for TrainBar {
         self.last_depth = Some(*depth);
     }
 
+    fn warning(&mut self, message: &str) {
+        // Above the bar when it is shown; plain stderr otherwise (a hidden bar prints nothing).
+        self.bar.suspend(|| eprintln!("warning: {message}"));
+    }
+
     fn finished(&mut self, step: u64, interrupted: bool) {
         if interrupted {
             self.bar

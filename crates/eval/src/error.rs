@@ -75,6 +75,25 @@ pub enum Error {
         /// What the encoder said.
         message: String,
     },
+    /// A run or model directory cannot serve as a model, or a model and its input disagree.
+    #[error("{path}: {message}")]
+    Model {
+        /// The run or model directory.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// An input file (an image, a camera file, a dataset) is unreadable as what it should be.
+    #[error("{path}: {message}")]
+    Input {
+        /// The file or directory.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// An error of the train crate (presets, checkpoints, data).
+    #[error(transparent)]
+    Train(#[from] pix2scene_train::Error),
     /// An error of the scene crate (regenerating scenes, reading datasets).
     #[error(transparent)]
     Scene(#[from] pix2scene_scene::Error),

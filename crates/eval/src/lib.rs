@@ -1,13 +1,21 @@
 //! # pix2scene-eval
 //!
-//! Scoring and showing reconstructions of *Pix2Scene* (ICLR 2019): the paper's Hausdorff-F,
+//! Scoring, using and showing trained models of *Pix2Scene* (ICLR 2019): the paper's Hausdorff-F,
 //! Hausdorff-R and MSE-depth (Tables 1 and 2), the scale-invariant depth error (SIDE) and mean
 //! angle deviation of normals (MAD) of Unsup3d, their mean and standard deviation per view, the
 //! view-extrapolation protocol with its ray-traced ground truth, and the files people look at:
 //! depth and normal maps (PNG with a legend, `.npy`), surfel point clouds (PLY) and turntable
 //! GIFs.
 //!
-//! Metrics follow DESIGN.md section 5: a depth map is back-projected along the pixel-centre
+//! It also turns a trained run into results: [`TrainedModel`] loads a run directory (a
+//! checkpoint chosen by [`CheckpointChoice`]) or a model directory for inference; [`evaluate`]
+//! scores any [`DepthPredictor`] — a model or an [`ImageBlind`] baseline — on a dataset at
+//! every view into an [`EvalResult`]; [`reconstruct`] writes what a model sees in one image
+//! (maps, PLY, turntable; bare images through [`input`]); [`sample_grid`] and
+//! [`interpolation_strip`] draw the paper's Figs. 8 and 9; [`report`] writes the HTML page of a
+//! run.
+//!
+//! Metrics (defined in docs/eval.md): a depth map is back-projected along the pixel-centre
 //! rays ([`PixelRays`]) into camera-frame points for the ground truth's valid pixels, and every
 //! figure is computed over those pixels.
 //!
@@ -40,27 +48,43 @@
 //! None.
 
 pub mod bench;
+mod dataset;
 mod depth_metrics;
 mod error;
+mod evaluate;
 pub mod export;
+mod generation;
 mod hausdorff;
+pub mod input;
 mod metrics;
 mod normal_angle;
 mod paper;
 mod points;
+mod predictor;
+mod reconstruct;
+pub mod report;
 mod summary;
 mod table;
 #[cfg(test)]
 mod testutil;
+mod trained_model;
 pub mod view;
 
+pub use dataset::{open_room_dataset, read_record};
 pub use depth_metrics::{mse_depth, side};
 pub use error::{Error, Result};
+pub use evaluate::{EvalOptions, evaluate, view_sample};
+pub use generation::{interpolation_strip, prior_codes, sample_grid};
 pub use hausdorff::{Directed, Hausdorff, NearestTree, hausdorff, hausdorff_brute_force};
 pub use metrics::{ImageMetrics, Metric, Scorer};
 pub use normal_angle::{interior, mad_deg, mean_angle_deg};
 pub use paper::{PaperRow, paper_row};
 pub use points::{PixelRays, Point};
+pub use predictor::{BaselineKind, DepthPredictor, ImageBlind};
+pub use reconstruct::{
+    ReconstructOptions, ReconstructSummary, ReconstructionScore, TURNTABLE_SWEEP_DEG, reconstruct,
+};
 pub use summary::{EvalResult, Stat, ViewSummary, view_key};
 pub use table::table;
+pub use trained_model::{CheckpointChoice, TrainedModel};
 pub use view::{ViewExtrapolation, ViewTruth, orbit_camera, orbit_sign, parse_views};

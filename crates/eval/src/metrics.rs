@@ -9,7 +9,7 @@ use crate::hausdorff::hausdorff;
 use crate::normal_angle::mad_deg;
 use crate::points::PixelRays;
 
-/// The metrics of one image (one view of one scene), as DESIGN.md section 5 defines them.
+/// The metrics of one image (one view of one scene), as docs/eval.md defines them.
 ///
 /// # Units and frames
 /// Distances in scene units (Hausdorff on camera-frame points), `mse_depth` in scene units²,
@@ -64,7 +64,7 @@ impl Metric {
         Metric::MadDeg,
     ];
 
-    /// The JSON key (DESIGN.md section 4), also the field name in [`ImageMetrics`].
+    /// The JSON key (`pix2scene eval --json`, docs/eval.md), also the field name in [`ImageMetrics`].
     pub fn key(self) -> &'static str {
         match self {
             Metric::HausdorffF => "hausdorff_f",

@@ -57,7 +57,7 @@ impl PixelRays {
 
     /// The points at `depth` along the rays of the valid pixels (`mask != 0`), row-major.
     ///
-    /// DESIGN.md section 5: each valid pixel's depth back-projected along its ray (the room
+    /// As docs/eval.md defines it: each valid pixel's depth back-projected along its ray (the room
     /// included).
     ///
     /// # Shapes

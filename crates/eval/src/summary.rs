@@ -1,5 +1,5 @@
 //! Per-image metrics → per view: mean and standard deviation over images of every metric, and
-//! the evaluation result whose JSON is the contract of DESIGN.md section 4.
+//! the evaluation result whose JSON `pix2scene eval --json` prints (docs/eval.md).
 
 use std::collections::BTreeMap;
 
@@ -106,7 +106,7 @@ impl<'de> Deserialize<'de> for ViewSummary {
 }
 
 /// The result of scoring a set of images at one or more views: what `pix2scene eval --json`
-/// prints (DESIGN.md section 4).
+/// prints (docs/eval.md).
 ///
 /// ```json
 /// {"views": {"0": {"hausdorff_f": 0.071, "hausdorff_f_std": 0.012, …}, "35": {…}},

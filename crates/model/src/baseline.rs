@@ -240,8 +240,10 @@ mod tests {
         assert_eq!(CnnBaseline::answers(logits), [0, 0]);
     }
 
-    /// Trains `loss_of(model, images)` for a few Adam steps on one batch and returns the
-    /// first and last losses.
+    /// Trains `loss_of(model, images)` for 100 Adam steps on one batch and returns the first
+    /// and last losses. The weights come from burn's process-wide generator, which tests running
+    /// in parallel share, so they differ between runs: 100 steps leave a wide margin under the
+    /// asserted 0.3× for any draw (40 steps once stopped at 0.38×).
     fn overfit<M: Module>(
         mut model: M,
         loss_of: impl Fn(&M, Tensor<5>) -> Tensor<1>,
@@ -250,7 +252,7 @@ mod tests {
         let images = Rng::new(61).tensor([6, VIEWS, 3, 12, 12], 0.0, 1.0, &dev);
         let mut optim = AdamConfig::new().init();
         let mut losses = Vec::new();
-        for _ in 0..40 {
+        for _ in 0..100 {
             let loss = loss_of(&model, images.clone());
             losses.push(to_vec(loss.clone())[0]);
             let grads = GradientsParams::from_grads(loss.backward(), &model);

@@ -31,7 +31,7 @@ pub struct CondNormConfig {
 ///
 /// `y = γ(c) · (x − μ) / √(σ² + ε) + β(c)`, with `[γ(c), β(c)] = A c + b`. At initialisation
 /// `A = 0`, `b = [1…1, 0…0]`, so the layer starts as a plain batch normalization, as in the
-/// PyTorch peer (`peers/train_peer.py`, class `CBN`).
+/// PyTorch yardstick (`bench/torch_reference.py`, class `CondNorm`).
 ///
 /// With `cond_dim = 0` (networks without camera conditioning, paper Appendix D) the layer is
 /// the same with the constant conditioning input `c = 1`: batch normalization with a learned
@@ -39,7 +39,7 @@ pub struct CondNormConfig {
 ///
 /// Statistics: in training mode (the default, and after [`Module::train`]) the batch's own mean
 /// and biased variance normalize it — also for tensors without autodiff, matching PyTorch's
-/// `train()` mode, which the authors' code and the peer use throughout — and the running mean and
+/// `train()` mode, which the authors' code and the yardstick use throughout — and the running mean and
 /// unbiased running variance are updated with [`CondNormConfig::momentum`]. After
 /// [`Module::valid`] the running statistics are used instead.
 #[derive(Module, Debug)]

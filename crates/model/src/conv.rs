@@ -187,8 +187,9 @@ mod tests {
     }
 
     /// (batch, c_in, c_out, size, kernel, stride, padding): the networks' shapes and a few more,
-    /// with the ResNet trunk's 1×1 (stride 1 and 2), 3×3 stride-2 and 7×7 stem convolutions.
-    const CASES: [(usize, usize, usize, usize, usize, usize, usize); 10] = [
+    /// with the ResNet trunk's 1×1 (stride 1 and 2), 3×3 stride-2 and 7×7 stem convolutions, and
+    /// dense ones (kernel = map, no padding: heads and projections) of odd sizes and stride 2.
+    const CASES: [(usize, usize, usize, usize, usize, usize, usize); 12] = [
         (3, 6, 8, 16, 4, 2, 1),
         (2, 8, 4, 8, 4, 2, 1),
         (3, 10, 5, 4, 4, 1, 0),
@@ -199,6 +200,8 @@ mod tests {
         (2, 6, 5, 8, 1, 2, 0),
         (2, 4, 6, 9, 3, 2, 1),
         (2, 3, 4, 16, 7, 2, 3),
+        (3, 7, 5, 5, 5, 1, 0),
+        (5, 3, 4, 4, 4, 2, 0),
     ];
 
     #[test]
@@ -231,7 +234,8 @@ mod tests {
     fn fast_conv_transpose2d_matches_burn() {
         let mut rng = Rng::new(52);
         for (i, (batch, c_in, c_out, size, k, s, p)) in CASES.into_iter().enumerate() {
-            let size = if p == 0 && s == 1 { 1 } else { size / 2 };
+            // Dense cases (kernel = map, no padding) start from one pixel.
+            let size = if p == 0 && size == k { 1 } else { size / 2 };
             let options = ConvTransposeOptions::new([s, s], [p, p], [0, 0], [1, 1], 1);
             let x = rng.tensor([batch, c_in, size, size], -1.0, 1.0, &device());
             let w = rng.tensor([c_in, c_out, k, k], -0.5, 0.5, &device());

@@ -12,6 +12,7 @@ use crate::cond_norm::{CondNorm, CondNormConfig};
 
 use crate::conv::conv2d_layer;
 use crate::stages::{stage_widths, validate};
+use crate::work::{ConvShape, Part, part_scope};
 use crate::{CAMERA_DIM, IMAGE_CHANNELS};
 
 /// Configuration for an [`Encoder`]; build it with [`EncoderConfig::init`].
@@ -42,8 +43,8 @@ pub struct EncoderConfig {
 /// Paper Table 4 (128², width 85, "BatchNorm: Yes" on all but the last stride-2 layer). Departures:
 /// the width is a parameter, the normalization is conditioned on the camera (paper section
 /// 3.3.3: "conditional normalization … in the encoder, decoder"), and the last layer outputs
-/// `z_dim` values rather than Table 4's `1×1×1` — exactly as the PyTorch peer
-/// (`peers/train_peer.py`, class `Encoder`).
+/// `z_dim` values rather than Table 4's `1×1×1` — exactly as the PyTorch yardstick
+/// (`bench/torch_reference.py`, class `Encoder`).
 #[derive(Module, Debug)]
 pub struct Encoder {
     /// The stride-2 convolutions, from the image side.
@@ -68,6 +69,22 @@ impl EncoderConfig {
     /// `4·2^L` with `L ≥ 1`, or `width` or `z_dim` is 0.
     pub fn validate(&self) -> crate::Result<()> {
         validate("encoder", self.resolution, self.width, self.z_dim).map(|_| ())
+    }
+
+    /// The encoder's convolutions on one sample, from the image side (see [`crate::work`]).
+    ///
+    /// # Errors
+    /// As [`EncoderConfig::validate`].
+    pub fn conv_shapes(&self) -> crate::Result<Vec<ConvShape>> {
+        let stages = validate("encoder", self.resolution, self.width, self.z_dim)?;
+        let (mut c_in, mut size) = (IMAGE_CHANNELS, self.resolution);
+        let mut shapes = Vec::with_capacity(stages + 1);
+        for w in stage_widths(self.width, stages) {
+            shapes.push(ConvShape::conv(c_in, w, 4, 2, 1).on([size, size]));
+            (c_in, size) = (w, size / 2);
+        }
+        shapes.push(ConvShape::conv(c_in, self.z_dim, 4, 1, 0).on([4, 4]));
+        Ok(shapes)
     }
 
     /// Builds the encoder with PyTorch-style (Kaiming-uniform) initial weights.
@@ -128,6 +145,7 @@ impl Encoder {
         let [batch, _, _, _] = x.dims();
         assert_shape!(x, [_, IMAGE_CHANNELS, self.resolution, self.resolution]);
         check_camera("encoder", self.camera_dim, camera.as_ref(), batch);
+        let _part = part_scope(Part::Encoder);
         let mut h = x;
         for (i, conv) in self.convs.iter().enumerate() {
             h = conv2d_layer(conv, h);

@@ -5,17 +5,17 @@ use burn::tensor::{Tensor, assert_shape};
 
 use crate::critic::Critic;
 
-/// Added under the square root so that the norm's gradient stays finite at 0 (as the peer does).
+/// Added under the square root so that the norm's gradient stays finite at 0 (as the PyTorch yardstick does).
 const NORM_EPSILON: f64 = 1e-12;
 
 /// Gradient penalty `mean_b (√(‖∂D/∂x̂_b‖² + ‖∂D/∂ẑ_b‖² + 1e-12) − 1)²` at the interpolates
-/// `x̂ = α x_real + (1 − α) x_fake`, `ẑ = α z_real + (1 − α) z_fake`, exactly as the PyTorch peer
-/// (`peers/train_peer.py`) computes it; the camera planes (and the class planes of a
+/// `x̂ = α x_real + (1 − α) x_fake`, `ẑ = α z_real + (1 − α) z_fake`, exactly as the PyTorch yardstick
+/// (`bench/torch_reference.py`) computes it; the camera planes (and the class planes of a
 /// class-conditional critic) are not part of the gradient.
 ///
 /// The input gradient comes from [`Critic::input_gradient`], so the result is differentiable
 /// w.r.t. the critic's parameters with first-order autodiff only. The interpolates are
-/// constants for the penalty (the peer builds them from no-grad encoder and decoder outputs; a
+/// constants for the penalty (the yardstick builds them from no-grad encoder and decoder outputs; a
 /// piecewise-linear critic's input gradient has zero derivative w.r.t. its input almost
 /// everywhere anyway), so no graph is recorded through `x_*` and `z_*`. Multiply by the penalty
 /// weight (10 in the paper's setup) before adding it to the critic loss.

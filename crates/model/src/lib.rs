@@ -14,7 +14,7 @@
 //! trunk ([`CnnBaseline`], [`SiameseBaseline`]).
 //!
 //! Resolution `R = 4·2^L`; each network has `L` stride-2 stages of widths `width·2^i`. The
-//! architecture matches the PyTorch yardstick `peers/train_peer.py` layer for layer. Cameras are
+//! architecture matches the PyTorch yardstick `bench/torch_reference.py` layer for layer. Cameras are
 //! camera positions in the world frame, scene units; depth is the distance along each pixel ray
 //! in scene units (see the `# Conventions` of `pix2scene-scene`).
 //!
@@ -68,6 +68,7 @@ mod stages;
 mod statistics;
 #[cfg(test)]
 mod testutil;
+pub mod work;
 
 pub use answer::{ANSWERS, VIEWS, answer_mask, nearest_options, option_distances};
 pub use baseline::{CnnBaseline, CnnBaselineConfig, SiameseBaseline, SiameseBaselineConfig};
@@ -83,7 +84,7 @@ pub use question_loss::{CONTRASTIVE_MARGIN, contrastive_loss, question_loss};
 pub use resnet::{Block, BlockConfig, ResNet, ResNetConfig};
 pub use statistics::{StatisticsConfig, StatisticsNetwork};
 
-/// Negative slope of every LeakyReLU (paper Appendix A; the peer's `SLOPE`).
+/// Negative slope of every LeakyReLU (paper Appendix A; the yardstick's `LEAKY_SLOPE`).
 pub const LEAKY_SLOPE: f64 = 0.2;
 
 /// Channels of an input image (RGB).

@@ -6,7 +6,7 @@
 
 use burn::tensor::{Device, Tensor, TensorData};
 use divan::Bencher;
-use pix2scene_render::{RenderImpl, RendererConfig, ShadeParams, bench::peer_depth};
+use pix2scene_render::{RenderImpl, RendererConfig, ShadeParams, bench::bench_depth};
 
 fn main() {
     pix2scene_render::heap::retain_freed_memory();
@@ -22,7 +22,7 @@ fn setup(size: usize, implementation: RenderImpl) -> impl Fn(bool) {
         .with_implementation(implementation)
         .init(&device);
     let depth = Tensor::<3>::from_data(
-        TensorData::new(peer_depth(size, BATCH), [BATCH, size, size]),
+        TensorData::new(bench_depth(size, BATCH), [BATCH, size, size]),
         &device,
     );
     let (pos, col) = params.light_arrays(BATCH).unwrap();

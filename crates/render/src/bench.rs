@@ -1,7 +1,7 @@
 //! `pix2scene bench render`: forward and forward+backward timings of the renderer.
 //!
-//! The inputs are those of `render_peer.py bench` (a smooth depth map `0.8 + 0.2 sin 3x cos 2y`
-//! plus 0.01 noise, the peer's three default lights and constants), and the timed step is the
+//! The inputs are those of `bench/torch_reference.py render` (a smooth depth map `0.8 + 0.2 sin 3x cos 2y`
+//! plus 0.01 noise, the yardstick's three default lights and constants), and the timed step is the
 //! trainer's: a depth tensor requiring grad on an autodiff `Flex` device →
 //! [`crate::SurfelRenderer::render_image`] → `image.sum()` → backward → gradient of the depth.
 
@@ -97,7 +97,7 @@ fn measure(cfg: &BenchConfig) -> BenchReport {
         .with_fov_y_deg(params.fovy_deg)
         .with_implementation(cfg.implementation)
         .init(&device);
-    let depth = Tensor::<3>::from_data(TensorData::new(peer_depth(s, b), [b, s, s]), &device);
+    let depth = Tensor::<3>::from_data(TensorData::new(bench_depth(s, b), [b, s, s]), &device);
     let (pos, col) = params.light_arrays(b).expect("shared light positions");
     let lights = params.lights.len();
     let pos = Tensor::<3>::from_data(TensorData::new(pos, [b, lights, 3]), &device);
@@ -144,9 +144,9 @@ fn median_ms(step: &dyn Fn(), reps: usize) -> f64 {
     times[times.len() / 2]
 }
 
-/// The peer's benchmark depth: `0.8 + 0.2 sin(3x) cos(2y)` on `[0, 1)²` plus 0.01 pseudo-random
+/// The yardstick's benchmark depth: `0.8 + 0.2 sin(3x) cos(2y)` on `[0, 1)²` plus 0.01 pseudo-random
 /// noise (a fixed hash, not NumPy's generator: only the statistics matter for timing).
-pub fn peer_depth(size: usize, batch: usize) -> Vec<f32> {
+pub fn bench_depth(size: usize, batch: usize) -> Vec<f32> {
     let mut state = 0x2545_f491_4f6c_dd1du64;
     let mut noise = move || {
         state ^= state << 13;

@@ -62,6 +62,10 @@ pub enum Error {
         /// What is wrong, including the value.
         message: String,
     },
+    /// An atomic write (the scene crate's
+    /// [`write_atomic`](pix2scene_scene::atomic_file::write_atomic)) failed.
+    #[error(transparent)]
+    Scene(#[from] pix2scene_scene::Error),
 }
 
 /// Result type of this crate.

@@ -5,9 +5,9 @@
 
 use burn::tensor::{Tensor, ops::PadMode};
 
-/// Added to each neighbour difference's length before normalizing it (as `render_peer.py`).
+/// Added to each neighbour difference's length before normalizing it (as `bench/torch_reference.py`).
 pub const NEIGHBOR_NORM_EPS: f32 = 1e-10;
-/// Added to the determinant of the 2×2 normal equations (as `render_peer.py`).
+/// Added to the determinant of the 2×2 normal equations (as `bench/torch_reference.py`).
 pub const DET_EPS: f32 = 1e-12;
 
 /// Offsets `(dy, dx)` of the 8 neighbours, in the order the sums run (row-major, centre skipped).
@@ -24,8 +24,8 @@ pub const NEIGHBOR_OFFSETS: [(isize, isize); 8] = [
 
 /// Unit normals of the surfels, facing the camera, from each surfel's 8 neighbours.
 ///
-/// Paper Eq. 3, as the authors compute it and exactly as `render_peer.py`
-/// `normals_from_points`: the 8 differences `d_k = p_k − p` to the neighbours (reflect padding
+/// Paper Eq. 3, as the authors compute it and exactly as `bench/torch_reference.py`
+/// `plane_fit_normals`: the 8 differences `d_k = p_k − p` to the neighbours (reflect padding
 /// at the image border: the missing neighbour across an edge is the mirror image of the one
 /// inside) are normalized, `m_k = d_k / (‖d_k‖ + 1e-10)`; the normal `(n_x, n_y, 1)` is the
 /// least-squares solution of `m_kᵀ n = 0` with `n_z` fixed to 1 (2×2 normal equations,

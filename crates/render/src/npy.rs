@@ -54,10 +54,11 @@ pub fn parse_f32(bytes: &[u8], path: &Path) -> Result<NpyArray> {
     })
 }
 
-/// Writes `data` with `shape` as a little-endian `float32` C-order `.npy` file (format 1.0).
+/// Writes `data` with `shape` as a little-endian `float32` C-order `.npy` file (format 1.0),
+/// atomically.
 ///
 /// # Errors
-/// [`Error::Io`] if the file cannot be written.
+/// [`Error::Scene`] (an I/O error naming the file) if the file cannot be written.
 ///
 /// # Panics
 /// If `data.len()` differs from the product of `shape`.
@@ -91,10 +92,7 @@ pub fn write_f32(path: &Path, shape: &[usize], data: &[f32]) -> Result<()> {
     for v in data {
         out.extend_from_slice(&v.to_le_bytes());
     }
-    std::fs::write(path, out).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })
+    Ok(pix2scene_scene::atomic_file::write_atomic(path, &out)?)
 }
 
 fn parse(bytes: &[u8]) -> std::result::Result<NpyArray, String> {

@@ -1,4 +1,5 @@
-//! The shading parameters file read by `pix2scene shade` (the format of `render_peer.py`).
+//! The shading parameters file read by `pix2scene shade` (and by `bench/torch_reference.py shade
+//! --params`).
 
 use std::path::Path;
 
@@ -9,9 +10,9 @@ use crate::error::{Error, Result};
 
 /// Shading parameters: camera field of view, Eq. 1 constants and the lights.
 ///
-/// JSON keys as `render_peer.py render --scene`: `fovy_deg`, `albedo`, `ambient`, `kl`, `kq`,
-/// `lights: [{pos_cam, color}]`. A missing key takes its value from the peer's
-/// `DEFAULT_SCENE` (see [`ShadeParams::default`]); an unknown key is an error.
+/// JSON keys as `bench/torch_reference.py shade --params`: `fovy_deg`, `albedo`, `ambient`, `kl`, `kq`,
+/// `lights: [{pos_cam, color}]`. A missing key takes its value from the yardstick's
+/// defaults (see [`ShadeParams::default`]); an unknown key is an error.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ShadeParams {
@@ -50,7 +51,7 @@ pub enum LightPosition {
 }
 
 impl Default for ShadeParams {
-    /// `render_peer.py`'s `DEFAULT_SCENE`.
+    /// The yardstick's defaults (`bench/torch_reference.py`: `Shading()` and `LIGHTS`).
     fn default() -> Self {
         let light = |p: [f32; 3], c: [f32; 3]| LightParams {
             pos_cam: LightPosition::Shared(p),
@@ -145,7 +146,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn missing_keys_take_peer_defaults() {
+    fn missing_keys_take_the_yardstick_defaults() {
         let p = ShadeParams::from_json(r#"{"kl": 0.25}"#).unwrap();
         assert_eq!(p.kl, 0.25);
         assert_eq!(p.albedo, [0.6; 3]);

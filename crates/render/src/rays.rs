@@ -4,8 +4,8 @@ use burn::tensor::{Device, Tensor, TensorData};
 
 /// Unit ray directions through the pixel centres of a `size_px`² image, as a tensor.
 ///
-/// Values are those of [`pix2scene_scene::pixel_directions`] (identical to `render_peer.py`
-/// `ray_dirs`), so every renderer and the ray tracer agree pixel for pixel.
+/// Values are those of [`pix2scene_scene::pixel_directions`] (identical to `bench/torch_reference.py`
+/// `ray_directions`), so every renderer and the ray tracer agree pixel for pixel.
 ///
 /// # Shapes
 /// - returns `[size_px, size_px, 3]`: `[row, col, xyz]`, row 0 at the top of the image

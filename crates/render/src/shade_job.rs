@@ -17,7 +17,7 @@ pub struct ShadeJob {
     /// Shading parameters (JSON, the format of [`ShadeParams`]); `None` for the defaults.
     pub params: Option<PathBuf>,
     /// Output: `.npy` (`[batch, height, width, 3]` float32, not clamped, as
-    /// `render_peer.py render`) or `.png` (the batch side by side, clamped to [0, 1], 8-bit).
+    /// `bench/torch_reference.py shade`) or `.png` (the batch side by side, clamped to [0, 1], 8-bit).
     pub out: PathBuf,
 }
 

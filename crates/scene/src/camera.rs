@@ -67,7 +67,8 @@ impl Camera {
 /// Unit direction, in the camera frame, of the ray through the centre of pixel (`row`, `col`) of
 /// a `size_px`² image with vertical field of view `fov_y_deg`. Row 0 is the top of the image.
 ///
-/// This is the definition `render_peer.py` uses, so both renderers agree pixel for pixel.
+/// The PyTorch yardstick (`bench/torch_reference.py`) uses the same definition, so both
+/// renderers agree pixel for pixel.
 #[inline]
 pub fn pixel_direction(fov_y_deg: f32, size_px: usize, row: usize, col: usize) -> Vec3 {
     PixelGrid::new(fov_y_deg, size_px).direction(row, col)

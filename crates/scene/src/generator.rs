@@ -52,7 +52,7 @@ pub const MAX_SIZE_PX: usize = 8192;
 
 impl GeneratorConfig {
     /// The defaults of `preset` at `size_px` with `seed`: the room scenes use the
-    /// positive-octant camera patch and lights of DESIGN.md; `iqtt` floats its shapes in empty
+    /// positive-octant camera patch and lights of paper Appendix B; `iqtt` floats its shapes in empty
     /// space on a dark background, with cameras anywhere on the sphere and coloured lights.
     pub fn new(preset: Preset, size_px: usize, seed: u64) -> Self {
         let mut config = Self {

@@ -52,6 +52,7 @@
 //! # Feature flags
 //! None.
 
+pub mod atomic_file;
 pub mod bench;
 mod camera;
 mod colormap;

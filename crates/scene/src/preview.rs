@@ -3,6 +3,7 @@
 use std::fs;
 use std::path::Path;
 
+use crate::atomic_file::write_atomic;
 use crate::colormap::{depth_to_rgb, normal_to_rgb};
 use crate::error::{Error, Result};
 use crate::generator::{Record, Sample};
@@ -65,15 +66,13 @@ impl RgbImage {
         }
     }
 
-    /// Writes an 8-bit sRGB-free (values scaled linearly) PNG.
+    /// Writes an 8-bit sRGB-free (values scaled linearly) PNG, atomically (see
+    /// [`write_atomic`]).
     ///
     /// # Errors
     /// [`Error::Io`] naming the path.
     pub fn write_png(&self, path: &Path) -> Result<()> {
-        fs::write(path, self.to_png()).map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })
+        write_atomic(path, &self.to_png())
     }
 
     /// The image as the bytes of an 8-bit PNG file (values scaled linearly, see [`to_u8`]).

@@ -1,4 +1,4 @@
-//! Random camera and light placement (DESIGN.md section 3, paper Appendix B).
+//! Random camera and light placement (paper Appendix B).
 
 use glam::{Quat, Vec3};
 use rand::Rng;

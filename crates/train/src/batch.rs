@@ -164,16 +164,12 @@ impl DeviceBatch {
 }
 
 /// Makes a float tensor of `shape` from host values.
-pub(crate) fn tensor<const D: usize>(
-    values: &[f32],
-    shape: [usize; D],
-    device: &Device,
-) -> Tensor<D> {
+pub fn tensor<const D: usize>(values: &[f32], shape: [usize; D], device: &Device) -> Tensor<D> {
     Tensor::from_data(TensorData::new(values.to_vec(), shape), device)
 }
 
 /// A float tensor's values in host memory, in row-major order.
-pub(crate) fn host_values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+pub fn host_values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
     t.into_data()
         .try_into_vec::<f32>()
         .expect("the networks and the renderer compute in f32")

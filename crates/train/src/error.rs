@@ -27,6 +27,17 @@ pub enum Error {
         /// What is wrong, naming the key.
         message: String,
     },
+    /// A line of a file a run reads back (`metrics.jsonl`, a checkpoint's `checksums.b3`) is
+    /// malformed.
+    #[error("{path}:{line}: {message}")]
+    Malformed {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
     /// A `--set key=value` override names no key of the preset schema.
     #[error("unknown config key `{key}`")]
     UnknownKey {

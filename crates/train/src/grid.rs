@@ -79,7 +79,7 @@ impl TileGrid {
                 .collect();
             writer.write_image_data(&pixels).map_err(to_io)?;
         }
-        crate::atomic_file::write_atomic(path, &bytes)
+        Ok(pix2scene_scene::atomic_file::write_atomic(path, &bytes)?)
     }
 }
 

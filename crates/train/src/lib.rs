@@ -22,14 +22,17 @@
 //! - [`mirror`]: the mirrored view of a batch for the regression steps (`optim.regress_mirror`).
 //! - [`run`]: the loop behind `pix2scene train` (run directory, resume, stopping, NaN stop),
 //!   reporting to a [`Progress`] observer; it writes [`metrics`], [`samples`] and
-//!   [`checkpoint`]s (through [`atomic_file`]).
+//!   [`checkpoint`]s (through the scene crate's
+//!   [`atomic_file`](pix2scene_scene::atomic_file)), and holds a [`run_lock`] on its directory.
 //! - [`depth_error`] and [`baselines`]: held-out MSE-depth, split into shape and scale, and
 //!   the image-blind predictors to read it against.
 //! - [`grid`]: image grids of depth and normal tiles.
 //! - [`iqtt`]: 3D-IQTT (paper section 4.4): Pix2Scene without camera, MINE and Eq. 5 on
 //!   questions, the CNN and Siamese baselines, resumable runs and paper Table 3.
 //! - [`device`]: CPU or GPU backend and the compute thread pool.
-//! - [`bench`](mod@bench): `pix2scene bench train`, iterations per second on fixed random data.
+//! - [`floor`]: the floating-point work of an iteration, counted from the layer shapes.
+//! - [`bench`](mod@bench): `pix2scene bench train`, iterations per second on fixed random data,
+//!   with the work done per part and pass against the CPU's measured peak.
 //!
 //! ```no_run
 //! use pix2scene_train::{TrainOptions, train};
@@ -55,16 +58,17 @@
 //!
 //! Neither is on by default; the default build runs on burn's `flex` CPU backend only.
 
-pub mod atomic_file;
 pub mod baselines;
 pub mod batch;
 pub mod bench;
 pub mod checkpoint;
+pub mod checksums;
 pub mod config;
 pub mod data;
 pub mod depth_error;
 pub mod device;
 mod error;
+pub mod floor;
 pub mod foreground;
 pub mod grid;
 pub mod iqtt;
@@ -77,6 +81,7 @@ pub mod progress;
 pub mod pyramid;
 pub mod refine;
 pub mod run;
+pub mod run_lock;
 pub mod samples;
 pub mod shards;
 pub mod targets;

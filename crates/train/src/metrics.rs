@@ -1,12 +1,13 @@
 //! Loss bookkeeping and the run's `metrics.jsonl`: one JSON object per logged step.
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use pix2scene_scene::atomic_file::write_atomic;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::atomic_file::write_atomic;
 use crate::error::{Error, Result};
 
 /// The loss terms of one iteration (all critic steps and the encoder/decoder step).
@@ -144,27 +145,19 @@ pub struct MetricsLog {
 
 impl MetricsLog {
     /// Opens `path` for appending, first dropping every line with `step > keep_through` (lines a
-    /// resumed run will write again). `keep_through = 0` starts an empty file.
+    /// resumed run will write again) and an unterminated last line (a write the killed run did
+    /// not finish, always after its newest checkpoint). `keep_through = 0` starts an empty file.
     ///
     /// # Errors
-    /// [`Error::Io`] naming the file, or [`Error::Checkpoint`] for a line that is not a JSON
-    /// object with a `step`.
+    /// [`Error::Io`] naming the file, or [`Error::Malformed`] naming the file and line of a
+    /// line that is not a metrics record.
     pub fn open(path: &Path, keep_through: u64) -> Result<Self> {
         let mut kept = String::new();
         if keep_through > 0 && path.exists() {
-            let file = File::open(path).map_err(Error::io(path))?;
-            for (i, line) in BufReader::new(file).lines().enumerate() {
-                let line = line.map_err(Error::io(path))?;
-                if line.trim().is_empty() {
-                    continue;
-                }
-                let record: StepOnly =
-                    serde_json::from_str(&line).map_err(|e| Error::Checkpoint {
-                        path: path.to_path_buf(),
-                        message: format!("line {}: {e}", i + 1),
-                    })?;
+            let text = std::fs::read(path).map_err(Error::io(path))?;
+            for (text, record) in parse_records::<StepOnly>(path, &text)? {
                 if record.step <= keep_through {
-                    kept.push_str(&line);
+                    kept.push_str(text);
                     kept.push('\n');
                 }
             }
@@ -194,22 +187,48 @@ impl MetricsLog {
     }
 }
 
-/// Reads every record of a `metrics.jsonl`.
+/// Reads every record of a `metrics.jsonl` (an unterminated last line, a write cut short, is
+/// left out).
 ///
 /// # Errors
-/// [`Error::Io`] or [`Error::Checkpoint`] naming the file and line.
+/// [`Error::Io`] naming the file, or [`Error::Malformed`] naming the file and line.
 pub fn read_metrics(path: &Path) -> Result<Vec<MetricsRecord>> {
-    let text = std::fs::read_to_string(path).map_err(Error::io(path))?;
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| {
-            serde_json::from_str(l).map_err(|e| Error::Checkpoint {
-                path: path.to_path_buf(),
-                message: format!("line {}: {e}", i + 1),
-            })
-        })
-        .collect()
+    let bytes = std::fs::read(path).map_err(Error::io(path))?;
+    Ok(parse_records(path, &bytes)?
+        .into_iter()
+        .map(|(_, record)| record)
+        .collect())
+}
+
+/// The records of a `metrics.jsonl`'s bytes (`path` only names it in errors), each with its
+/// line's text; blank lines and an unterminated last line are skipped. `R` is the record type:
+/// a [`MetricsRecord`] for a training run's file.
+///
+/// # Errors
+/// [`Error::Malformed`] naming the file and line of text that is not UTF-8 or not a record.
+pub fn parse_records<'a, R: DeserializeOwned>(
+    path: &Path,
+    bytes: &'a [u8],
+) -> Result<Vec<(&'a str, R)>> {
+    let mut out = Vec::new();
+    for (i, raw) in bytes.split_inclusive(|&b| b == b'\n').enumerate() {
+        let Some(raw) = raw.strip_suffix(b"\n") else {
+            break; // the last line, unterminated
+        };
+        let bad = |message: String| Error::Malformed {
+            path: path.to_path_buf(),
+            line: i + 1,
+            message,
+        };
+        let text = std::str::from_utf8(raw).map_err(|_| bad("not UTF-8 text".into()))?;
+        if text.trim().is_empty() {
+            continue;
+        }
+        let record = serde_json::from_str(text)
+            .map_err(|e| bad(pix2scene_scene::one_line(&e.to_string())))?;
+        out.push((text, record));
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

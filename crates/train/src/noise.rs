@@ -98,7 +98,7 @@ impl IterationNoise {
 
 /// A standard normal draw (Box–Muller), so the noise depends on no distribution crate's
 /// algorithm.
-fn standard_normal(rng: &mut ChaCha8Rng) -> f32 {
+pub fn standard_normal(rng: &mut ChaCha8Rng) -> f32 {
     let u1: f64 = 1.0 - rng.random::<f64>(); // (0, 1]
     let u2: f64 = rng.random::<f64>();
     ((-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()) as f32

@@ -29,6 +29,12 @@ pub trait Progress: Send {
         let _ = (step, depth);
     }
 
+    /// Something the run worked around and the user should know about, in one line (e.g. a
+    /// damaged checkpoint skipped when resuming).
+    fn warning(&mut self, message: &str) {
+        let _ = message;
+    }
+
     /// The run ended after `step` iterations: completed, or `interrupted` (stopped on request,
     /// after saving).
     fn finished(&mut self, step: u64, interrupted: bool) {

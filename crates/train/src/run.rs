@@ -10,7 +10,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use crate::atomic_file::write_atomic;
+use pix2scene_scene::atomic_file::{is_temporary, write_atomic};
+
 use crate::baselines::DepthBaselines;
 use crate::batch::HostBatch;
 use crate::checkpoint::{self, CHECKPOINT_FORMAT_VERSION, CheckpointState};
@@ -21,6 +22,7 @@ use crate::error::{Error, Result};
 use crate::metrics::{LossAverager, MetricsLog, MetricsRecord};
 use crate::mirror;
 use crate::progress::Progress;
+use crate::run_lock::RunLock;
 use crate::samples;
 use crate::trainer::Trainer;
 
@@ -73,47 +75,157 @@ pub struct TrainSummary {
 ///
 /// Run directory layout: `config.toml` (the resolved preset), `baselines.json` (see
 /// [`DepthBaselines`]), `metrics.jsonl`, `checkpoints/step-NNNNNNNN/`,
-/// `samples/step-NNNNNNNN.png`.
+/// `samples/step-NNNNNNNN.png`, `train.lock` ([`RunLock`], held while the run trains).
+///
+/// Resuming loads the newest checkpoint that verifies (see [`checkpoint::verify`]); damaged
+/// newer ones are reported through [`Progress::warning`] and removed.
 ///
 /// # Errors
 /// Bad preset or overrides (on resume, an override that changes the run's configuration
 /// beyond its length, threads and device), an existing run without `resume` (or a missing one
-/// with it), I/O errors naming the file, and [`Error::NonFinite`] when a loss becomes NaN or
-/// infinite (the newest checkpoint is left untouched).
+/// with it), a run directory in use by another process, a damaged `config.toml` or
+/// `metrics.jsonl` (naming the file and line), no usable checkpoint to resume from, I/O errors
+/// naming the file (a full disk: the newest complete checkpoint is left untouched), and
+/// [`Error::NonFinite`] when a loss becomes NaN or infinite (the newest checkpoint is left
+/// untouched).
 pub fn train(options: &TrainOptions, progress: &mut dyn Progress) -> Result<TrainSummary> {
     let out = &options.out;
     let config_path = out.join("config.toml");
-    let checkpoints = out.join("checkpoints");
-    let preset = if options.resume {
-        if !config_path.is_file() {
-            return Err(Error::Checkpoint {
-                path: out.clone(),
-                message: "no config.toml: not a run directory".into(),
-            });
-        }
-        TrainPreset::load(&config_path, &[])?.resumed_with(&options.overrides)?
+    let (preset, _lock) = if options.resume {
+        let lock = claim_run_dir(out, true)?;
+        let preset = TrainPreset::load(&config_path, &[])
+            .map_err(|e| in_file(e, &config_path))?
+            .resumed_with(&options.overrides)?;
+        (preset, lock)
     } else {
         let path = options.config.as_ref().ok_or_else(|| Error::InvalidValue {
             key: "--config".into(),
             value: String::new(),
             message: "a new run needs a preset file".into(),
         })?;
-        if !checkpoint::list_checkpoints(&checkpoints)?.is_empty() {
-            return Err(Error::Checkpoint {
-                path: out.clone(),
-                message:
-                    "already holds a run; pass --resume to continue it or choose another --out"
-                        .into(),
-            });
-        }
-        TrainPreset::load(path, &options.overrides)?
+        let preset = TrainPreset::load(path, &options.overrides)?;
+        (preset, claim_run_dir(out, false)?)
     };
-    std::fs::create_dir_all(out).map_err(Error::io(out))?;
+    remove_temporaries(&out.join("samples"))?;
     write_atomic(&config_path, preset.to_toml().as_bytes())?;
     init_threads(preset.run.threads);
     // The loop runs on a thread of rayon's pool, so the parallel operations it starts share
     // the work with it instead of waking the pool from outside and waiting.
     rayon::scope(|_| train_on_pool(options, preset, progress))
+}
+
+/// Takes run directory `out` for training, returning its lock (held until dropped): for a
+/// `resume`, an existing run (one with a `config.toml`); otherwise a new or empty directory,
+/// created if missing. Removes what writes killed half way left in `checkpoints/`.
+///
+/// # Errors
+/// [`Error::Checkpoint`] for a directory that is not a run (on resume), already holds one
+/// (otherwise) or is in use by another process ([`RunLock`]), and I/O errors naming the file.
+pub(crate) fn claim_run_dir(out: &Path, resume: bool) -> Result<RunLock> {
+    let checkpoints = out.join("checkpoints");
+    let lock = if resume {
+        if !out.join("config.toml").is_file() {
+            return Err(Error::Checkpoint {
+                path: out.to_path_buf(),
+                message: "no config.toml: not a run directory".into(),
+            });
+        }
+        RunLock::acquire(out)?
+    } else {
+        std::fs::create_dir_all(out).map_err(Error::io(out))?;
+        let lock = RunLock::acquire(out)?;
+        if !checkpoint::checkpoint_dirs(&checkpoints)?.is_empty() {
+            return Err(Error::Checkpoint {
+                path: out.to_path_buf(),
+                message:
+                    "already holds a run; pass --resume to continue it or choose another --out"
+                        .into(),
+            });
+        }
+        lock
+    };
+    checkpoint::remove_leftovers(&checkpoints)?;
+    Ok(lock)
+}
+
+/// A configuration error of a run's own `config.toml` (a value out of range after someone
+/// edited or damaged it), reported as an error of that file.
+pub(crate) fn in_file(e: Error, path: &Path) -> Error {
+    match e {
+        Error::InvalidValue {
+            key,
+            value,
+            message,
+        } => Error::Preset {
+            path: path.to_path_buf(),
+            line: None,
+            message: format!("{key} = {value}: {message}"),
+        },
+        other => other,
+    }
+}
+
+/// Removes the temporary files that writes killed half way left in `dir` (a run's `samples/`),
+/// if it exists.
+///
+/// # Errors
+/// [`Error::Io`] naming the file.
+fn remove_temporaries(dir: &Path) -> Result<()> {
+    if !dir.is_dir() {
+        return Ok(());
+    }
+    for entry in std::fs::read_dir(dir).map_err(Error::io(dir))? {
+        let path = entry.map_err(Error::io(dir))?.path();
+        if is_temporary(&path) && path.is_file() {
+            std::fs::remove_file(&path).map_err(Error::io(&path))?;
+        }
+    }
+    Ok(())
+}
+
+/// Loads the newest checkpoint of `checkpoints` that verifies with `load` (which verifies a
+/// checkpoint directory and loads it, see [`Trainer::load_checkpoint`]), falling back past
+/// damaged ones: each one skipped is reported to `progress` in one line naming it and why, and
+/// removed (the resumed run writes its step again). Returns the loaded checkpoint's state.
+///
+/// # Errors
+/// [`Error::Checkpoint`] when no checkpoint loads (naming why the newest did not), and any
+/// other error of loading (an unreadable file) at once.
+pub(crate) fn resume_from(
+    checkpoints: &Path,
+    progress: &mut dyn Progress,
+    mut load: impl FnMut(&Path) -> Result<CheckpointState>,
+) -> Result<CheckpointState> {
+    let mut skipped: Vec<(PathBuf, Error)> = Vec::new();
+    for (_, dir) in checkpoint::checkpoint_dirs(checkpoints)?.into_iter().rev() {
+        match load(&dir) {
+            Ok(state) => {
+                for (bad, why) in skipped {
+                    progress.warning(&format!(
+                        "skipped damaged checkpoint {} ({why}); removed it and resumed from {}",
+                        bad.display(),
+                        dir.display()
+                    ));
+                    checkpoint::discard(&bad)?;
+                }
+                return Ok(state);
+            }
+            Err(why @ (Error::Checkpoint { .. } | Error::Malformed { .. })) => {
+                skipped.push((dir, why));
+            }
+            Err(other) => return Err(other),
+        }
+    }
+    Err(Error::Checkpoint {
+        path: checkpoints.to_path_buf(),
+        message: match skipped.first() {
+            None => "no checkpoint to resume from".into(),
+            Some((_, why)) => format!(
+                "no usable checkpoint to resume from ({} damaged; the newest: {why})",
+                skipped.len()
+            ),
+        },
+    })
 }
 
 /// The body of [`train`] once the preset is resolved and the run directory exists.
@@ -138,16 +250,13 @@ fn train_on_pool(
     let mut start = 0;
     let mut window = LossAverager::default();
     if options.resume {
-        let latest = checkpoint::list_checkpoints(&checkpoints)?
-            .pop()
-            .ok_or_else(|| Error::Checkpoint {
-                path: checkpoints.clone(),
-                message: "no checkpoint to resume from".into(),
-            })?;
-        let state = trainer.load_checkpoint(&latest.dir)?;
+        let state = resume_from(&checkpoints, progress, |dir| trainer.load_checkpoint(dir))?;
         start = state.step;
         window = state.loss_window;
     }
+    // The step of the newest checkpoint on disk, so that a stop right after one does not write
+    // it again.
+    let mut saved = options.resume.then_some(start);
     let mut log = MetricsLog::open(&out.join("metrics.jsonl"), start)?;
 
     let batch = preset.optim.batch;
@@ -245,6 +354,7 @@ fn train_on_pool(
         }
         if checkpoint_now {
             save(&trainer, &checkpoints, step, mse, &window)?;
+            saved = Some(step);
         }
         if is_final {
             final_mse = mse;
@@ -254,7 +364,9 @@ fn train_on_pool(
     drop(prefetch);
     if interrupted {
         let mse = trainer.held_out_depth(&held_out).mse;
-        save(&trainer, &checkpoints, step, Some(mse), &window)?;
+        if saved != Some(step) {
+            save(&trainer, &checkpoints, step, Some(mse), &window)?;
+        }
         if preset.run.sample_every > 0 && !step.is_multiple_of(preset.run.sample_every) {
             samples::write_grids(&trainer, &held_out[0], last_refined.as_ref(), out, step)?;
         }

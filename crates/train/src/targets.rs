@@ -17,7 +17,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::atomic_file::write_atomic;
+use pix2scene_scene::atomic_file::write_atomic;
+
 use crate::error::{Error, Result};
 
 /// First bytes of a `refined-targets.bin` file.
@@ -152,7 +153,7 @@ impl RefinedTargets {
     /// # Errors
     /// [`Error::Io`] naming the file.
     pub fn write(&self, path: &Path) -> Result<()> {
-        write_atomic(path, &self.to_bytes())
+        Ok(write_atomic(path, &self.to_bytes())?)
     }
 
     /// Reads a store of `pixels`-pixel maps written by [`RefinedTargets::write`].

@@ -1,26 +1,34 @@
 //! One fuzz target per parser of outside input, and the seed files they start from.
 
+mod checkpoint;
 mod dataset;
 mod generator_config;
 mod manifest;
+mod metrics;
 mod npy;
 mod obj;
+mod overrides;
+mod preset;
 mod seed_data;
 mod shade_params;
 mod shard;
 
+pub use checkpoint::CHECKPOINT;
 pub use dataset::DATASET;
 pub use generator_config::GENERATOR_CONFIG;
 pub use manifest::MANIFEST;
+pub use metrics::METRICS;
 pub use npy::NPY;
 pub use obj::OBJ;
+pub use overrides::OVERRIDES;
+pub use preset::PRESET;
 pub use shade_params::SHADE_PARAMS;
 pub use shard::SHARD;
 
 use crate::target::Target;
 
 /// Every target, in the order `scripts/fuzz.sh` runs them.
-pub const ALL: [&Target; 7] = [
+pub const ALL: [&Target; 11] = [
     &OBJ,
     &NPY,
     &SHADE_PARAMS,
@@ -28,6 +36,10 @@ pub const ALL: [&Target; 7] = [
     &GENERATOR_CONFIG,
     &SHARD,
     &DATASET,
+    &PRESET,
+    &OVERRIDES,
+    &CHECKPOINT,
+    &METRICS,
 ];
 
 /// Tokens of JSON formats: structure, literals, and keys of the project's JSON files.

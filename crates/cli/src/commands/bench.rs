@@ -23,6 +23,20 @@ enum BenchTarget {
     Render(super::bench_render::RenderBenchArgs),
     /// Hausdorff-F and -R of two point clouds of one image: k-d trees against brute force.
     Hausdorff(super::bench_hausdorff::HausdorffBenchArgs),
+    /// This CPU's peak single-precision FLOP/s (fused multiply-adds on its widest vector unit),
+    /// on one thread and on the global `--threads N` (default: one per core).
+    Peak(PeakBenchArgs),
+}
+
+/// Flags of `pix2scene bench peak`.
+#[derive(Debug, Args)]
+struct PeakBenchArgs {
+    /// Timed runs per figure; the best is reported.
+    #[arg(long, default_value_t = 10)]
+    reps: usize,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Flags of `pix2scene bench train` (the global `--threads N` sizes the compute pool).
@@ -82,6 +96,19 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         BenchTarget::Train(a) => bench_train(a),
         BenchTarget::Render(a) => super::bench_render::run(a),
         BenchTarget::Hausdorff(a) => super::bench_hausdorff::run(a),
+        BenchTarget::Peak(a) => {
+            anyhow::ensure!(a.reps > 0, "--reps 0: must be at least 1");
+            let p = pix2scene_train::bench::measure_peak(rayon::current_num_threads(), a.reps);
+            if a.json {
+                println!("{}", serde_json::to_string(&p)?);
+            } else {
+                println!(
+                    "peak ({}, {} lanes): {:.1} GFLOP/s on 1 thread, {:.1} GFLOP/s on {} threads",
+                    p.isa, p.lanes, p.gflops_1_thread, p.gflops_all_threads, p.threads
+                );
+            }
+            Ok(())
+        }
     }
 }
 
@@ -98,7 +125,9 @@ fn bench_train(a: TrainBenchArgs) -> anyhow::Result<()> {
         println!(
             "{:.2} it/s ({:.3} s/iter) at {}², width {}, batch {}, {} critic steps, {} thread(s); \
              per iteration: renderer {:.3} s, gradient penalty {:.3} s, optimizer {:.3} s, \
-             refinement {:.3} s, regression steps {:.3} s, networks and rest {:.3} s",
+             refinement {:.3} s, regression steps {:.3} s, networks and rest {:.3} s; \
+             convolutions {:.1} GFLOP per iteration, {:.3} s in their kernels, {:.1} GFLOP/s over \
+             the iteration ({:.0} % of the {:.0} GFLOP/s peak)",
             report.iters_per_s,
             report.s_per_iter,
             report.res,
@@ -111,7 +140,12 @@ fn bench_train(a: TrainBenchArgs) -> anyhow::Result<()> {
             b.optimizer_s,
             b.refinement_s,
             b.regression_s,
-            b.networks_and_rest_s
+            b.networks_and_rest_s,
+            report.floor_gflop,
+            b.convolutions_s,
+            report.achieved_gflops,
+            100.0 * report.peak_fraction,
+            report.peak.gflops_all_threads
         );
     }
     Ok(())

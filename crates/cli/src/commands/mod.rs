@@ -3,9 +3,14 @@
 mod bench;
 mod bench_hausdorff;
 mod bench_render;
+mod eval;
 mod generate;
+mod interpolate;
 mod iqtt;
 mod iqtt_human;
+mod reconstruct;
+mod report;
+mod sample;
 mod shade;
 mod train;
 
@@ -36,6 +41,16 @@ enum Command {
     /// The 3D-IQ test task: train and test Pix2Scene and the baselines (paper Table 3), and
     /// the human test page.
     Iqtt(iqtt::IqttArgs),
+    /// Score a trained model (or an image-blind baseline) on a dataset: paper Tables 1 and 2.
+    Eval(eval::EvalArgs),
+    /// Reconstruct one image: depth/normal maps (PNG, .npy), re-render, PLY, turntable GIF.
+    Reconstruct(reconstruct::ReconstructArgs),
+    /// Draw a grid of samples from the prior with depth and normals (paper Fig. 8).
+    Sample(sample::SampleArgs),
+    /// Decode the codes between two images' codes (paper Fig. 9).
+    Interpolate(interpolate::InterpolateArgs),
+    /// Write one self-contained HTML page about a run: curves, tables, images, turntable.
+    Report(report::ReportArgs),
     /// Render depth maps (.npy) with the surfel renderer into images (.npy or .png).
     Shade(shade::ShadeArgs),
 }
@@ -55,5 +70,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Train(args) => train::run(args, cli.threads),
         Command::Iqtt(args) => iqtt::run(args, cli.threads),
         Command::Shade(args) => shade::run(args),
+        Command::Eval(args) => eval::run(args),
+        Command::Reconstruct(args) => reconstruct::run(args),
+        Command::Sample(args) => sample::run(args),
+        Command::Interpolate(args) => interpolate::run(args),
+        Command::Report(args) => report::run(args),
     }
 }

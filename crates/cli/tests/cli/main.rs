@@ -1,9 +1,13 @@
 //! End-to-end tests of the `pix2scene` binary, one module per subcommand.
 
 mod bench_hausdorff;
+mod bench_peak;
+mod eval;
+mod full_disk;
 mod generate;
 mod iqtt;
 mod shade;
+mod sigkill;
 mod train;
 
 use std::path::{Path, PathBuf};
@@ -50,7 +54,7 @@ fn help_lists_only_commands_that_exist() {
     assert_eq!(
         help.lines().next(),
         Some(
-            "Command-line program of pix2scene: generate datasets, shade depth maps, train, benchmark"
+            "Command-line program of pix2scene: generate datasets, train, evaluate and use models, benchmark"
         )
     );
     let commands: Vec<&str> = help
@@ -62,9 +66,21 @@ fn help_lists_only_commands_that_exist() {
         .collect();
     assert_eq!(
         commands,
-        ["generate", "bench", "train", "iqtt", "shade", "help"]
+        [
+            "generate",
+            "bench",
+            "train",
+            "iqtt",
+            "eval",
+            "reconstruct",
+            "sample",
+            "interpolate",
+            "report",
+            "shade",
+            "help"
+        ]
     );
-    for command in &commands[..5] {
+    for command in &commands[..commands.len() - 1] {
         let out = pix2scene(&[command, "--help"]);
         assert!(out.status.success(), "{command} --help");
     }

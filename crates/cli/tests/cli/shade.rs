@@ -5,30 +5,30 @@ use pix2scene_render::npy;
 use crate::{assert_fails_with, assert_succeeded, pix2scene, scratch};
 
 #[test]
-fn shade_writes_the_peer_layout_and_matches_the_golden_image() {
+fn shade_writes_the_yardstick_layout_and_matches_the_golden_image() {
     let dir = scratch("shade");
     let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../render/tests/data");
     let out = dir.join("img.npy");
     let run = pix2scene(&[
         "shade",
         "--depth",
-        data.join("peer_depth.npy").to_str().unwrap(),
+        data.join("golden_depth.npy").to_str().unwrap(),
         "--params",
-        data.join("peer_params.json").to_str().unwrap(),
+        data.join("golden_params.json").to_str().unwrap(),
         "--out",
         out.to_str().unwrap(),
     ]);
     assert_succeeded(&run);
     let ours = npy::read_f32(&out).unwrap();
-    let peer = npy::read_f32(&data.join("peer_image.npy")).unwrap();
-    assert_eq!(ours.shape, peer.shape);
+    let golden = npy::read_f32(&data.join("golden_image.npy")).unwrap();
+    assert_eq!(ours.shape, golden.shape);
     let mean = ours
         .data
         .iter()
-        .zip(&peer.data)
+        .zip(&golden.data)
         .map(|(a, b)| (a - b).abs())
         .sum::<f32>()
-        / peer.data.len() as f32;
+        / golden.data.len() as f32;
     assert!(mean <= 1e-5, "mean |diff| {mean}");
 }
 

@@ -206,6 +206,25 @@ fn bench_train_prints_iterations_per_second_as_json() {
         (0.0, 0.0, 0.0),
         "{v}"
     );
+    // The floor: the recorded work per part and pass adds up to the counted floor, and the
+    // rates are the floor over the time and over the measured peak.
+    let floor = f(&v, "floor_gflop");
+    let recorded: f64 = b["convolutions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| f(p, "gflop"))
+        .sum();
+    assert!(
+        floor > 0.0 && (recorded - floor).abs() <= 1e-9 * floor,
+        "{v}"
+    );
+    let peak = f(&v["peak"], "gflops_all_threads");
+    assert!(
+        (f(&v, "achieved_gflops") * spi - floor).abs() <= 1e-9 * floor,
+        "{v}"
+    );
+    assert!((f(&v, "peak_fraction") * peak - f(&v, "achieved_gflops")).abs() <= 1e-9 * peak);
     let v = bench(&[
         "optim.refine_steps=3",
         "optim.refine_keep=true",

@@ -2,9 +2,8 @@
 
 use std::path::Path;
 
-use pix2scene_scene::{RgbImage, depth_range, depth_to_rgb_in, normal_to_rgb};
+use pix2scene_scene::{RgbImage, depth_range, depth_to_rgb_in, normal_to_rgb, to_u8};
 
-use super::atomic_file::write_atomic;
 use super::legend::{colour_bar, draw_text, fill, normal_key, text_height, text_width};
 use crate::error::Result;
 use crate::points::PixelRays;
@@ -55,7 +54,7 @@ pub fn write_depth_png(path: &Path, rays: &PixelRays, depth: &[f32], mask: &[u8]
     for (label, y) in labels.iter().zip(ys) {
         draw_text(&mut img, text_x, y, label, k, INK);
     }
-    write_png(path, &img)
+    write_rgb_png(path, &img)
 }
 
 /// Writes a camera-frame normal map as a PNG (atomically): `(n + 1) / 2` as RGB (red/green/blue
@@ -91,12 +90,53 @@ pub fn write_normal_png(path: &Path, rays: &PixelRays, normal: &[f32], mask: &[u
         k,
         INK,
     );
-    write_png(path, &img)
+    write_rgb_png(path, &img)
 }
 
-/// Writes `img` as an 8-bit RGB PNG, atomically.
-fn write_png(path: &Path, img: &RgbImage) -> Result<()> {
-    write_atomic(path, |tmp| Ok(img.write_png(tmp)?))
+/// Writes an RGB image (linear values in [0, 1], clamped) as an 8-bit PNG (atomically).
+///
+/// # Errors
+/// [`crate::Error::Io`] naming the file.
+pub fn write_rgb_png(path: &Path, image: &RgbImage) -> Result<()> {
+    let bytes = encode_png(image).map_err(|message| crate::Error::Encode {
+        path: path.to_path_buf(),
+        message,
+    })?;
+    Ok(pix2scene_scene::atomic_file::write_atomic(path, &bytes)?)
+}
+
+/// An RGB image (linear values in [0, 1], clamped) as the bytes of an 8-bit PNG file.
+///
+/// # Errors
+/// The encoder's message (an image too large for PNG).
+pub fn encode_png(image: &RgbImage) -> std::result::Result<Vec<u8>, String> {
+    let mut bytes = Vec::new();
+    let (w, h) = (
+        u32::try_from(image.width).map_err(|e| e.to_string())?,
+        u32::try_from(image.height).map_err(|e| e.to_string())?,
+    );
+    let mut encoder = png::Encoder::new(&mut bytes, w, h);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header().map_err(|e| e.to_string())?;
+    writer
+        .write_image_data(&to_u8(&image.data))
+        .map_err(|e| e.to_string())?;
+    writer.finish().map_err(|e| e.to_string())?;
+    Ok(bytes)
+}
+
+/// Writes a `[size, size, 3]` image (linear values in [0, 1], clamped) as an 8-bit PNG
+/// (atomically).
+///
+/// # Errors
+/// [`crate::Error::Shape`] for a wrong length; [`crate::Error::Io`] naming the file.
+pub fn write_image_png(path: &Path, rays: &PixelRays, image: &[f32]) -> Result<()> {
+    rays.check_len("image", image.len(), 3)?;
+    let s = rays.size_px();
+    let mut img = RgbImage::new(s, s);
+    img.paste(image, s, 0, 0);
+    write_rgb_png(path, &img)
 }
 
 #[cfg(test)]

@@ -5,7 +5,6 @@ use std::path::Path;
 
 use pix2scene_render::npy;
 
-use super::atomic_file::write_atomic;
 use crate::error::{Error, Result};
 
 /// Writes `data` with `shape` as a little-endian `float32` C-order `.npy` file (readable by
@@ -27,7 +26,7 @@ pub fn write_npy(path: &Path, shape: &[usize], data: &[f32]) -> Result<()> {
             what: format!("{shape:?}"),
         });
     }
-    write_atomic(path, |tmp| Ok(npy::write_f32(tmp, shape, data)?))
+    Ok(npy::write_f32(path, shape, data)?)
 }
 
 #[cfg(test)]

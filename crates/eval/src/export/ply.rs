@@ -2,9 +2,9 @@
 
 use std::path::Path;
 
+use pix2scene_scene::atomic_file::write_atomic;
 use pix2scene_scene::to_u8;
 
-use super::atomic_file::write_bytes_atomic;
 use crate::error::Result;
 use crate::points::{PixelRays, Point};
 
@@ -103,7 +103,7 @@ pub fn write_ply(path: &Path, surfels: &Surfels) -> Result<()> {
         }
         bytes.extend_from_slice(c);
     }
-    write_bytes_atomic(path, &bytes)
+    Ok(write_atomic(path, &bytes)?)
 }
 
 #[cfg(test)]

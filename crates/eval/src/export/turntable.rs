@@ -3,9 +3,9 @@
 
 use std::path::Path;
 
+use pix2scene_scene::atomic_file::write_atomic;
 use pix2scene_scene::{RgbImage, depth_range, depth_to_rgb_in, normal_to_rgb, to_u8};
 
-use super::atomic_file::write_bytes_atomic;
 use crate::error::{Error, Result};
 use crate::points::PixelRays;
 
@@ -100,7 +100,7 @@ pub fn write_turntable_gif(
             encoder.write_frame(&frame).map_err(encode)?;
         }
     }
-    write_bytes_atomic(path, &bytes)
+    Ok(write_atomic(path, &bytes)?)
 }
 
 #[cfg(test)]

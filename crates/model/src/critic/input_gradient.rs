@@ -1,12 +1,13 @@
 //! The critic's input gradient `(∂D/∂x, ∂D/∂z)` written with ordinary differentiable ops, so
 //! that the WGAN-GP penalty built on it can be back-propagated to the critic's weights: burn has
-//! no double backward (DESIGN.md §2).
+//! no double backward.
 
 use burn::tensor::Tensor;
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
 
 use super::Critic;
 use crate::conv::{conv_transpose2d, conv2d};
+use crate::work::{Part, part_scope};
 use crate::{IMAGE_CHANNELS, LEAKY_SLOPE};
 
 impl Critic {
@@ -19,7 +20,7 @@ impl Critic {
     /// LeakyReLU multiplies by a constant slope mask (1 or 0.2) taken from a forward pass
     /// outside autodiff — exact, since the mask's own derivative is zero almost everywhere; each
     /// stride-2 convolution becomes `conv_transpose2d` with the same weight. The camera planes
-    /// and the class planes are constants, as in the peer. The result depends on `x` and `z`
+    /// and the class planes are constants, as in the PyTorch yardstick. The result depends on `x` and `z`
     /// only through the masks, so no graph is recorded for them; it is differentiable w.r.t.
     /// every weight (biases enter only through the masks, so their gradients through it are
     /// zero, as with autograd).
@@ -38,6 +39,7 @@ impl Critic {
         class: Option<Tensor<2>>,
     ) -> (Tensor<4>, Tensor<2>) {
         self.check_shapes(&x, &z, camera.as_ref(), class.as_ref());
+        let _part = part_scope(Part::Penalty);
         let [batch, _, _, _] = x.dims();
         let masks = self.slope_masks(x, camera);
         let head = self.head.weight.val();
@@ -53,11 +55,17 @@ impl Critic {
             .reshape([batch, self.z_dim]);
         let mut grad_h = grad_joined.narrow(1, 0, features);
         let transpose = ConvTransposeOptions::new([2, 2], [1, 1], [0, 0], [1, 1], 1);
-        for (conv, mask) in self.convs.iter().zip(masks).rev() {
+        for (i, (conv, mask)) in self.convs.iter().zip(masks).enumerate().rev() {
             let grad_pre = grad_h * mask;
-            grad_h = conv_transpose2d(grad_pre, conv.weight.val(), None, transpose.clone());
+            // The first layer's gradient is wanted at the image channels only, not at the
+            // camera planes: its transpose runs on the image channels' weights alone.
+            let weight = match i {
+                0 => conv.weight.val().narrow(1, 0, IMAGE_CHANNELS),
+                _ => conv.weight.val(),
+            };
+            grad_h = conv_transpose2d(grad_pre, weight, None, transpose.clone());
         }
-        (grad_h.narrow(1, 0, IMAGE_CHANNELS), grad_z)
+        (grad_h, grad_z)
     }
 
     /// LeakyReLU slope masks (1 where the pre-activation is positive, else 0.2) of every
@@ -86,7 +94,7 @@ mod tests {
     use crate::critic::CriticConfig;
     use crate::testutil::{RefCritic, Rng, device, max_abs_diff, to_vec};
 
-    /// The score is additive in `z` (DESIGN.md §6: `z` joins at 4×4 right before the linear
+    /// The score is additive in `z` (`z` joins at 4×4 right before the linear
     /// head): its `z` gradient depends on neither the image nor the code.
     #[test]
     fn score_is_additive_in_the_code() {

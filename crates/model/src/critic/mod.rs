@@ -14,6 +14,7 @@ use crate::camera::check_camera;
 use crate::class::check_class;
 use crate::conv::conv2d_layer;
 use crate::stages::{stage_widths, validate};
+use crate::work::{ConvShape, Part, part_scope};
 use crate::{CAMERA_DIM, IMAGE_CHANNELS};
 
 /// Configuration for a [`Critic`]; build it with [`CriticConfig::init`].
@@ -47,7 +48,7 @@ pub struct CriticConfig {
 /// image enters alone (3 channels).
 ///
 /// Paper Table 6 (128², width 85, "BatchNorm: No"; the camera enters as input planes). The
-/// width is a parameter; otherwise exactly the PyTorch peer (`peers/train_peer.py`, class
+/// width is a parameter; otherwise exactly the PyTorch yardstick (`bench/torch_reference.py`, class
 /// `Critic`). The critic has only layers whose input gradient [`Critic::input_gradient`] writes
 /// with differentiable ops — burn has no double backward — so keep it that way when changing
 /// it.
@@ -75,6 +76,24 @@ impl CriticConfig {
     /// `4·2^L` with `L ≥ 1`, or `width` or `z_dim` is 0.
     pub fn validate(&self) -> crate::Result<()> {
         validate("critic", self.resolution, self.width, self.z_dim).map(|_| ())
+    }
+
+    /// The critic's convolutions on one sample, from the image side, the head last (see
+    /// [`crate::work`]).
+    ///
+    /// # Errors
+    /// As [`CriticConfig::validate`].
+    pub fn conv_shapes(&self) -> crate::Result<Vec<ConvShape>> {
+        let stages = validate("critic", self.resolution, self.width, self.z_dim)?;
+        let (mut c_in, mut size) = (IMAGE_CHANNELS + CAMERA_DIM, self.resolution);
+        let mut shapes = Vec::with_capacity(stages + 1);
+        for w in stage_widths(self.width, stages) {
+            shapes.push(ConvShape::conv(c_in, w, 4, 2, 1).on([size, size]));
+            (c_in, size) = (w, size / 2);
+        }
+        let joined = c_in + self.z_dim + self.num_classes;
+        shapes.push(ConvShape::conv(joined, 1, 4, 1, 0).on([4, 4]));
+        Ok(shapes)
     }
 
     /// Builds the critic with PyTorch-style (Kaiming-uniform) initial weights.
@@ -134,6 +153,7 @@ impl Critic {
         class: Option<Tensor<2>>,
     ) -> Tensor<1> {
         self.check_shapes(&x, &z, camera.as_ref(), class.as_ref());
+        let _part = part_scope(Part::Critic);
         let [batch, _, _, _] = x.dims();
         let mut h = Self::joint_input(x, camera);
         for conv in &self.convs {

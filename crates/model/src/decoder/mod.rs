@@ -19,6 +19,7 @@ use crate::class::check_class;
 use crate::conv::conv_transpose2d_layer;
 use crate::error::Error;
 use crate::stages::{stage_widths, validate};
+use crate::work::{ConvShape, Part, part_scope};
 
 /// Smallest depth the decoder can output, in scene units: `depth = MIN_DEPTH + softplus(h)`.
 pub const MIN_DEPTH: f64 = 0.2;
@@ -98,7 +99,7 @@ pub struct DecoderConfig {
 /// second output channel `m`, the foreground probability `sigmoid(m)`.
 ///
 /// Paper Table 5 (DCGAN-like generator with LeakyReLU, conditional normalization "in the
-/// alternate layers"). Departures, all shared with the PyTorch peer (`peers/train_peer.py`, class
+/// alternate layers"). Departures, all shared with the PyTorch yardstick (`bench/torch_reference.py`, class
 /// `Decoder`) so that speed comparisons are like for like: width is a parameter, every
 /// normalized layer is camera-conditioned, the camera also enters the input vector, and the
 /// output is a strictly positive depth (scene units) through a softplus rather than an
@@ -161,6 +162,31 @@ impl DecoderConfig {
             ));
         }
         Ok(stages)
+    }
+
+    /// The decoder's convolutions on one sample, from the code side: the projection, the
+    /// stride-2 transposed convolutions, then the coarse heads from the finest (see
+    /// [`crate::work`]).
+    ///
+    /// # Errors
+    /// As [`DecoderConfig::validate`].
+    pub fn conv_shapes(&self) -> crate::Result<Vec<ConvShape>> {
+        let stages = self.stages()?;
+        let mut widths = stage_widths(self.width, stages);
+        widths.reverse();
+        let c_in = self.z_dim + CAMERA_DIM + self.num_classes;
+        let mut shapes = vec![ConvShape::transpose(c_in, widths[0], 4, 1, 0).on([1, 1])];
+        let mut size = 4;
+        for (i, &w) in widths.iter().enumerate() {
+            let c_out = widths.get(i + 1).copied().unwrap_or(1);
+            shapes.push(ConvShape::transpose(w, c_out, 4, 2, 1).on([size, size]));
+            size *= 2;
+        }
+        for (j, &w) in widths.iter().rev().take(self.coarse_heads).enumerate() {
+            let side = self.resolution >> (j + 1);
+            shapes.push(ConvShape::conv(w, 1, 1, 1, 0).on([side, side]));
+        }
+        Ok(shapes)
     }
 
     /// Builds the decoder with PyTorch-style (Kaiming-uniform) initial weights.
@@ -269,6 +295,7 @@ impl Decoder {
         assert_shape!(z, [_, self.z_dim]);
         check_camera("decoder", self.camera_dim, camera.as_ref(), batch);
         check_class("decoder", self.num_classes, class.as_ref(), batch);
+        let _part = part_scope(Part::Decoder);
         let inputs = [Some(z), camera.clone(), class];
         let input = Tensor::cat(inputs.into_iter().flatten().collect(), 1);
         let [_, c_in] = input.dims();

@@ -13,6 +13,11 @@
 //!
 //! The convolution keeps `P` of its input for its weight gradient; the transpose's backward
 //! shares `P` of the output gradient between both of its gradients.
+//!
+//! A *dense* geometry ([`Geometry::is_dense`]: the kernel covers the whole unpadded map, one
+//! output pixel) needs no copies: `P` is the batch of big maps `[batch, channels·k·k]` as they
+//! lie in memory, read transposed by the products, and [`scatter`] writes the big maps as one
+//! product `Sᵀ · W` with no col2im or zero fill.
 
 use rayon::prelude::*;
 
@@ -59,6 +64,10 @@ pub fn patches(g: &Geometry, big: &[f32]) -> Vec<f32> {
     let (plane, px, kk) = (g.big[0] * g.big[1], g.small_pixels(), g.kernel * g.kernel);
     let batch = big.len() / g.big_len().max(1);
     assert_eq!(big.len(), batch * g.big_len(), "big length");
+    if g.is_dense() {
+        // `[batch, channels·k·k]`: the products read it transposed (see [`patch_view`]).
+        return big.to_vec();
+    }
     let ld = batch * px;
     let mut out = vec![0.0; g.patch_len() * ld];
     if out.is_empty() {
@@ -75,6 +84,17 @@ pub fn patches(g: &Geometry, big: &[f32]) -> Vec<f32> {
     out
 }
 
+/// The patch matrix `[channels·k·k, batch·small_h·small_w]` that [`patches`] built.
+fn patch_view<'a>(g: &Geometry, patches: &'a [f32]) -> View<'a> {
+    let pl = g.patch_len();
+    let cols = patches.len() / pl.max(1);
+    if g.is_dense() {
+        View::rows(patches, cols, pl).t()
+    } else {
+        View::rows(patches, pl, cols)
+    }
+}
+
 /// `[n, batch·small_h·small_w]`: `W · P`.
 ///
 /// # Shapes
@@ -86,8 +106,7 @@ pub fn patches(g: &Geometry, big: &[f32]) -> Vec<f32> {
 pub fn gather(g: &Geometry, patches: &[f32], weight: &[f32], n: usize) -> Vec<f32> {
     let pl = g.patch_len();
     assert_eq!(weight.len(), n * pl, "weight length");
-    let cols = patches.len() / pl.max(1);
-    product(View::rows(weight, n, pl), View::rows(patches, pl, cols))
+    product(View::rows(weight, n, pl), patch_view(g, patches))
 }
 
 /// `[batch, channels, big_h, big_w]`: `col2im(Wᵀ · S)`, the col2im in parallel over the planes.
@@ -103,6 +122,10 @@ pub fn scatter(g: &Geometry, stacked: &[f32], weight: &[f32], n: usize) -> Vec<f
     let batch = stacked.len() / (n * px).max(1);
     assert_eq!(stacked.len(), batch * n * px, "stacked length");
     let ld = batch * px;
+    if g.is_dense() {
+        // One pixel per sample: the big maps are `Sᵀ · W`, `[batch, channels·k·k]`.
+        return product(View::rows(stacked, n, ld).t(), View::rows(weight, n, pl));
+    }
     let cols = product(View::rows(weight, n, pl).t(), View::rows(stacked, n, ld));
     let plane = g.big[0] * g.big[1];
     let mut out = vec![0.0; batch * g.big_len()];
@@ -127,10 +150,7 @@ pub fn weight_grad(g: &Geometry, patches: &[f32], stacked: &[f32], n: usize) -> 
     let pl = g.patch_len();
     let cols = patches.len() / pl.max(1);
     assert_eq!(stacked.len(), n * cols, "stacked length");
-    product(
-        View::rows(stacked, n, cols),
-        View::rows(patches, pl, cols).t(),
-    )
+    product(View::rows(stacked, n, cols), patch_view(g, patches).t())
 }
 
 #[cfg(test)]
@@ -154,6 +174,8 @@ mod tests {
         for g in [
             Geometry::of_conv(3, [8, 8], 4, 2, 1),
             Geometry::of_conv(4, [4, 4], 4, 1, 0),
+            Geometry::of_conv(3, [5, 5], 5, 2, 0),
+            Geometry::of_transpose(3, [1, 1], 4, 1, 0),
             Geometry::of_transpose(2, [3, 5], 4, 2, 1),
         ] {
             let (n, batch) = (5, 3);

@@ -102,6 +102,13 @@ impl Geometry {
         self.channels * self.kernel * self.kernel
     }
 
+    /// Whether the kernel covers the whole unpadded big map once (a 1×1 small map): then a
+    /// sample's patch column is its big map as it lies in memory, and the convolution is a
+    /// dense layer (the networks' heads and the decoder's projection).
+    pub fn is_dense(&self) -> bool {
+        self.padding == 0 && self.small == [1, 1] && self.big == [self.kernel, self.kernel]
+    }
+
     /// Range of small-map indices `o` whose tap `o·s + tap − p` falls inside `0..size`.
     fn valid(&self, tap: usize, size: usize, small: usize) -> std::ops::Range<usize> {
         let (s, p) = (self.stride, self.padding);
@@ -258,6 +265,16 @@ mod tests {
         assert_eq!(Geometry::of_conv(3, [4, 4], 4, 1, 0).small, [1, 1]);
         assert_eq!(Geometry::of_transpose(3, [32, 32], 4, 2, 1).big, [64, 64]);
         assert_eq!(Geometry::of_transpose(3, [1, 1], 4, 1, 0).big, [4, 4]);
+    }
+
+    #[test]
+    fn dense_geometries_are_the_kernel_sized_valid_ones() {
+        assert!(Geometry::of_conv(3, [4, 4], 4, 1, 0).is_dense());
+        assert!(Geometry::of_conv(3, [5, 5], 5, 2, 0).is_dense());
+        assert!(Geometry::of_transpose(3, [1, 1], 4, 1, 0).is_dense());
+        assert!(!Geometry::of_conv(3, [4, 4], 4, 2, 1).is_dense());
+        assert!(!Geometry::of_conv(3, [5, 5], 4, 1, 0).is_dense());
+        assert!(!Geometry::of_conv(3, [4, 4], 3, 1, 1).is_dense());
     }
 
     #[test]

@@ -13,6 +13,7 @@ use burn::tensor::{DType, TensorData};
 
 use super::batched::{gather, patches, scatter, stack, unstack, weight_grad};
 use super::geometry::Geometry;
+use crate::work::{ConvShape, Part, Pass, current_part, timed};
 
 /// Stride and (symmetric) zero padding of a square-kernel convolution, both axes alike.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,35 +84,68 @@ fn dims(t: &FlexTensor) -> [usize; 4] {
     t.shape().dims::<4>()
 }
 
-/// The convolution's output and the stacked patch matrix of its input (for the weight
-/// gradient).
-fn conv_forward(x: &FlexTensor, weight: &FlexTensor, taps: Taps) -> (FlexTensor, Vec<f32>) {
-    let g = conv_geometry(dims(x), dims(weight), taps);
-    let [batch, n] = [dims(x)[0], dims(weight)[0]];
-    let p = patches(&g, slice(x));
-    let out = unstack(&gather(&g, &p, slice(weight), n), n, g.small_pixels());
-    (tensor(out, [batch, n, g.small[0], g.small[1]]), p)
+/// The work ledger's shape of the convolution of `x` by `weight`.
+fn conv_shape(x: [usize; 4], weight: [usize; 4], taps: Taps) -> ConvShape {
+    ConvShape::conv(x[1], weight[0], weight[2], taps.stride, taps.padding).on([x[2], x[3]])
 }
 
-/// The transposed convolution's output and its stacked input (for the weight gradient).
-fn transpose_forward(x: &FlexTensor, weight: &FlexTensor, taps: Taps) -> (FlexTensor, Vec<f32>) {
-    let g = transpose_geometry(dims(x), dims(weight), taps);
-    let [batch, n] = [dims(x)[0], dims(weight)[0]];
-    let stacked = stack(slice(x), n, g.small_pixels());
-    let out = scatter(&g, &stacked, slice(weight), n);
-    (
-        tensor(out, [batch, g.channels, g.big[0], g.big[1]]),
-        stacked,
+/// The work ledger's shape of the transposed convolution of `x` by `weight`.
+fn transpose_shape(x: [usize; 4], weight: [usize; 4], taps: Taps) -> ConvShape {
+    ConvShape::transpose(x[1], weight[1], weight[2], taps.stride, taps.padding).on([x[2], x[3]])
+}
+
+/// The convolution's output and the stacked patch matrix of its input (for the weight
+/// gradient), recorded for `part`.
+fn conv_forward(
+    x: &FlexTensor,
+    weight: &FlexTensor,
+    taps: Taps,
+    part: Option<Part>,
+) -> (FlexTensor, Vec<f32>) {
+    let (xd, wd) = (dims(x), dims(weight));
+    timed(part, Pass::Forward, conv_shape(xd, wd, taps), xd[0], || {
+        let g = conv_geometry(xd, wd, taps);
+        let [batch, n] = [xd[0], wd[0]];
+        let p = patches(&g, slice(x));
+        let out = unstack(&gather(&g, &p, slice(weight), n), n, g.small_pixels());
+        (tensor(out, [batch, n, g.small[0], g.small[1]]), p)
+    })
+}
+
+/// The transposed convolution's output and its stacked input (for the weight gradient),
+/// recorded for `part`.
+fn transpose_forward(
+    x: &FlexTensor,
+    weight: &FlexTensor,
+    taps: Taps,
+    part: Option<Part>,
+) -> (FlexTensor, Vec<f32>) {
+    let (xd, wd) = (dims(x), dims(weight));
+    timed(
+        part,
+        Pass::Forward,
+        transpose_shape(xd, wd, taps),
+        xd[0],
+        || {
+            let g = transpose_geometry(xd, wd, taps);
+            let [batch, n] = [xd[0], wd[0]];
+            let stacked = stack(slice(x), n, g.small_pixels());
+            let out = scatter(&g, &stacked, slice(weight), n);
+            (
+                tensor(out, [batch, g.channels, g.big[0], g.big[1]]),
+                stacked,
+            )
+        },
     )
 }
 
 impl PatchConvBackend for Flex {
     fn patch_conv2d(x: FlexTensor, weight: FlexTensor, taps: Taps) -> FlexTensor {
-        conv_forward(&contiguous(x), &contiguous(weight), taps).0
+        conv_forward(&contiguous(x), &contiguous(weight), taps, current_part()).0
     }
 
     fn patch_conv_transpose2d(x: FlexTensor, weight: FlexTensor, taps: Taps) -> FlexTensor {
-        transpose_forward(&contiguous(x), &contiguous(weight), taps).0
+        transpose_forward(&contiguous(x), &contiguous(weight), taps, current_part()).0
     }
 }
 
@@ -126,16 +160,27 @@ impl Backward<Flex, 2> for ConvBackward {
     fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
         let [node_x, node_w] = ops.parents;
         let grad = contiguous(grads.consume::<Flex>(&ops.node));
-        let (x_shape, weight, taps, p) = ops.state;
+        let PatchState {
+            x_shape,
+            weight,
+            taps,
+            stacked: p,
+            part,
+        } = ops.state;
         let g = conv_geometry(x_shape, dims(&weight), taps);
-        let n = dims(&weight)[0];
+        let (n, batch) = (dims(&weight)[0], x_shape[0]);
+        let shape = conv_shape(x_shape, dims(&weight), taps);
         let grad = stack(slice(&grad), n, g.small_pixels());
         if let Some(node) = node_x {
-            let dx = scatter(&g, &grad, slice(&weight), n);
+            let dx = timed(part, Pass::InputGradient, shape, batch, || {
+                scatter(&g, &grad, slice(&weight), n)
+            });
             grads.register::<Flex>(node.id, tensor(dx, x_shape));
         }
         if let Some(node) = node_w {
-            let dw = weight_grad(&g, &p, &grad, n);
+            let dw = timed(part, Pass::WeightGradient, shape, batch, || {
+                weight_grad(&g, &p, &grad, n)
+            });
             grads.register::<Flex>(node.id, tensor(dw, dims(&weight)));
         }
     }
@@ -152,24 +197,50 @@ impl Backward<Flex, 2> for TransposeBackward {
     fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
         let [node_x, node_w] = ops.parents;
         let grad = contiguous(grads.consume::<Flex>(&ops.node));
-        let (x_shape, weight, taps, x_stacked) = ops.state;
+        let PatchState {
+            x_shape,
+            weight,
+            taps,
+            stacked: x_stacked,
+            part,
+        } = ops.state;
         let g = transpose_geometry(x_shape, dims(&weight), taps);
-        let n = dims(&weight)[0];
+        let (n, batch) = (dims(&weight)[0], x_shape[0]);
+        let shape = transpose_shape(x_shape, dims(&weight), taps);
         let p = patches(&g, slice(&grad));
         if let Some(node) = node_x {
-            let dx = unstack(&gather(&g, &p, slice(&weight), n), n, g.small_pixels());
+            let dx = timed(part, Pass::InputGradient, shape, batch, || {
+                unstack(&gather(&g, &p, slice(&weight), n), n, g.small_pixels())
+            });
             grads.register::<Flex>(node.id, tensor(dx, x_shape));
         }
         if let Some(node) = node_w {
-            let dw = weight_grad(&g, &p, &x_stacked, n);
+            let dw = timed(part, Pass::WeightGradient, shape, batch, || {
+                weight_grad(&g, &p, &x_stacked, n)
+            });
             grads.register::<Flex>(node.id, tensor(dw, dims(&weight)));
         }
     }
 }
 
-/// What both backward steps keep: input shape, contiguous weight, taps, and the stacked matrix
-/// their forward built (the input's patches, or the stacked input).
-type PatchState = ([usize; 4], FlexTensor, Taps, Vec<f32>);
+/// What both backward steps keep.
+#[derive(Clone, Debug)]
+struct PatchState {
+    /// The input's shape.
+    x_shape: [usize; 4],
+    /// The contiguous weight.
+    weight: FlexTensor,
+    /// Stride and padding.
+    taps: Taps,
+    /// The stacked matrix the forward built: the input's patches, or the stacked input.
+    stacked: Vec<f32>,
+    /// The part the forward ran for (for the work ledger).
+    part: Option<Part>,
+}
+
+/// A patch operation's forward: input, weight, taps and the part it runs for → the output and
+/// the stacked matrix its backward needs.
+type PatchForward = fn(&FlexTensor, &FlexTensor, Taps, Option<Part>) -> (FlexTensor, Vec<f32>);
 
 /// A patch operation on autodiff: `forward` returns the output and the stacked matrix that
 /// `step` needs for the weight gradient.
@@ -178,7 +249,7 @@ fn tracked<C, S>(
     x: FloatTensor<Autodiff<Flex, C>>,
     weight: FloatTensor<Autodiff<Flex, C>>,
     taps: Taps,
-    forward: fn(&FlexTensor, &FlexTensor, Taps) -> (FlexTensor, Vec<f32>),
+    forward: PatchForward,
 ) -> FloatTensor<Autodiff<Flex, C>>
 where
     C: CheckpointStrategy,
@@ -190,12 +261,20 @@ where
         .stateful();
     let x = contiguous(x.into_primitive());
     let w = contiguous(weight.into_primitive());
+    let part = current_part();
     match kind {
         OpsKind::Tracked(prep) => {
-            let (out, stacked) = forward(&x, &w, taps);
-            prep.finish((dims(&x), w, taps, stacked), out)
+            let (out, stacked) = forward(&x, &w, taps, part);
+            let state = PatchState {
+                x_shape: dims(&x),
+                weight: w,
+                taps,
+                stacked,
+                part,
+            };
+            prep.finish(state, out)
         }
-        OpsKind::UnTracked(prep) => prep.finish(forward(&x, &w, taps).0),
+        OpsKind::UnTracked(prep) => prep.finish(forward(&x, &w, taps, part).0),
     }
 }
 

@@ -1,7 +1,7 @@
 //! Paper Eq. 3 for one pixel per lane, and its vector–Jacobian product in two halves.
 //!
-//! The same arithmetic as [`crate::normals::plane_fit_normals`] (and `render_peer.py`
-//! `normals_from_points`), written for one pixel per [`Lane`] so the fused kernel runs it on a
+//! The same arithmetic as [`crate::normals::plane_fit_normals`] (and `bench/torch_reference.py`
+//! `plane_fit_normals`), written for one pixel per [`Lane`] so the fused kernel runs it on a
 //! row of pixels at once in SIMD registers (and the tests on one `f32` pixel).
 //!
 //! The fit depends on its 8 neighbour differences only through five sums of products of the

@@ -19,7 +19,7 @@ pub fn digest(bytes: &[u8]) -> String {
 }
 
 /// Whether `s` has the form of a digest: 64 lowercase hexadecimal digits.
-pub(crate) fn is_digest(s: &str) -> bool {
+pub fn is_digest(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
@@ -70,7 +70,7 @@ pub(crate) fn file_matches(path: &Path, entry: &ShardEntry) -> Result<bool> {
         path: path.to_path_buf(),
         source,
     };
-    let mut file = match std::fs::File::open(path) {
+    let file = match std::fs::File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
         Err(e) => return Err(io(e)),
@@ -78,14 +78,28 @@ pub(crate) fn file_matches(path: &Path, entry: &ShardEntry) -> Result<bool> {
     if file.metadata().map_err(io)?.len() != size {
         return Ok(false);
     }
+    Ok(&digest_reader(file).map_err(io)? == expected)
+}
+
+/// Lowercase hexadecimal BLAKE3 digest of the file at `path`, read in 1 MiB blocks (the file
+/// is never held in memory whole): what `b3sum` prints for it.
+///
+/// # Errors
+/// The I/O error of opening or reading the file.
+pub fn file_digest(path: &Path) -> std::io::Result<String> {
+    digest_reader(std::fs::File::open(path)?)
+}
+
+/// The digest of everything `reader` yields, read in 1 MiB blocks.
+fn digest_reader(mut reader: impl Read) -> std::io::Result<String> {
     let mut hasher = blake3::Hasher::new();
     let mut block = vec![0u8; 1 << 20];
     loop {
-        let n = file.read(&mut block).map_err(io)?;
+        let n = reader.read(&mut block)?;
         if n == 0 {
             break;
         }
         hasher.update(&block[..n]);
     }
-    Ok(hasher.finalize().to_hex().as_str() == expected)
+    Ok(hasher.finalize().to_hex().to_string())
 }

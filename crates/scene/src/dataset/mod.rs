@@ -9,10 +9,9 @@ mod reader;
 mod shard_file;
 mod writer;
 
-pub use checksum::{digest, verify};
+pub use checksum::{digest, file_digest, is_digest, verify};
 pub use layout::{ShardPart, shard_file_name};
 pub use manifest::{FORMAT_NAME, FORMAT_VERSION, Manifest, OLDEST_FORMAT_VERSION, ShardEntry};
 pub use part_manifest::part_manifest_name;
 pub use reader::DatasetReader;
-pub(crate) use writer::write_atomic;
 pub use writer::{WriteOptions, resume_dataset, write_dataset};

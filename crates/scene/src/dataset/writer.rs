@@ -15,6 +15,7 @@ use super::part_manifest::{
     check_same_run, is_part_manifest_name, part_manifest_name, part_manifests, recorded_runs,
 };
 use super::shard_file::serialize_shard;
+use crate::atomic_file::{temporary_path, write_atomic};
 use crate::error::{Error, Result};
 use crate::generator::{Generator, Record};
 use crate::preview::write_previews;
@@ -111,7 +112,7 @@ pub fn resume_dataset(
         ours.push("manifest.json".into());
     }
     for name in ours {
-        let tmp = out.join(format!("{name}.tmp"));
+        let tmp = temporary_path(&out.join(name));
         if tmp.is_file() {
             fs::remove_file(&tmp).map_err(io(&tmp))?;
         }
@@ -338,13 +339,4 @@ fn prepare_dir(out: &Path, force: bool) -> Result<()> {
         }
     }
     fs::create_dir_all(out).map_err(io(out))
-}
-
-/// Writes `bytes` to `path` through a temporary file in the same directory and a rename.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    fs::write(&tmp, bytes).map_err(io(&tmp))?;
-    fs::rename(&tmp, path).map_err(io(path))
 }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 /// The standard normal quantile of 0.975, for two-sided 95 % intervals.
 const Z_95: f64 = 1.959_963_984_540_054;
 
-/// Correct answers out of a number of questions (DESIGN.md section 5, "3D-IQTT accuracy").
+/// Correct answers out of a number of questions (the fraction reported in docs/iqtt.md, with its Wilson interval).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Accuracy {
     /// Questions answered correctly.

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::accuracy::Accuracy;
 use super::options::IqttOptions;
-use crate::dataset::write_atomic;
+use crate::atomic_file::write_atomic;
 use crate::error::{Error, Result, one_line};
 use crate::generator::{Generator, GeneratorConfig};
 use crate::preset::Preset;

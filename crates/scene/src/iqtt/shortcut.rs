@@ -1,5 +1,5 @@
 //! Image-only rules that answer 3D-IQTT questions without any 3D understanding: what a score
-//! must beat before it says anything about 3D reasoning (DESIGN.md section 5).
+//! must beat before it says anything about 3D reasoning (docs/iqtt.md, "Shortcuts").
 
 use std::ops::Range;
 

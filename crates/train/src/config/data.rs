@@ -39,7 +39,7 @@ pub struct DataSection {
     /// renderer's image of its true depth under its own lights (clamped to [0, 1]), so that the
     /// training and held-out images are exactly what the model's renderer can reproduce: no
     /// mismatch at silhouettes, where the renderer's estimated normals differ from the ray
-    /// tracer's true ones (DESIGN.md §3). Works with on-the-fly scenes and datasets. Default
+    /// tracer's true ones. Works with on-the-fly scenes and datasets. Default
     /// false.
     pub surfel_images: bool,
     /// Size of a finite training set drawn from the generator: scenes `0 .. train_scenes`,

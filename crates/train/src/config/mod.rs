@@ -124,6 +124,13 @@ impl TrainPreset {
 /// # Errors
 /// [`Error::Preset`] naming the file, the line and the key.
 pub(crate) fn parse_toml<T: DeserializeOwned>(text: &str, path: &Path) -> Result<T> {
+    if let Some(line) = too_deep(text) {
+        return Err(Error::Preset {
+            path: path.to_path_buf(),
+            line: Some(line),
+            message: format!("arrays or tables nested deeper than {MAX_NESTING}"),
+        });
+    }
     toml::from_str(text).map_err(|err: toml::de::Error| {
         let line = err
             .span()
@@ -153,6 +160,14 @@ pub(crate) fn with_overrides<T: Serialize + DeserializeOwned + Clone>(
     // override may name.
     let mut table = to_table(preset);
     for arg in overrides {
+        // Echoed escaped: a raw line break would split the one-line error.
+        if arg.chars().any(char::is_control) {
+            return Err(Error::InvalidValue {
+                key: "--set".into(),
+                value: arg.escape_debug().to_string(),
+                message: "an override may not hold a control character".into(),
+            });
+        }
         let (key, raw) = arg.split_once('=').ok_or_else(|| Error::InvalidValue {
             key: arg.clone(),
             value: String::new(),
@@ -226,8 +241,69 @@ fn to_table<T: Serialize>(preset: &T) -> toml::Table {
     toml::Table::try_from(preset).expect("a preset always serializes to TOML")
 }
 
-/// Parses an override value as TOML, falling back to a plain string for bare words.
+/// Deepest nesting of arrays and inline tables a preset or override may have (a preset needs 2;
+/// the TOML parser recurses per level, so unbounded nesting would overflow the stack).
+const MAX_NESTING: usize = 64;
+
+/// The 1-based line where `text` (TOML) nests arrays or inline tables deeper than
+/// [`MAX_NESTING`], or has more dotted-key separators than that on one line (each dot of a
+/// key is a table level; a dot between two digits, a float's, does not count), if it does.
+/// Brackets and dots inside strings and comments do not count.
+fn too_deep(text: &str) -> Option<usize> {
+    let (mut depth, mut line, mut dots) = (0usize, 1, 0usize);
+    let mut prev = '\n';
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\n' => {
+                line += 1;
+                dots = 0;
+            }
+            '.' if !(prev.is_ascii_digit() && chars.peek().is_some_and(char::is_ascii_digit)) => {
+                dots += 1;
+                if dots > MAX_NESTING {
+                    return Some(line);
+                }
+            }
+            '#' => {
+                while chars.peek().is_some_and(|&c| c != '\n') {
+                    chars.next();
+                }
+            }
+            '"' | '\'' => {
+                // A string, basic or literal (a multi-line one is three empty-or-not strings in
+                // a row, which skips the same brackets).
+                while let Some(s) = chars.next() {
+                    match s {
+                        '\n' => line += 1,
+                        '\\' if c == '"' => {
+                            chars.next();
+                        }
+                        s if s == c => break,
+                        _ => {}
+                    }
+                }
+            }
+            '[' | '{' => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Some(line);
+                }
+            }
+            ']' | '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        prev = c;
+    }
+    None
+}
+
+/// Parses an override value as TOML, falling back to a plain string for bare words (and for
+/// values nested deeper than [`MAX_NESTING`]).
 fn parse_value(raw: &str) -> toml::Value {
+    if too_deep(raw).is_some() {
+        return toml::Value::String(raw.to_string());
+    }
     let doc = format!("v = {raw}");
     match toml::from_str::<toml::Table>(&doc) {
         Ok(mut table) => table.remove("v").expect("the key was just written"),
@@ -331,6 +407,19 @@ mod tests {
         );
     }
 
+    /// Control characters (found by fuzzing `--set`) are refused on one line, escaped.
+    #[test]
+    fn override_with_a_control_character_is_refused_on_one_line() {
+        let msg = parse("", &["optim.lr=1e-3\r\n[model]"])
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            msg,
+            "--set = optim.lr=1e-3\\r\\n[model]: an override may not hold a control character"
+        );
+        assert_eq!(msg.lines().count(), 1);
+    }
+
     /// Resuming accepts the run's own values again and the keys that may change; any other
     /// changed value is refused, naming the key, the run's value and the new one.
     #[test]
@@ -360,5 +449,32 @@ mod tests {
              run.steps, run.threads and run.device can)"
         );
         assert_eq!(refused("optim.lrr=1"), "unknown config key `optim.lrr`");
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_naming_the_line() {
+        let deep = format!(
+            "[model]\nwidth = 8\nz = {}1{}\n",
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
+        let err = parse(&deep, &[]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "p.toml:3: arrays or tables nested deeper than 64"
+        );
+        // Brackets in strings and comments do not count.
+        let quoted = format!(
+            "# {}\n[run]\ndevice = \"{}\"\n",
+            "[".repeat(100),
+            "{".repeat(100)
+        );
+        assert_eq!(too_deep(&quoted), None);
+        let dotted = format!("[run]\nsteps = 1.5\n{}x = 1\n", "x.".repeat(100_000));
+        assert_eq!(too_deep(&dotted), Some(3));
+        assert_eq!(too_deep(&format!("v = [{}]", "1.5, ".repeat(1000))), None);
+        let value = format!("{}0{}", "[".repeat(100_000), "]".repeat(100_000));
+        let err = preset(&[&format!("run.steps={value}")]).unwrap_err();
+        assert!(err.to_string().starts_with("run.steps = [[[["), "{err}");
     }
 }

@@ -21,10 +21,10 @@ pub struct ModelSection {
     /// Coarse depth heads of the decoder (see `pix2scene_model::DecoderConfig::coarse_heads`):
     /// 1×1 projections of the features at `R/2, R/4, …`, upsampled and less their image means,
     /// added to the depth before its softplus; at most `log2(resolution / 4)`. 0 = the decoder
-    /// of DESIGN.md §6 and the PyTorch peer. Default 0.
+    /// of the paper's Table 5 and the PyTorch yardstick. Default 0.
     pub decoder_coarse_heads: usize,
     /// Factor on the decoder's last-layer output (see `pix2scene_model::DecoderConfig::fine_gain`);
-    /// 1 = DESIGN.md §6. Default 1.
+    /// 1 = the paper's decoder. Default 1.
     pub decoder_fine_gain: f64,
     /// Whether the encoder, decoder and critic are conditioned on the camera position (paper
     /// section 3.3.3). `false` for 3D-IQTT, where the view is unknown and part of `z` (paper

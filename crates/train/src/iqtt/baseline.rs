@@ -138,8 +138,16 @@ impl Learner for BaselineLearner {
         save_optimizer(&self.optimizer, &dir.join(OPTIMIZER_FILE))
     }
 
+    fn files(&self) -> Vec<&'static str> {
+        vec![WEIGHTS_FILE, OPTIMIZER_FILE]
+    }
+
     fn load(&mut self, dir: &Path) -> Result<()> {
         load_module(&mut self.net, &dir.join(WEIGHTS_FILE))?;
-        load_optimizer(&mut self.optimizer, &dir.join(OPTIMIZER_FILE))
+        load_optimizer(
+            &mut self.optimizer,
+            &AdamConfig::new(),
+            &dir.join(OPTIMIZER_FILE),
+        )
     }
 }

@@ -10,10 +10,10 @@ use pix2scene_scene::{Question, RgbImage};
 
 use super::pix2scene::Pix2SceneLearner;
 use super::question_batch::QuestionBatch;
-use crate::atomic_file::write_atomic;
 use crate::batch::host_values;
 use crate::error::Result;
 use crate::grid::{TileGrid, chw_to_hwc, depth_tile};
+use pix2scene_scene::atomic_file::write_atomic;
 
 /// Width of the frames around answers, pixels.
 const FRAME_PX: usize = 2;
@@ -124,5 +124,5 @@ pub fn write_answered_questions(
         );
     }
     grid.write_png(png)?;
-    write_atomic(table, md.as_bytes())
+    Ok(write_atomic(table, md.as_bytes())?)
 }

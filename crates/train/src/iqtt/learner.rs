@@ -29,7 +29,10 @@ pub trait Learner {
     /// I/O and checkpoint errors naming the file.
     fn save(&self, dir: &Path) -> Result<()>;
 
-    /// Reads what [`Learner::save`] wrote.
+    /// The names of the files [`Learner::save`] writes, for the checkpoint's verification.
+    fn files(&self) -> Vec<&'static str>;
+
+    /// Reads what [`Learner::save`] wrote (verified by the caller).
     ///
     /// # Errors
     /// Checkpoint errors naming a missing or mismatched file.

@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use burn::module::Module;
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor};
 use pix2scene_model::{
     MineAverage, MineEstimate, StatisticsConfig, StatisticsNetwork, VIEWS, contrastive_loss, mine,
@@ -22,13 +22,13 @@ use super::learner::Learner;
 use super::losses::IqttLosses;
 use super::question_batch::QuestionBatch;
 use super::questions::QuestionSet;
-use crate::atomic_file::write_atomic;
 use crate::batch::DeviceBatch;
 use crate::data::Prefetcher;
 use crate::error::{Error, Result};
 use crate::noise::IterationNoise;
 use crate::trainer::checkpoint_io::{load_module, load_optimizer, save_module, save_optimizer};
-use crate::trainer::{Trainer, check_finite, init_seeded, scalar};
+use crate::trainer::{Trainer, adam_config, check_finite, init_seeded, scalar};
+use pix2scene_scene::atomic_file::write_atomic;
 
 /// Added to `run.seed` for the statistics network's initial weights.
 const STATISTICS_SEED: u64 = 0x5747_1571;
@@ -69,12 +69,7 @@ impl Pix2SceneLearner {
                 .with_width(q.statistics_width)
                 .init(host)
         });
-        let o = &preset.optim;
-        let opt_statistics = AdamConfig::new()
-            .with_beta_1(o.beta1)
-            .with_beta_2(o.beta2)
-            .with_epsilon(o.epsilon)
-            .init();
+        let opt_statistics = adam_config(&preset.optim).init();
         Self {
             trainer,
             statistics,
@@ -232,13 +227,23 @@ impl Learner for Pix2SceneLearner {
             value: self.mine_average.value,
         };
         let json = serde_json::to_string(&state).expect("the MINE average serializes");
-        write_atomic(&dir.join("mine.json"), json.as_bytes())
+        Ok(write_atomic(&dir.join("mine.json"), json.as_bytes())?)
+    }
+
+    fn files(&self) -> Vec<&'static str> {
+        let mut files = self.trainer.weight_files();
+        files.extend(["statistics.bpk", "optim-statistics.bpk", "mine.json"]);
+        files
     }
 
     fn load(&mut self, dir: &Path) -> Result<()> {
         self.trainer.read_weights(dir)?;
         load_module(&mut self.statistics, &dir.join("statistics.bpk"))?;
-        load_optimizer(&mut self.opt_statistics, &dir.join("optim-statistics.bpk"))?;
+        load_optimizer(
+            &mut self.opt_statistics,
+            &adam_config(&self.trainer.preset.optim),
+            &dir.join("optim-statistics.bpk"),
+        )?;
         let path = dir.join("mine.json");
         let text = std::fs::read_to_string(&path).map_err(Error::io(&path))?;
         let state: MineState = serde_json::from_str(&text).map_err(|e| Error::Checkpoint {

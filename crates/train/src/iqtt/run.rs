@@ -24,12 +24,13 @@ use super::pix2scene::Pix2SceneLearner;
 use super::question_batch::QuestionBatch;
 use super::questions::QuestionSet;
 use super::table::{IqttTable, TableRow};
-use crate::atomic_file::write_atomic;
 use crate::checkpoint::{self, CHECKPOINT_FORMAT_VERSION, CheckpointState};
 use crate::device::{TrainDevice, init_threads};
 use crate::error::{Error, Result};
 use crate::metrics::MetricsLog;
 use crate::progress::Progress;
+use crate::run::{claim_run_dir, in_file, resume_from};
+use pix2scene_scene::atomic_file::write_atomic;
 
 /// The file of a finished run's [`IqttRunSummary`].
 pub const RESULT_FILE: &str = "result.json";
@@ -89,35 +90,27 @@ struct Window {
 pub fn train_iqtt(options: &IqttOptions, progress: &mut dyn Progress) -> Result<IqttRunSummary> {
     let out = &options.out;
     let config_path = out.join("config.toml");
-    let checkpoints = out.join("checkpoints");
-    let preset = if options.resume {
-        if !config_path.is_file() {
-            return Err(Error::Checkpoint {
-                path: out.clone(),
-                message: "no config.toml: not a 3D-IQTT run directory".into(),
-            });
-        }
-        IqttPreset::load(&config_path, &[])?.resumed_with(&options.overrides)?
+    let (preset, _lock) = if options.resume {
+        let lock = claim_run_dir(out, true)?;
+        let preset = IqttPreset::load(&config_path, &[])
+            .map_err(|e| in_file(e, &config_path))?
+            .resumed_with(&options.overrides)?;
+        (preset, lock)
     } else {
         let path = options.config.as_ref().ok_or_else(|| Error::InvalidValue {
             key: "--config".into(),
             value: String::new(),
             message: "a new run needs a preset file".into(),
         })?;
-        if !checkpoint::list_checkpoints(&checkpoints)?.is_empty() {
-            return Err(Error::Checkpoint {
-                path: out.clone(),
-                message:
-                    "already holds a run; pass --resume to continue it or choose another --out"
-                        .into(),
-            });
-        }
-        IqttPreset::load(path, &options.overrides)?
+        let preset = IqttPreset::load(path, &options.overrides)?;
+        // Checked before the directory is claimed, so that refused input leaves nothing.
+        let labels = preset.single_label_count()?;
+        QuestionSet::open(&preset.iqtt, preset.model.resolution, labels)?;
+        (preset, claim_run_dir(out, false)?)
     };
     let labels = preset.single_label_count()?;
     let device = TrainDevice::parse(&preset.run.device)?.autodiff_device();
     let questions = QuestionSet::open(&preset.iqtt, preset.model.resolution, labels)?;
-    std::fs::create_dir_all(out).map_err(Error::io(out))?;
     write_atomic(&config_path, preset.to_toml().as_bytes())?;
     init_threads(preset.run.threads);
     rayon::scope(|_| {
@@ -147,19 +140,15 @@ fn train_loop(
     let mut start = 0;
     let mut window = Window::default();
     if options.resume {
-        let latest = checkpoint::list_checkpoints(&checkpoints)?
-            .pop()
-            .ok_or_else(|| Error::Checkpoint {
-                path: checkpoints.clone(),
-                message: "no checkpoint to resume from".into(),
-            })?;
-        learner.load(&latest.dir)?;
-        start = latest.state.step;
-        let path = latest.dir.join(WINDOW_FILE);
+        let state = resume_from(&checkpoints, progress, |dir| load(learner, dir))?;
+        start = state.step;
+        let path = checkpoints
+            .join(checkpoint::checkpoint_name(start))
+            .join(WINDOW_FILE);
         let text = std::fs::read_to_string(&path).map_err(Error::io(&path))?;
         window = serde_json::from_str(&text).map_err(|e| Error::Checkpoint {
             path,
-            message: e.to_string(),
+            message: pix2scene_scene::one_line(&e.to_string()),
         })?;
     }
     let mut log = MetricsLog::open(&out.join("metrics.jsonl"), start)?;
@@ -248,7 +237,8 @@ fn train_loop(
     Ok(summary)
 }
 
-/// Saves a checkpoint of `learner` after `step` iterations with the loss window.
+/// Saves a checkpoint of `learner` after `step` iterations with the loss window (a failed
+/// save leaves the checkpoints as they were).
 fn save(
     learner: &dyn Learner,
     checkpoints: &Path,
@@ -257,17 +247,35 @@ fn save(
     keep_last: usize,
 ) -> Result<()> {
     let tmp = checkpoint::begin(checkpoints, step)?;
-    learner.save(&tmp)?;
-    let json = serde_json::to_string(window).expect("the window serializes");
-    write_atomic(&tmp.join(WINDOW_FILE), json.as_bytes())?;
     let state = CheckpointState {
         format_version: CHECKPOINT_FORMAT_VERSION,
         step,
         held_out_mse_depth: None,
         loss_window: Default::default(),
     };
-    checkpoint::commit(&tmp, &state)?;
+    learner
+        .save(&tmp)
+        .and_then(|()| {
+            let json = serde_json::to_string(window).expect("the window serializes");
+            Ok(write_atomic(&tmp.join(WINDOW_FILE), json.as_bytes())?)
+        })
+        .and_then(|()| checkpoint::commit(&tmp, &state))
+        .inspect_err(|_| checkpoint::abandon(&tmp))?;
     checkpoint::prune(checkpoints, keep_last)
+}
+
+/// Verifies checkpoint directory `dir` against its checksums (the learner's files and the
+/// loss window) and loads the learner from it; a checkpoint that fails verification changes
+/// nothing.
+///
+/// # Errors
+/// [`Error::Checkpoint`] naming a missing, altered or mismatched file.
+fn load(learner: &mut dyn Learner, dir: &Path) -> Result<CheckpointState> {
+    let mut required = learner.files();
+    required.push(WINDOW_FILE);
+    let state = checkpoint::verify(dir, &required)?;
+    learner.load(dir)?;
+    Ok(state)
 }
 
 /// The learner's accuracy on questions `indices`, answered `iqtt.eval_batch` at a time.
@@ -302,23 +310,23 @@ pub fn evaluate_run(run: &Path, overrides: &[String]) -> Result<(IqttPreset, Acc
     if !config_path.is_file() {
         return Err(Error::Checkpoint {
             path: run.to_path_buf(),
-            message: "no config.toml: not a 3D-IQTT run directory".into(),
+            message: "no config.toml: not a run directory".into(),
         });
     }
-    let preset = IqttPreset::load(&config_path, overrides)?;
+    let preset = IqttPreset::load(&config_path, overrides).map_err(|e| in_file(e, &config_path))?;
     let labels = preset.single_label_count()?;
     let device = TrainDevice::parse(&preset.run.device)?.autodiff_device();
     let questions = QuestionSet::open(&preset.iqtt, preset.model.resolution, labels)?;
     let mut learner = new_learner(&preset, questions.clone(), &device);
     if learner.steps() > 0 {
         let checkpoints = run.join("checkpoints");
-        let latest = checkpoint::list_checkpoints(&checkpoints)?
+        let (_, latest) = checkpoint::checkpoint_dirs(&checkpoints)?
             .pop()
             .ok_or_else(|| Error::Checkpoint {
                 path: checkpoints,
                 message: "no checkpoint to evaluate".into(),
             })?;
-        learner.load(&latest.dir)?;
+        load(learner.as_mut(), &latest)?;
     }
     let test = accuracy(learner.as_ref(), &questions, questions.test(), &preset)?;
     Ok((preset, test))
@@ -354,7 +362,7 @@ pub fn run_all(
                 let mut run_overrides = overrides.to_vec();
                 run_overrides.push(format!("iqtt.method=\"{method}\""));
                 run_overrides.push(format!("iqtt.labels=[{labels}]"));
-                let resume = !checkpoint::list_checkpoints(&dir.join("checkpoints"))?.is_empty();
+                let resume = !checkpoint::checkpoint_dirs(&dir.join("checkpoints"))?.is_empty();
                 let options = IqttOptions {
                     config: Some(config.to_path_buf()),
                     out: dir,

@@ -7,7 +7,7 @@ use burn::module::Module;
 use burn::optim::{AdamConfig, ModuleOptimizer};
 use burn::store::{BurnpackStore, ModuleSnapshot};
 
-use super::Trainer;
+use super::{Trainer, adam_config};
 use crate::checkpoint::{self, CheckpointState};
 use crate::error::{Error, Result};
 use crate::targets::RefinedTargets;
@@ -25,8 +25,10 @@ impl Trainer {
         keep_last: usize,
     ) -> Result<PathBuf> {
         let tmp = checkpoint::begin(checkpoints, state.step)?;
-        self.write_weights(&tmp)?;
-        let dir = checkpoint::commit(&tmp, state)?;
+        let dir = self
+            .write_weights(&tmp)
+            .and_then(|()| checkpoint::commit(&tmp, state))
+            .inspect_err(|_| checkpoint::abandon(&tmp))?;
         checkpoint::prune(checkpoints, keep_last)?;
         Ok(dir)
     }
@@ -52,27 +54,54 @@ impl Trainer {
         Ok(())
     }
 
-    /// Loads weights and optimizer states (and the kept refined targets, when the run keeps
-    /// them) from checkpoint directory `dir`.
+    /// The files [`Trainer::write_weights`] writes, for [`checkpoint::verify`].
+    pub fn weight_files(&self) -> Vec<&'static str> {
+        let mut files = vec![
+            "encoder.bpk",
+            "decoder.bpk",
+            "critic.bpk",
+            "optim-generator.bpk",
+            "optim-critic.bpk",
+        ];
+        if self.targets.is_some() {
+            files.push(TARGETS_FILE);
+        }
+        files
+    }
+
+    /// Loads the encoder's and decoder's weights alone (`encoder.bpk`, `decoder.bpk`) from
+    /// `dir`, for inference: a checkpoint directory, or a model directory that holds only
+    /// those two files. The critic and the optimizers keep their fresh state.
     ///
     /// # Errors
-    /// [`Error::Checkpoint`] naming a missing or mismatched file.
+    /// [`Error::Checkpoint`] naming a missing file or one that does not match the networks.
+    pub fn load_networks(&mut self, dir: &Path) -> Result<()> {
+        load_module(&mut self.nets.encoder, &dir.join("encoder.bpk"))?;
+        load_module(&mut self.nets.decoder, &dir.join("decoder.bpk"))
+    }
+
+    /// Verifies checkpoint directory `dir` against its checksums (see [`checkpoint::verify`]),
+    /// then loads weights and optimizer states (and the kept refined targets, when the run
+    /// keeps them) from it. A checkpoint that fails verification changes nothing.
+    ///
+    /// # Errors
+    /// [`Error::Checkpoint`] naming a missing, altered or mismatched file.
     pub fn load_checkpoint(&mut self, dir: &Path) -> Result<CheckpointState> {
-        let state = checkpoint::read_state(dir)?;
+        let state = checkpoint::verify(dir, &self.weight_files())?;
         self.read_weights(dir)?;
         Ok(state)
     }
 
-    /// Reads what [`Trainer::write_weights`] wrote into `dir`.
+    /// Reads what [`Trainer::write_weights`] wrote into `dir` (verified by the caller).
     ///
     /// # Errors
     /// [`Error::Checkpoint`] naming a missing or mismatched file.
     pub fn read_weights(&mut self, dir: &Path) -> Result<()> {
-        load_module(&mut self.nets.encoder, &dir.join("encoder.bpk"))?;
-        load_module(&mut self.nets.decoder, &dir.join("decoder.bpk"))?;
+        self.load_networks(dir)?;
         load_module(&mut self.critic, &dir.join("critic.bpk"))?;
-        load_optimizer(&mut self.opt_gen, &dir.join("optim-generator.bpk"))?;
-        load_optimizer(&mut self.opt_critic, &dir.join("optim-critic.bpk"))?;
+        let adam = adam_config(&self.preset.optim);
+        load_optimizer(&mut self.opt_gen, &adam, &dir.join("optim-generator.bpk"))?;
+        load_optimizer(&mut self.opt_critic, &adam, &dir.join("optim-critic.bpk"))?;
         if self.targets.is_some() {
             let pixels = self.preset.model.resolution.pow(2);
             self.targets = Some(RefinedTargets::read(&dir.join(TARGETS_FILE), pixels)?);
@@ -92,23 +121,25 @@ pub(crate) fn save_optimizer(opt: &ModuleOptimizer, path: &Path) -> Result<()> {
     })
 }
 
-/// Reads an optimizer state written by [`save_optimizer`] into the configured optimizer
-/// `opt` (its betas and ε are kept).
+/// Reads an optimizer state written by [`save_optimizer`] into `opt`, configured by `config`
+/// (betas, ε). A failed load leaves `opt` as it was.
 ///
 /// # Errors
 /// [`Error::Checkpoint`] naming a missing or unreadable file.
-pub(crate) fn load_optimizer(opt: &mut ModuleOptimizer, path: &Path) -> Result<()> {
+pub(crate) fn load_optimizer(
+    opt: &mut ModuleOptimizer,
+    config: &AdamConfig,
+    path: &Path,
+) -> Result<()> {
     if !path.is_file() {
         return Err(Error::Checkpoint {
             path: path.to_path_buf(),
             message: "missing".into(),
         });
     }
-    // Load into the configured optimizer, leaving a placeholder meanwhile.
-    let configured = std::mem::replace(opt, AdamConfig::new().init());
-    *opt = configured.load(path).map_err(|e| Error::Checkpoint {
+    *opt = config.init().load(path).map_err(|e| Error::Checkpoint {
         path: path.to_path_buf(),
-        message: e.to_string(),
+        message: pix2scene_scene::one_line(&e.to_string()),
     })?;
     Ok(())
 }

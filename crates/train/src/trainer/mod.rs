@@ -24,7 +24,7 @@ use pix2scene_model::{Critic, Decoder, Encoder};
 use pix2scene_render::{RendererConfig, SurfelRenderer};
 
 use crate::batch::{DeviceBatch, HostBatch, host_values, tensor};
-use crate::config::TrainPreset;
+use crate::config::{OptimSection, TrainPreset};
 use crate::error::{Error, Result};
 use crate::foreground::composite;
 use crate::metrics::Losses;
@@ -99,10 +99,7 @@ impl Trainer {
             critic.fork(device),
         );
         let o = &preset.optim;
-        let adam = AdamConfig::new()
-            .with_beta_1(o.beta1)
-            .with_beta_2(o.beta2)
-            .with_epsilon(o.epsilon);
+        let adam = adam_config(o);
         let planarity =
             PlanarityPrior::new(renderer.fov_y_deg, m.resolution, o.planarity_scale, device);
         let pyramid = PyramidLoss::new(&renderer, o.recon_levels, device);
@@ -127,6 +124,17 @@ impl Trainer {
             opt_critic: adam.init(),
             device: device.clone(),
         }
+    }
+
+    /// Every float parameter of the encoder, decoder and critic, in visiting order, as host
+    /// values: what the weights of two trainers are compared by (their checkpoint files differ
+    /// even for equal weights, as burn draws parameter ids at random).
+    pub fn parameters(&self) -> Vec<Vec<f32>> {
+        let mut all = Collect(Vec::new());
+        self.nets.encoder.visit(&mut all);
+        self.nets.decoder.visit(&mut all);
+        self.critic.visit(&mut all);
+        all.0
     }
 
     /// The differentiable surfel renderer at the model's resolution (no parameters).
@@ -238,6 +246,14 @@ impl Trainer {
     }
 }
 
+/// Adam with the run's betas and ε.
+pub(crate) fn adam_config(o: &OptimSection) -> AdamConfig {
+    AdamConfig::new()
+        .with_beta_1(o.beta1)
+        .with_beta_2(o.beta2)
+        .with_epsilon(o.epsilon)
+}
+
 /// Mean critic scores of a real and a fake batch, `(mean D(real), mean D(fake))`, in one forward
 /// pass of the two batches stacked (the critic has no batch statistics, so this equals two
 /// separate passes and uses the convolutions better).
@@ -302,6 +318,15 @@ pub(crate) fn init_seeded<M: Module>(
     module.visit(&mut Materialize);
     drop(seeded);
     module.fork(device)
+}
+
+/// Collects every float parameter of a module as host values.
+struct Collect(Vec<Vec<f32>>);
+
+impl ModuleVisitor for Collect {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        self.0.push(host_values(param.val()));
+    }
 }
 
 /// Forces the initialization of every float parameter of a module.

@@ -1,7 +1,9 @@
 //! Training end to end on `configs/tiny-32.toml`, one module per subject: the steps (learning,
 //! determinism, checkpoint round trips), the refinement options, whole runs (exact resume, NaN
-//! handling, datasets), and the paper's options (class conditioning, random lights).
+//! handling, datasets), damaged run directories, and the paper's options (class conditioning,
+//! random lights).
 
+mod damage;
 mod paper_options;
 mod refinement;
 mod runs;
@@ -9,11 +11,11 @@ mod steps;
 
 use std::path::{Path, PathBuf};
 
-use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::{Device, Tensor, TensorData};
 use pix2scene_train::batch::{DeviceBatch, HostBatch};
 use pix2scene_train::checkpoint::{CHECKPOINT_FORMAT_VERSION, CheckpointState, list_checkpoints};
 use pix2scene_train::data::SceneSource;
+use pix2scene_train::floor::Floor;
 use pix2scene_train::median::median3_keep_scale;
 use pix2scene_train::metrics::{MetricsRecord, read_metrics};
 use pix2scene_train::mirror::mirrored;
@@ -101,6 +103,53 @@ fn resume(out: &Path, overrides: &[&str]) -> pix2scene_train::Result<TrainSummar
         ..TrainOptions::default()
     };
     train(&options, &mut ())
+}
+
+/// A [`pix2scene_train::Progress`] that keeps the warnings.
+#[derive(Default)]
+struct Warnings(Vec<String>);
+
+impl pix2scene_train::Progress for Warnings {
+    fn warning(&mut self, message: &str) {
+        self.0.push(message.to_string());
+    }
+}
+
+/// Resumes the run in `out` as [`resume`] does and returns the warnings it reported.
+fn resume_warned(out: &Path, overrides: &[&str]) -> Vec<String> {
+    let options = TrainOptions {
+        out: out.to_path_buf(),
+        overrides: overrides.iter().map(|s| s.to_string()).collect(),
+        resume: true,
+        ..TrainOptions::default()
+    };
+    let mut warnings = Warnings::default();
+    train(&options, &mut warnings).unwrap();
+    warnings.0
+}
+
+/// Asserts that `warnings` is exactly the one line `--resume` prints when it skips checkpoint
+/// `skipped` because of the damaged file `file` and resumes from checkpoint `resumed`.
+fn assert_one_fallback_warning(warnings: &[String], skipped: &Path, file: &Path, resumed: &Path) {
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].starts_with(&format!(
+            "skipped damaged checkpoint {} ({}: checksum mismatch (blake3 expected ",
+            skipped.display(),
+            file.display()
+        )) && warnings[0].ends_with(&format!(
+            "): the file is altered or truncated); removed it and resumed from {}",
+            resumed.display()
+        )),
+        "{warnings:?}"
+    );
+}
+
+/// Flips the lowest bit of byte `at` of the file at `path`.
+fn flip_bit(path: &Path, at: usize) {
+    let mut bytes = std::fs::read(path).unwrap();
+    bytes[at] ^= 1;
+    std::fs::write(path, bytes).unwrap();
 }
 
 /// Asserts that two runs logged `lines` identical `metrics.jsonl` lines (steps, losses, held-out

@@ -85,8 +85,7 @@ fn reconstruction_steps_decrease_the_reconstruction_loss_on_a_fixed_batch() {
 
 /// `data.surfel_images` swaps the ray-traced images for the surfel renderer's images of the
 /// true depth: identical where no ray hit, within rounding of the ray tracer on flat interiors
-/// (whose 3×3 stencil lies on one plane, so the renderer's estimated normal is the true one,
-/// DESIGN.md §3), different at
+/// (whose 3×3 stencil lies on one plane, so the renderer's estimated normal is the true one), different at
 /// silhouettes; without the option the batch keeps the ray-traced images bit for bit.
 #[test]
 fn surfel_images_match_the_ray_tracer_except_at_silhouettes() {
@@ -214,25 +213,6 @@ fn checkpoint_round_trip_gives_identical_outputs() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// Every float parameter of a module, in visiting order.
-struct Parameters(Vec<Vec<f32>>);
-
-impl ModuleVisitor for Parameters {
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        self.0
-            .push(param.val().into_data().try_to_vec::<f32>().unwrap());
-    }
-}
-
-/// Every float parameter of a trainer's encoder, decoder and critic.
-fn weights(t: &Trainer) -> Vec<Vec<f32>> {
-    let mut weights = Parameters(Vec::new());
-    t.nets.encoder.visit(&mut weights);
-    t.nets.decoder.visit(&mut weights);
-    t.critic.visit(&mut weights);
-    weights.0
-}
-
 /// Trainers built at the same time on several threads each get their own seed's initial weights
 /// (the CPU backend's generator is one per process).
 #[test]
@@ -242,13 +222,13 @@ fn trainers_built_at_once_get_their_own_seeds_weights() {
         .collect();
     let alone: Vec<_> = presets
         .iter()
-        .map(|p| weights(&trainer_and_batch(p).0))
+        .map(|p| trainer_and_batch(p).0.parameters())
         .collect();
     assert_ne!(alone[0], alone[1], "seeds 0 and 1 give different weights");
     let at_once: Vec<_> = std::thread::scope(|scope| {
         let handles: Vec<_> = presets
             .iter()
-            .map(|p| scope.spawn(|| weights(&trainer_and_batch(p).0)))
+            .map(|p| scope.spawn(|| trainer_and_batch(p).0.parameters()))
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
@@ -273,7 +253,7 @@ fn weights_after_three_iterations(preset: &TrainPreset, threads: usize) -> Vec<V
             t.generator_step(&batch, &noise.generator_z, lights(), step + 1)
                 .unwrap();
         }
-        weights(&t)
+        t.parameters()
     })
 }
 
@@ -294,5 +274,38 @@ fn training_steps_give_the_same_weights_on_any_thread_count() {
             weights_after_three_iterations(&preset, 3),
             "{options:?}"
         );
+    }
+}
+
+/// The floor of an iteration ([`Floor::of`]) counts exactly the convolutions the kernels run:
+/// after one real iteration with the work ledger on, every part, pass and shape has the FLOP
+/// the floor says, with and without regression steps and coarse heads.
+#[test]
+fn floor_counts_the_work_the_kernels_do() {
+    let with_regress = refinement_preset(&[
+        KEPT[0],
+        KEPT[1],
+        KEPT[2],
+        "optim.regress_steps=2",
+        "model.decoder_coarse_heads=2",
+    ]);
+    for preset in [tiny(&[]), with_regress] {
+        let floor = Floor::of(&preset).unwrap();
+        let (mut trainer, batch, _) = trainer_and_batch(&preset);
+        let batches = vec![batch; preset.optim.critic_steps + 1];
+        pix2scene_model::work::start_recording();
+        trainer.iteration(&batches, 0).unwrap();
+        let records = pix2scene_model::work::take_records();
+        let recorded: Vec<_> = records
+            .iter()
+            .map(|r| (r.part, r.pass, r.shape, r.flop))
+            .collect();
+        let counted: Vec<_> = floor
+            .convolutions
+            .iter()
+            .map(|l| (l.part, l.pass, l.shape, l.flop))
+            .collect();
+        assert_eq!(recorded, counted);
+        assert!(floor.convolution_flop > 0);
     }
 }

@@ -1,5 +1,13 @@
 //! `pix2scene bench train`: full training iterations on fixed random data, as the PyTorch
-//! yardstick (`peers/train_peer.py`) measures them, with a breakdown of where the time goes.
+//! yardstick (`bench/torch_reference.py`) measures them, with a breakdown of where the time
+//! goes: the parts timed alone, and the convolutions' work per part and pass ([`PassWork`])
+//! against the iteration's [`Floor`] and the CPU's measured [`Peak`].
+
+mod peak;
+mod work;
+
+pub use peak::{Peak, measure_peak};
+pub use work::{LayerWork, PassWork};
 
 use std::time::Instant;
 
@@ -16,11 +24,12 @@ use crate::batch::{DeviceBatch, HostBatch, tensor};
 use crate::config::TrainPreset;
 use crate::device::{TrainDevice, init_threads};
 use crate::error::Result;
+use crate::floor::Floor;
 use crate::noise::IterationNoise;
 use crate::refine::RefineBatch;
 use crate::trainer::Trainer;
 
-/// The yardstick's lights (`render_peer.py`, `DEFAULT_SCENE`): camera-frame positions and
+/// The yardstick's lights (`bench/torch_reference.py`, `LIGHTS`): camera-frame positions and
 /// colours.
 const PEER_LIGHTS: [([f32; 3], [f32; 3]); MAX_LIGHTS] = [
     ([0.3, 0.6, 0.2], [0.8, 0.8, 0.8]),
@@ -58,6 +67,16 @@ pub struct TrainBench {
     /// Median seconds of one regression step on kept targets (`optim.regress_steps`); 0
     /// without them.
     pub regress_step_s: f64,
+    /// This CPU's peak FLOP/s, measured before the iterations.
+    pub peak: Peak,
+    /// The convolutions' FLOP of one iteration ([`Floor`]), in GFLOP.
+    pub floor_gflop: f64,
+    /// The estimated elementwise FLOP of one iteration (renders, priors), in GFLOP.
+    pub elementwise_gflop: f64,
+    /// `floor_gflop / s_per_iter`: the convolutions' work over the whole iteration's time.
+    pub achieved_gflops: f64,
+    /// `achieved_gflops` over the peak of `threads` threads.
+    pub peak_fraction: f64,
     /// Breakdown of one iteration's work, measured separately (seconds per iteration).
     pub breakdown: Breakdown,
 }
@@ -79,6 +98,14 @@ pub struct Breakdown {
     pub regression_s: f64,
     /// Everything else: the networks' convolutions forward and backward, and overhead.
     pub networks_and_rest_s: f64,
+    /// The convolution kernels' time in the timed iterations, per iteration: the sum of
+    /// `convolutions[..].seconds`.
+    pub convolutions_s: f64,
+    /// The convolutions' work and time per part and pass, per iteration, recorded in the timed
+    /// iterations.
+    pub convolutions: Vec<PassWork>,
+    /// The same per convolution shape, largest work first.
+    pub layers: Vec<LayerWork>,
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -130,9 +157,14 @@ fn bench_on_pool(preset: &TrainPreset, iters: usize) -> Result<TrainBench> {
     let batch = DeviceBatch::from_host(&host, preset.model.num_classes, &device);
     let lights = || (batch.light_pos.clone(), batch.light_color.clone());
 
+    let floor = Floor::of(preset)?;
+    let peak = measure_peak(rayon::current_num_threads(), 5);
     let (mut iter_s, mut critic_s, mut gen_s) = (Vec::new(), Vec::new(), Vec::new());
     let mut regress_s = Vec::new();
     for i in 0..=iters {
+        if i == 1 {
+            pix2scene_model::work::start_recording();
+        }
         let noise = IterationNoise::draw(preset, i as u64);
         let t = Instant::now();
         let mut per_critic = Vec::new();
@@ -163,6 +195,7 @@ fn bench_on_pool(preset: &TrainPreset, iters: usize) -> Result<TrainBench> {
             gen_s.push(g);
         }
     }
+    let records = pix2scene_model::work::take_records();
     let s_per_iter = median(iter_s);
     let regress_step_s = if regress_s.is_empty() {
         0.0
@@ -170,7 +203,7 @@ fn bench_on_pool(preset: &TrainPreset, iters: usize) -> Result<TrainBench> {
         median(regress_s)
     };
     let regression_s = regress_step_s * preset.optim.regress_steps as f64;
-    let breakdown = breakdown(
+    let mut breakdown = breakdown(
         &mut trainer,
         &batch,
         preset,
@@ -178,6 +211,12 @@ fn bench_on_pool(preset: &TrainPreset, iters: usize) -> Result<TrainBench> {
         s_per_iter,
         regression_s,
     );
+    let threads = rayon::current_num_threads();
+    let peak_gflops = peak.gflops_all_threads;
+    (breakdown.convolutions, breakdown.layers) =
+        work::summarize(&records, iters.max(1), peak_gflops);
+    breakdown.convolutions_s = breakdown.convolutions.iter().map(|p| p.seconds).sum();
+    let floor_gflop = floor.convolution_flop as f64 * 1e-9;
     Ok(TrainBench {
         r#impl: "pix2scene-rust",
         res: r,
@@ -185,13 +224,18 @@ fn bench_on_pool(preset: &TrainPreset, iters: usize) -> Result<TrainBench> {
         zdim: preset.model.z_dim,
         batch: b,
         critic_steps: c,
-        threads: rayon::current_num_threads(),
+        threads,
         iters,
         s_per_iter,
         iters_per_s: 1.0 / s_per_iter,
         critic_step_s: median(critic_s),
         generator_step_s: median(gen_s),
         regress_step_s,
+        floor_gflop,
+        elementwise_gflop: floor.elementwise_flop as f64 * 1e-9,
+        achieved_gflops: floor_gflop / s_per_iter,
+        peak_fraction: floor_gflop / s_per_iter / peak_gflops,
+        peak,
         breakdown,
     })
 }
@@ -288,6 +332,9 @@ fn breakdown(
             - refinement_s
             - regression_s)
             .max(0.0),
+        convolutions_s: 0.0,
+        convolutions: Vec::new(),
+        layers: Vec::new(),
     }
 }
 

@@ -1,0 +1,100 @@
+//! `pix2scene eval`: score a trained model (or an image-blind baseline) on a dataset at the
+//! views of paper Table 2, with the paper's figures beside ours.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Args;
+use pix2scene_eval::{
+    BaselineKind, CheckpointChoice, DepthPredictor, EvalOptions, ImageBlind, TrainedModel,
+    evaluate, open_room_dataset, parse_views, table,
+};
+
+use crate::progress;
+
+/// Flags of `pix2scene eval`.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// Run directory (`pix2scene train --out`) or model directory (`models/<name>/`).
+    #[arg(long, value_name = "RUN", required_unless_present = "baseline")]
+    run: Option<PathBuf>,
+    /// Dataset written by `pix2scene generate` (a room preset; not iqtt).
+    #[arg(long, value_name = "DIR")]
+    data: PathBuf,
+    /// View angles in degrees (0 to 180): the camera turned about its look-at point.
+    #[arg(long, default_value = "0,35,55,80")]
+    views: String,
+    /// Which checkpoint of the run: best (lowest held-out MSE), last, or step-N.
+    #[arg(long, default_value = "best")]
+    checkpoint: String,
+    /// Score an image-blind baseline instead of a model: per-pixel-mean or global-mean.
+    #[arg(
+        long,
+        value_name = "KIND",
+        requires = "train_data",
+        conflicts_with = "run"
+    )]
+    baseline: Option<String>,
+    /// Training dataset the baseline's mean depth is taken over.
+    #[arg(long, value_name = "DIR", requires = "baseline")]
+    train_data: Option<PathBuf>,
+    /// Score only the first N records.
+    #[arg(long, value_name = "N")]
+    limit: Option<u64>,
+    /// Print one JSON object (format in docs/eval.md) as the last line instead of the table.
+    #[arg(long)]
+    json: bool,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+}
+
+/// Runs `pix2scene eval`.
+pub fn run(args: EvalArgs) -> anyhow::Result<()> {
+    let views = parse_views(&args.views)?;
+    let predictor: Box<dyn DepthPredictor> = match (&args.baseline, &args.train_data) {
+        (Some(kind), Some(train)) => {
+            let kind: BaselineKind = kind.parse()?;
+            Box::new(
+                ImageBlind::measure(kind, train)
+                    .with_context(|| format!("measuring the {kind} baseline"))?,
+            )
+        }
+        _ => {
+            let run = args.run.as_ref().context("--run: required")?;
+            let choice: CheckpointChoice = args.checkpoint.parse()?;
+            let scenes = open_room_dataset(&args.data, None)?
+                .manifest()
+                .config
+                .clone();
+            Box::new(
+                TrainedModel::load(run, choice, Some(&scenes))
+                    .with_context(|| format!("loading {}", run.display()))?,
+            )
+        }
+    };
+    let options = EvalOptions {
+        views,
+        limit: args.limit,
+        ..EvalOptions::default()
+    };
+    let bar = progress::bar(0, "images", args.quiet);
+    let result = evaluate(
+        &args.data,
+        predictor.as_ref(),
+        &options,
+        &mut |done, total| {
+            bar.set_length(total);
+            bar.set_position(done);
+        },
+    )
+    .inspect_err(|_| bar.abandon())
+    .with_context(|| format!("evaluating on {}", args.data.display()))?;
+    bar.finish_and_clear();
+    if args.json {
+        println!("{}", serde_json::to_string(&result)?);
+    } else {
+        print!("{}", table(&result, true));
+    }
+    Ok(())
+}

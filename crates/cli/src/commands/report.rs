@@ -1,0 +1,77 @@
+//! `pix2scene report`: one self-contained HTML page about a trained run.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Args;
+use pix2scene_eval::report::{ReportOptions, write_report};
+use pix2scene_eval::{CheckpointChoice, TrainedModel, open_room_dataset, parse_views};
+
+use crate::progress;
+
+/// Flags of `pix2scene report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Run directory or model directory.
+    #[arg(long, value_name = "RUN")]
+    run: PathBuf,
+    /// Test dataset to evaluate on and reconstruct from (without it: no evaluation table).
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
+    /// Output HTML file (images embedded).
+    #[arg(long, value_name = "HTML")]
+    out: PathBuf,
+    /// View angles of the evaluation, degrees.
+    #[arg(long, default_value = "0,35,55,80")]
+    views: String,
+    /// Records of --data scored for the evaluation table.
+    #[arg(long, value_name = "N", default_value_t = 200)]
+    limit: u64,
+    /// Scenes shown as reconstructions and samples per row.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    examples: usize,
+    /// Which checkpoint of the run: best, last, or step-N.
+    #[arg(long, default_value = "best")]
+    checkpoint: String,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+}
+
+/// Runs `pix2scene report`.
+pub fn run(args: ReportArgs) -> anyhow::Result<()> {
+    let choice: CheckpointChoice = args.checkpoint.parse()?;
+    let views = parse_views(&args.views)?;
+    let scenes = match &args.data {
+        Some(dir) => Some(open_room_dataset(dir, None)?.manifest().config.clone()),
+        None => None,
+    };
+    let model = TrainedModel::load(&args.run, choice, scenes.as_ref())
+        .with_context(|| format!("loading {}", args.run.display()))?;
+    let mut options = ReportOptions {
+        data: args.data,
+        examples: args.examples,
+        ..ReportOptions::default()
+    };
+    options.eval.views = views;
+    options.eval.limit = Some(args.limit);
+    let bar = progress::bar(0, "images", args.quiet);
+    let result = write_report(&model, &options, &args.out, &mut |done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    })
+    .inspect_err(|_| bar.abandon())
+    .with_context(|| format!("writing {}", args.out.display()))?;
+    bar.finish_and_clear();
+    println!(
+        "report of {} ({}){} → {}",
+        args.run.display(),
+        model.checkpoint(),
+        result.map_or(String::new(), |r| format!(
+            ", {} images evaluated",
+            r.images
+        )),
+        args.out.display()
+    );
+    Ok(())
+}

@@ -1,0 +1,221 @@
+//! `pix2scene reconstruct`: what a trained model sees in one image, written as the files people
+//! look at and tools read. The files are listed at [`reconstruct`].
+
+use std::path::Path;
+
+use pix2scene_scene::Sample;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::export::{
+    Surfels, TurntableFrame, write_depth_png, write_image_png, write_normal_png, write_npy,
+    write_ply, write_turntable_gif,
+};
+use crate::input::{CameraFile, bare_sample};
+use crate::metrics::{ImageMetrics, Scorer};
+use crate::points::PixelRays;
+use crate::trained_model::TrainedModel;
+
+/// Largest turn of the turntable's camera, degrees: frame `k` of `N` is turned by
+/// `TURNTABLE_SWEEP_DEG · sin(2πk/N)` about the vertical axis through the look-at point, a
+/// swing that loops without a jump and keeps the camera on the scene's side of the room.
+pub const TURNTABLE_SWEEP_DEG: f32 = 60.0;
+
+/// Delay between turntable frames, milliseconds.
+const TURNTABLE_DELAY_MS: u32 = 100;
+
+/// What to write.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ReconstructOptions {
+    /// Steps of test-time refinement (0 = none).
+    pub refine: usize,
+    /// Frames of the turntable GIF (at least 1).
+    pub turntable_frames: usize,
+}
+
+impl Default for ReconstructOptions {
+    fn default() -> Self {
+        Self {
+            refine: 0,
+            turntable_frames: 24,
+        }
+    }
+}
+
+/// One depth map's figures.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReconstructionScore {
+    /// Mean squared difference between the rendered and the input image over all pixels and
+    /// channels (the image term the refinement lowers).
+    pub image_mse: f64,
+    /// Every metric against the record's ground truth (records of a dataset only).
+    pub metrics: Option<ImageMetrics>,
+}
+
+/// `summary.json`: the network's own output and, reported separately, the refined one.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReconstructSummary {
+    /// The weights used ([`TrainedModel::checkpoint`]).
+    pub checkpoint: String,
+    /// The decoder's depth map `G(E(x))`.
+    pub network: ReconstructionScore,
+    /// After `refine_steps` of test-time refinement, if asked for.
+    pub refined: Option<ReconstructionScore>,
+    /// Steps of refinement.
+    pub refine_steps: usize,
+    /// Turntable frames.
+    pub turntable_frames: usize,
+}
+
+/// Reconstructs `sample` (a dataset record when `has_truth`, else a bare image with its camera
+/// and lights) with `model` and writes these files into `out` (created).
+///
+/// With `R` the model's resolution:
+/// - `input.png`: the image as the encoder sees it; `camera.json`: its camera and lights (the
+///   [camera file](crate::input#camera-file) format);
+/// - `depth.png` (with a legend) and `depth.npy` (`[R, R]` float32, ray depth, scene units);
+/// - `normal.png` and `normal.npy` (`[R, R, 3]`, camera-frame unit normals, Eq. 3);
+/// - `render.png`: the depth map rendered by the surfel renderer under the image's lights;
+/// - `surfels.ply`: one surfel per pixel (camera frame: position, normal, rendered colour);
+/// - `turntable.gif`: the same latent code decoded from cameras turned about the look-at point
+///   (see [`TURNTABLE_SWEEP_DEG`]), image | depth | normals per frame;
+/// - with `refine > 0`, the same maps after test-time refinement through the renderer,
+///   prefixed `refined-`;
+/// - `summary.json` ([`ReconstructSummary`]).
+///
+/// # Errors
+/// [`Error::Model`] for an image of another size than the model's; [`Error::Io`] naming a
+/// file that cannot be written; [`Error::InvalidValue`] for no turntable frame.
+pub fn reconstruct(
+    model: &TrainedModel,
+    sample: &Sample,
+    has_truth: bool,
+    out: &Path,
+    options: &ReconstructOptions,
+) -> Result<ReconstructSummary> {
+    if options.turntable_frames == 0 {
+        return Err(Error::InvalidValue {
+            field: "turntable frames".into(),
+            message: "at least 1 is needed".into(),
+        });
+    }
+    std::fs::create_dir_all(out).map_err(|source| Error::Io {
+        path: out.to_path_buf(),
+        source,
+    })?;
+    let batch = model.batch(std::slice::from_ref(sample))?;
+    let rays = PixelRays::new(sample.camera.fov_y_deg, model.resolution());
+    write_image_png(&out.join("input.png"), &rays, &sample.frame.image)?;
+    let camera =
+        serde_json::to_string_pretty(&CameraFile::of(sample)).map_err(|e| Error::Encode {
+            path: out.join("camera.json"),
+            message: e.to_string(),
+        })?;
+    crate::export::write_text(&out.join("camera.json"), &camera)?;
+    let z = model.encode(&batch);
+    let depth = model.decode(&z, &batch);
+    let truth = has_truth.then_some(sample);
+    let network = write_maps(model, sample, truth, &depth, out, "")?;
+    let refined = if options.refine > 0 {
+        let refined = model.refine(&depth, &batch, options.refine);
+        Some(write_maps(model, sample, truth, &refined, out, "refined-")?)
+    } else {
+        None
+    };
+    write_turntable(
+        model,
+        sample,
+        &z,
+        &out.join("turntable.gif"),
+        options.turntable_frames,
+    )?;
+    let summary = ReconstructSummary {
+        checkpoint: model.checkpoint().to_string(),
+        network,
+        refined,
+        refine_steps: options.refine,
+        turntable_frames: options.turntable_frames,
+    };
+    let text = serde_json::to_string_pretty(&summary).map_err(|e| Error::Encode {
+        path: out.join("summary.json"),
+        message: e.to_string(),
+    })?;
+    crate::export::write_text(&out.join("summary.json"), &text)?;
+    Ok(summary)
+}
+
+/// Writes the depth, normal, rendered-image and surfel files of one depth map (`[R, R]`) with
+/// file names prefixed by `prefix`, and scores it.
+fn write_maps(
+    model: &TrainedModel,
+    sample: &Sample,
+    truth: Option<&Sample>,
+    depth: &[f32],
+    out: &Path,
+    prefix: &str,
+) -> Result<ReconstructionScore> {
+    let r = model.resolution();
+    let rays = PixelRays::new(sample.camera.fov_y_deg, r);
+    let batch = model.batch(std::slice::from_ref(sample))?;
+    let (image, normal) = model.render(depth, &batch);
+    let all = vec![1u8; r * r];
+    let path = |name: &str| out.join(format!("{prefix}{name}"));
+    write_depth_png(&path("depth.png"), &rays, depth, &all)?;
+    write_npy(&path("depth.npy"), &[r, r], depth)?;
+    write_normal_png(&path("normal.png"), &rays, &normal, &all)?;
+    write_npy(&path("normal.npy"), &[r, r, 3], &normal)?;
+    write_image_png(&path("render.png"), &rays, &image)?;
+    let surfels = Surfels::from_view(&rays, depth, &normal, &image, &all)?;
+    write_ply(&path("surfels.ply"), &surfels)?;
+    let image_mse = image
+        .iter()
+        .zip(&sample.frame.image)
+        .map(|(a, b)| f64::from(a - b).powi(2))
+        .sum::<f64>()
+        / image.len() as f64;
+    let metrics = truth
+        .map(|t| Scorer::new(t.camera.fov_y_deg, r).score(depth, &t.frame.depth, &t.frame.mask))
+        .transpose()?;
+    Ok(ReconstructionScore { image_mse, metrics })
+}
+
+/// Writes the turntable GIF of latent code `z` (`[1, z_dim]`): `frames` views decoded and
+/// rendered from `sample`'s camera turned about its look-at point, lights fixed in the world.
+fn write_turntable(
+    model: &TrainedModel,
+    sample: &Sample,
+    z: &[f32],
+    path: &Path,
+    frames: usize,
+) -> Result<()> {
+    let r = model.resolution();
+    let views: Vec<Sample> = (0..frames)
+        .map(|k| {
+            let phase = std::f32::consts::TAU * k as f32 / frames as f32;
+            let angle = (TURNTABLE_SWEEP_DEG * phase.sin()).to_radians();
+            let mut view = bare_sample(
+                vec![0.0; r * r * 3],
+                r,
+                sample.camera.orbit_y(angle),
+                sample.lights.clone(),
+            );
+            view.class = sample.class;
+            view
+        })
+        .collect();
+    let batch = model.batch(&views)?;
+    let codes = z.repeat(frames);
+    let depth = model.decode(&codes, &batch);
+    let (image, normal) = model.render(&depth, &batch);
+    let (p, p3) = (r * r, r * r * 3);
+    let tt: Vec<TurntableFrame> = (0..frames)
+        .map(|k| TurntableFrame {
+            image: image[k * p3..(k + 1) * p3].to_vec(),
+            depth: depth[k * p..(k + 1) * p].to_vec(),
+            normal: normal[k * p3..(k + 1) * p3].to_vec(),
+            mask: vec![1; p],
+        })
+        .collect();
+    let rays = PixelRays::new(sample.camera.fov_y_deg, r);
+    write_turntable_gif(path, &rays, &tt, TURNTABLE_DELAY_MS)
+}
