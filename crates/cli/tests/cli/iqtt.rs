@@ -143,7 +143,7 @@ fn iqtt_bad_input_is_refused_on_one_line() {
         boxes.to_str().unwrap(),
     ]));
     let out = dir.join("run");
-    let train = |set: &str| {
+    let train = |labels: &str, set: &str| {
         pix2scene(&[
             "iqtt",
             "train",
@@ -152,14 +152,14 @@ fn iqtt_bad_input_is_refused_on_one_line() {
             "--out",
             out.to_str().unwrap(),
             "--labels",
-            "0",
+            labels,
             "--set",
             set,
             "--quiet",
         ])
     };
     assert_fails_with(
-        &train(&format!("iqtt.dir={}", boxes.display())),
+        &train("0", &format!("iqtt.dir={}", boxes.display())),
         &format!(
             "iqtt.dir = {}: a boxes dataset, not 3D-IQTT questions (write them with generate \
              --preset iqtt)",
@@ -167,9 +167,10 @@ fn iqtt_bad_input_is_refused_on_one_line() {
         ),
     );
     assert_fails_with(
-        &train("iqtt.labels=[500]"),
+        &train("500", "iqtt.seed=3"),
         "iqtt.labels = 500: above the 200 training questions (iqtt.train_questions)",
     );
+    assert!(!out.exists(), "refused input leaves no run directory");
     let answers = dir.join("answers.json");
     std::fs::write(
         &answers,
@@ -179,8 +180,8 @@ fn iqtt_bad_input_is_refused_on_one_line() {
     assert_fails_with(
         &pix2scene(&["iqtt", "score", "--answers", answers.to_str().unwrap()]),
         &format!(
-            "error: scoring answers: {}:1: not a 3D-IQTT answers file: EOF while parsing an \
-             object at line 1 column 50",
+            "error: scoring answers: {}:1: not a 3D-IQTT answers file: EOF while parsing a \
+             value at line 1 column 50",
             answers.display()
         ),
     );
