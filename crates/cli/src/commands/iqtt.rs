@@ -8,7 +8,9 @@ use clap::{Args, Subcommand};
 use pix2scene_train::iqtt::figures::{write_answered_questions, write_reconstructions};
 use pix2scene_train::iqtt::pix2scene::Pix2SceneLearner;
 use pix2scene_train::iqtt::questions::QuestionSet;
-use pix2scene_train::iqtt::{IqttOptions, Method, evaluate_run, run_all, train_iqtt};
+use pix2scene_train::iqtt::{
+    IqttOptions, Method, evaluate_run, load_checkpoint, run_all, train_iqtt,
+};
 
 use super::iqtt_human::{HumanArgs, ScoreArgs};
 use crate::progress::TrainBar;
@@ -207,10 +209,10 @@ fn eval(a: EvalArgs) -> anyhow::Result<()> {
     let questions =
         QuestionSet::open(&preset.iqtt, preset.model.resolution, 0).with_context(what)?;
     let mut learner = Pix2SceneLearner::new(&preset, questions.clone(), &device);
-    let latest = pix2scene_train::checkpoint::list_checkpoints(&a.run.join("checkpoints"))?
+    let (_, latest) = pix2scene_train::checkpoint::checkpoint_dirs(&a.run.join("checkpoints"))?
         .pop()
         .with_context(|| format!("{}: no checkpoint", a.run.display()))?;
-    pix2scene_train::iqtt::learner::Learner::load(&mut learner, &latest.dir).with_context(what)?;
+    load_checkpoint(&mut learner, &latest).with_context(what)?;
     let ids: Vec<u64> = questions.test().take(a.figure_questions as usize).collect();
     let drawn = questions.draw(&ids);
     std::fs::create_dir_all(&dir).with_context(|| dir.display().to_string())?;

@@ -38,8 +38,7 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Train Pix2Scene from a preset (or resume a run): checkpoints, metrics, sample grids.
     Train(train::TrainArgs),
-    /// The 3D-IQ test task: train and test Pix2Scene and the baselines (paper Table 3), and
-    /// the human test page.
+    /// 3D-IQTT: train and test Pix2Scene and the baselines (Table 3); the human test page.
     Iqtt(iqtt::IqttArgs),
     /// Score a trained model (or an image-blind baseline) on a dataset: paper Tables 1 and 2.
     Eval(eval::EvalArgs),

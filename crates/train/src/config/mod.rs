@@ -341,7 +341,13 @@ mod tests {
         let mut names = Vec::new();
         for entry in std::fs::read_dir(&dir).unwrap() {
             let path = entry.unwrap().path();
-            if path.extension().is_some_and(|e| e == "toml") {
+            // 3D-IQTT presets have their own schema (tested in `iqtt::config`).
+            let iqtt = path
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("iqtt-");
+            if path.extension().is_some_and(|e| e == "toml") && !iqtt {
                 let preset = TrainPreset::load(&path, &[]).unwrap_or_else(|e| panic!("{e}"));
                 // The resolved form reads back to the same preset.
                 let again = TrainPreset::parse(&preset.to_toml(), &path, &[]).unwrap();

@@ -140,7 +140,7 @@ fn train_loop(
     let mut start = 0;
     let mut window = Window::default();
     if options.resume {
-        let state = resume_from(&checkpoints, progress, |dir| load(learner, dir))?;
+        let state = resume_from(&checkpoints, progress, |dir| load_checkpoint(learner, dir))?;
         start = state.step;
         let path = checkpoints
             .join(checkpoint::checkpoint_name(start))
@@ -270,7 +270,7 @@ fn save(
 ///
 /// # Errors
 /// [`Error::Checkpoint`] naming a missing, altered or mismatched file.
-fn load(learner: &mut dyn Learner, dir: &Path) -> Result<CheckpointState> {
+pub fn load_checkpoint(learner: &mut dyn Learner, dir: &Path) -> Result<CheckpointState> {
     let mut required = learner.files();
     required.push(WINDOW_FILE);
     let state = checkpoint::verify(dir, &required)?;
@@ -326,7 +326,7 @@ pub fn evaluate_run(run: &Path, overrides: &[String]) -> Result<(IqttPreset, Acc
                 path: checkpoints,
                 message: "no checkpoint to evaluate".into(),
             })?;
-        load(learner.as_mut(), &latest)?;
+        load_checkpoint(learner.as_mut(), &latest)?;
     }
     let test = accuracy(learner.as_ref(), &questions, questions.test(), &preset)?;
     Ok((preset, test))
