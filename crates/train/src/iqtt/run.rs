@@ -449,7 +449,8 @@ mod tests {
     }
 
     /// A run stopped after 2 of 4 iterations and resumed logs what a straight run logs and
-    /// reaches the same test accuracy; `evaluate_run` of its checkpoint agrees.
+    /// reaches the same test accuracy; `evaluate_run` of its checkpoint agrees. With its newest
+    /// checkpoint damaged, resuming falls back to the one before and redoes the steps exactly.
     #[test]
     fn a_resumed_run_matches_a_straight_one() {
         let (straight, split) = (scratch("straight"), scratch("split"));
@@ -485,6 +486,14 @@ mod tests {
         assert_eq!(metrics(&split), metrics(&straight));
         let (_, test) = evaluate_run(&straight, &[]).unwrap();
         assert_eq!(Some(test), a.test);
+        let newest = split.join("checkpoints").join(checkpoint::checkpoint_name(4));
+        std::fs::write(newest.join(WINDOW_FILE), "{}").unwrap();
+        let c = train_iqtt(&resumed, &mut ()).unwrap();
+        assert_eq!(
+            (a.test, a.validation, a.steps),
+            (c.test, c.validation, c.steps)
+        );
+        assert_eq!(metrics(&split), metrics(&straight));
         for dir in [straight, split] {
             std::fs::remove_dir_all(dir).unwrap();
         }
