@@ -486,7 +486,9 @@ mod tests {
         assert_eq!(metrics(&split), metrics(&straight));
         let (_, test) = evaluate_run(&straight, &[]).unwrap();
         assert_eq!(Some(test), a.test);
-        let newest = split.join("checkpoints").join(checkpoint::checkpoint_name(4));
+        let newest = split
+            .join("checkpoints")
+            .join(checkpoint::checkpoint_name(4));
         std::fs::write(newest.join(WINDOW_FILE), "{}").unwrap();
         let c = train_iqtt(&resumed, &mut ()).unwrap();
         assert_eq!(
