@@ -352,13 +352,7 @@ pub fn run_all(
         for method in Method::ALL {
             let dir = out.join(format!("{method}-{labels}"));
             let result = dir.join(RESULT_FILE);
-            let summary = if result.is_file() {
-                let text = std::fs::read_to_string(&result).map_err(Error::io(&result))?;
-                serde_json::from_str(&text).map_err(|e| Error::Checkpoint {
-                    path: result.clone(),
-                    message: e.to_string(),
-                })?
-            } else {
+            if !result.is_file() {
                 let mut run_overrides = overrides.to_vec();
                 run_overrides.push(format!("iqtt.method=\"{method}\""));
                 run_overrides.push(format!("iqtt.labels=[{labels}]"));
@@ -370,14 +364,22 @@ pub fn run_all(
                     resume,
                     stop: stop.clone(),
                 };
-                train_iqtt(&options, progress)?
-            };
-            if summary.interrupted {
-                return Err(Error::Data(format!(
-                    "stopped during {method} with {labels} labels; run the same command again to \
-                     continue"
-                )));
+                if train_iqtt(&options, progress)?.interrupted {
+                    return Err(Error::Data(format!(
+                        "stopped during {method} with {labels} labels; run the same command \
+                         again to continue"
+                    )));
+                }
             }
+            // Read back even when just written, so that a table of finished runs prints the
+            // same figures as the run that trained them (serde_json's default float parsing
+            // may return a neighbouring f64).
+            let text = std::fs::read_to_string(&result).map_err(Error::io(&result))?;
+            let summary: IqttRunSummary =
+                serde_json::from_str(&text).map_err(|e| Error::Checkpoint {
+                    path: result.clone(),
+                    message: pix2scene_scene::one_line(&e.to_string()),
+                })?;
             rows.push(TableRow::from_summary(&summary));
         }
     }
