@@ -233,7 +233,7 @@ impl TrainedModel {
         let classes = self.num_classes();
         let class = (classes > 0).then(|| one_hot(&batch.class, classes, &device));
         let nets = self.trainer.nets.valid();
-        host_values(nets.decoder.forward(z, camera, class))
+        host_values(nets.decoder.forward(z, Some(camera), class))
     }
 
     /// Renders depth maps (`[batch, R, R]`) under a batch's lights with the surfel renderer:

@@ -44,7 +44,11 @@ fn main() {
         .init(&device);
     let image = || Tensor::<4>::random([batch, 3, r, r], Distribution::Default, &device);
     let code = || Tensor::<2>::random([batch, z_dim], Distribution::Normal(0.0, 1.0), &device);
-    let camera = Tensor::<2>::random([batch, 3], Distribution::Default, &device);
+    let camera = Some(Tensor::<2>::random(
+        [batch, 3],
+        Distribution::Default,
+        &device,
+    ));
     println!("{r}², width {w}, z {z_dim}, batch {batch}; median and min of {iterations}, ms");
 
     let (t, m) = time_ms(iterations, || {

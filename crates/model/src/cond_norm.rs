@@ -14,7 +14,8 @@ use crate::error::Error;
 pub struct CondNormConfig {
     /// Number of feature channels normalized.
     pub channels: usize,
-    /// Length of the conditioning vector (3: the camera position).
+    /// Length of the conditioning vector (3: the camera position); 0 for an unconditional
+    /// layer: batch normalization with a learned per-channel scale and shift.
     #[config(default = 3)]
     pub cond_dim: usize,
     /// Added to the variance before the square root.
@@ -32,6 +33,10 @@ pub struct CondNormConfig {
 /// `A = 0`, `b = [1…1, 0…0]`, so the layer starts as a plain batch normalization, as in the
 /// PyTorch yardstick (`bench/torch_reference.py`, class `CondNorm`).
 ///
+/// With `cond_dim = 0` (networks without camera conditioning, paper Appendix D) the layer is
+/// the same with the constant conditioning input `c = 1`: batch normalization with a learned
+/// per-channel scale and shift (`A + b`), one code path for both.
+///
 /// Statistics: in training mode (the default, and after [`Module::train`]) the batch's own mean
 /// and biased variance normalize it — also for tensors without autodiff, matching PyTorch's
 /// `train()` mode, which the authors' code and the yardstick use throughout — and the running mean and
@@ -39,7 +44,8 @@ pub struct CondNormConfig {
 /// [`Module::valid`] the running statistics are used instead.
 #[derive(Module, Debug)]
 pub struct CondNorm {
-    /// Predicts `[γ, β]` (`[batch, 2·channels]`) from the conditioning vector.
+    /// Predicts `[γ, β]` (`[batch, 2·channels]`) from the conditioning vector (from the constant
+    /// 1 when `cond_dim = 0`).
     pub affine: Linear,
     /// Whether batch statistics are used (and the running ones updated).
     pub training: Param<Flag>,
@@ -49,6 +55,8 @@ pub struct CondNorm {
     pub running_var: RunningState<Tensor<1>>,
     /// Number of channels.
     pub channels: usize,
+    /// Length of the conditioning vector; 0 for an unconditional layer.
+    pub cond_dim: usize,
     /// Added to the variance before the square root.
     pub epsilon: f64,
     /// Weight of the newest batch in the running statistics.
@@ -59,17 +67,15 @@ impl CondNormConfig {
     /// Checks the configuration.
     ///
     /// # Errors
-    /// [`Error::Config`] naming `channels` or `cond_dim` when it is 0.
+    /// [`Error::Config`] naming `channels` when it is 0.
     pub fn validate(&self) -> crate::Result<()> {
-        for (field, value) in [("channels", self.channels), ("cond_dim", self.cond_dim)] {
-            if value == 0 {
-                return Err(Error::config(
-                    "conditional norm",
-                    field,
-                    value,
-                    "at least 1",
-                ));
-            }
+        if self.channels == 0 {
+            return Err(Error::config(
+                "conditional norm",
+                "channels",
+                self.channels,
+                "at least 1",
+            ));
         }
         Ok(())
     }
@@ -83,7 +89,7 @@ impl CondNormConfig {
             panic!("{err}");
         }
         let c = self.channels;
-        let mut affine = LinearConfig::new(self.cond_dim, 2 * c)
+        let mut affine = LinearConfig::new(self.cond_dim.max(1), 2 * c)
             .with_initializer(Initializer::Zeros)
             .init(device);
         let bias = Tensor::cat(
@@ -97,6 +103,7 @@ impl CondNormConfig {
             running_mean: RunningState::new(Tensor::zeros([c], device)),
             running_var: RunningState::new(Tensor::ones([c], device)),
             channels: c,
+            cond_dim: self.cond_dim,
             epsilon: self.epsilon,
             momentum: self.momentum,
         }
@@ -109,16 +116,28 @@ impl CondNorm {
     /// # Shapes
     /// - `x`: `[batch, channels, height, width]`
     /// - `cond`: `[batch, cond_dim]`, here the camera position (world frame, scene units; see
-    ///   the `# Conventions` of `pix2scene-scene`)
+    ///   the `# Conventions` of `pix2scene-scene`); `None` when `cond_dim = 0`
     /// - returns `[batch, channels, height, width]`
     ///
     /// # Panics
-    /// If the shapes do not match the above.
-    pub fn forward(&self, x: Tensor<4>, cond: Tensor<2>) -> Tensor<4> {
+    /// If the shapes do not match the above, or `cond` is given to an unconditional layer or
+    /// missing for a conditional one.
+    pub fn forward(&self, x: Tensor<4>, cond: Option<Tensor<2>>) -> Tensor<4> {
         let [batch, channels, height, width] = x.dims();
         assert_shape!(x, [_, self.channels, _, _]);
-        assert_shape!(cond, [batch, _]);
         let device = x.device();
+        let cond = match (self.cond_dim, cond) {
+            (0, None) => Tensor::ones([batch, 1], &device),
+            (0, Some(_)) => panic!("conditional norm has cond_dim = 0: pass no condition"),
+            (_, None) => panic!(
+                "conditional norm has cond_dim = {}: pass one",
+                self.cond_dim
+            ),
+            (d, Some(cond)) => {
+                assert_shape!(cond, [batch, d]);
+                cond
+            }
+        };
         let ones = Tensor::ones([channels], &device);
         let zeros = Tensor::zeros([channels], &device);
         let normalized = if self.training.is_enabled() {
@@ -218,8 +237,8 @@ mod tests {
         let cam_a = rng.tensor([4, 3], 0.0, 1.0, &device);
         let cam_b = cam_a.clone().add_scalar(0.25);
 
-        let out_a = norm.forward(x.clone(), cam_a.clone());
-        let out_b = norm.forward(x.clone(), cam_b);
+        let out_a = norm.forward(x.clone(), Some(cam_a.clone()));
+        let out_b = norm.forward(x.clone(), Some(cam_b));
         assert!(max_abs_diff(&to_vec(out_a.clone()), &to_vec(out_b)) > 1e-2);
 
         let bias = to_vec(norm.affine.bias.as_ref().unwrap().val());
@@ -240,7 +259,7 @@ mod tests {
         let norm = CondNormConfig::new(3).init(&device);
         let x = rng.tensor([2, 3, 4, 4], -2.0, 5.0, &device);
         let cam = rng.tensor([2, 3], 0.0, 1.0, &device);
-        let got = to_vec(norm.forward(x.clone(), cam.clone()));
+        let got = to_vec(norm.forward(x.clone(), Some(cam.clone())));
         let weight = vec![0.0; 18];
         let bias = [1.0, 1.0, 1.0, 0.0, 0.0, 0.0];
         let want = reference(&to_vec(x), [2, 3, 4, 4], &to_vec(cam), &weight, &bias, 1e-5);
@@ -253,11 +272,11 @@ mod tests {
         let norm = CondNormConfig::new(2).init(&device);
         let x = rng.tensor([3, 2, 2, 2], 0.0, 4.0, &device);
         let cam = Tensor::<2>::zeros([3, 3], &device);
-        let _ = norm.forward(x.clone(), cam.clone());
+        let _ = norm.forward(x.clone(), Some(cam.clone()));
         // After one step from (mean 0, var 1): 0.1·batch + 0.9·initial, variance unbiased.
         let xs = to_vec(x.clone());
         let eval = norm.valid();
-        let got = to_vec(eval.forward(x, cam));
+        let got = to_vec(eval.forward(x, Some(cam)));
         let n = 12.0;
         for ch in 0..2 {
             let vals: Vec<f64> = (0..3)
@@ -275,6 +294,36 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Without a condition the layer is batch normalization with a learned scale and shift:
+    /// the reference with one constant input 1.
+    #[test]
+    fn unconditional_layer_has_a_learned_scale_and_shift() {
+        let (device, mut rng) = (device(), Rng::new(6));
+        let mut norm = CondNormConfig::new(3).with_cond_dim(0).init(&device);
+        let weight = rng.tensor([1, 6], -1.0, 1.0, &device);
+        norm.affine.weight = Param::from_tensor(weight.clone());
+        let x = rng.tensor([2, 3, 4, 4], -2.0, 5.0, &device);
+        let got = to_vec(norm.forward(x.clone(), None));
+        // The reference's 3-vector condition (1, 0, 0) with the weight in its first row.
+        let mut w3 = to_vec(weight);
+        w3.extend([0.0; 12]);
+        let bias = [1.0, 1.0, 1.0, 0.0, 0.0, 0.0];
+        let cond = [1.0, 0.0, 0.0, 1.0, 0.0, 0.0];
+        let want = reference(&to_vec(x), [2, 3, 4, 4], &cond, &w3, &bias, 1e-5);
+        assert!(max_abs_diff(&got, &want) < 1e-4);
+    }
+
+    #[test]
+    #[should_panic(expected = "conditional norm has cond_dim = 0: pass no condition")]
+    fn unconditional_layer_refuses_a_condition() {
+        let device = device();
+        let norm = CondNormConfig::new(2).with_cond_dim(0).init(&device);
+        let _ = norm.forward(
+            Tensor::zeros([2, 2, 2, 2], &device),
+            Some(Tensor::zeros([2, 3], &device)),
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::tensor::{Device, Tensor, assert_shape};
 
 use crate::activation::leaky_relu;
+use crate::camera::check_camera;
 use crate::cond_norm::{CondNorm, CondNormConfig};
 
 use crate::conv::conv2d_layer;
@@ -25,13 +26,19 @@ pub struct EncoderConfig {
     /// Length of the latent code `z`.
     #[config(default = 128)]
     pub z_dim: usize,
+    /// Length of the camera vector the normalizations are conditioned on: 3 (the camera
+    /// position), or 0 for an encoder that takes no camera (3D-IQTT, paper Appendix D).
+    #[config(default = "CAMERA_DIM")]
+    pub camera_dim: usize,
 }
 
 /// Maps an image seen from a known camera to a latent code.
 ///
 /// Layers: `L` convolutions 4×4, stride 2, padding 1, no bias, widths `width·2^i`, each
 /// followed by camera-conditional batch normalization ([`CondNorm`]; all but the last) and
-/// LeakyReLU(0.2); then a 4×4 valid convolution (with bias) from 4×4 to `z_dim`.
+/// LeakyReLU(0.2); then a 4×4 valid convolution (with bias) from 4×4 to `z_dim`. With
+/// `camera_dim = 0` the normalizations are unconditional (learned scale and shift) and no
+/// camera is passed.
 ///
 /// Paper Table 4 (128², width 85, "BatchNorm: Yes" on all but the last stride-2 layer). Departures:
 /// the width is a parameter, the normalization is conditioned on the camera (paper section
@@ -50,6 +57,8 @@ pub struct Encoder {
     pub resolution: usize,
     /// Length of the latent code.
     pub z_dim: usize,
+    /// Length of the camera vector (0: no camera conditioning).
+    pub camera_dim: usize,
 }
 
 impl EncoderConfig {
@@ -104,7 +113,7 @@ impl EncoderConfig {
             .iter()
             .map(|&w| {
                 CondNormConfig::new(w)
-                    .with_cond_dim(CAMERA_DIM)
+                    .with_cond_dim(self.camera_dim)
                     .init(device)
             })
             .collect();
@@ -115,6 +124,7 @@ impl EncoderConfig {
             head,
             resolution: self.resolution,
             z_dim: self.z_dim,
+            camera_dim: self.camera_dim,
         }
     }
 }
@@ -125,15 +135,16 @@ impl Encoder {
     /// # Shapes
     /// - `x`: `[batch, 3, resolution, resolution]`, RGB in `[0, 1]`
     /// - `camera`: `[batch, 3]`, camera position, world frame, scene units (see the
-    ///   `# Conventions` of `pix2scene-scene`)
+    ///   `# Conventions` of `pix2scene-scene`); `None` when `camera_dim = 0`
     /// - returns `[batch, z_dim]`
     ///
     /// # Panics
-    /// If the shapes do not match the above.
-    pub fn forward(&self, x: Tensor<4>, camera: Tensor<2>) -> Tensor<2> {
+    /// If the shapes do not match the above, or a camera is given to an encoder without camera
+    /// conditioning or missing for a conditioned one.
+    pub fn forward(&self, x: Tensor<4>, camera: Option<Tensor<2>>) -> Tensor<2> {
         let [batch, _, _, _] = x.dims();
         assert_shape!(x, [_, IMAGE_CHANNELS, self.resolution, self.resolution]);
-        assert_shape!(camera, [batch, CAMERA_DIM]);
+        check_camera("encoder", self.camera_dim, camera.as_ref(), batch);
         let _part = part_scope(Part::Encoder);
         let mut h = x;
         for (i, conv) in self.convs.iter().enumerate() {
@@ -198,17 +209,32 @@ mod tests {
             .init(&device);
         let x = rng.tensor([3, 3, 16, 16], 0.0, 1.0, &device);
         let cam = rng.tensor([3, 3], 0.0, 1.0, &device);
-        let z = enc.forward(x.clone(), cam.clone());
+        let z = enc.forward(x.clone(), Some(cam.clone()));
         assert_eq!(z.dims(), [3, 6]);
         // With the zero-initialised camera weights the camera cannot matter …
-        let z_moved = enc.forward(x.clone(), cam.clone().add_scalar(0.3));
+        let z_moved = enc.forward(x.clone(), Some(cam.clone().add_scalar(0.3)));
         assert_eq!(z.to_data(), z_moved.to_data());
         // … and after perturbing them it does.
         enc.norms[0].affine.weight =
             burn::module::Param::from_tensor(rng.tensor([3, 8], -1.0, 1.0, &device));
-        let a = crate::testutil::to_vec(enc.forward(x.clone(), cam.clone()));
-        let b = crate::testutil::to_vec(enc.forward(x, cam.add_scalar(0.3)));
+        let a = crate::testutil::to_vec(enc.forward(x.clone(), Some(cam.clone())));
+        let b = crate::testutil::to_vec(enc.forward(x, Some(cam.add_scalar(0.3))));
         assert!(crate::testutil::max_abs_diff(&a, &b) > 1e-4);
+    }
+
+    /// A camera-free encoder (3D-IQTT) maps a constant 1 to each norm's scale and shift where
+    /// the conditioned one maps the 3 camera coordinates (`4w` fewer weights per norm), and
+    /// runs without a camera.
+    #[test]
+    fn camera_free_encoder_takes_no_camera() {
+        let (device, mut rng) = (device(), Rng::new(12));
+        let config = EncoderConfig::new(16).with_width(4).with_z_dim(6);
+        let with = config.init(&device);
+        let without = config.clone().with_camera_dim(0).init(&device);
+        // One norm of 4 channels: Linear 3 → 8 (32 weights) against Linear 1 → 8 (16).
+        assert_eq!(with.num_params() - without.num_params(), 16);
+        let x = rng.tensor([2, 3, 16, 16], 0.0, 1.0, &device);
+        assert_eq!(without.forward(x, None).dims(), [2, 6]);
     }
 
     #[test]

@@ -24,7 +24,8 @@ const NORM_EPSILON: f64 = 1e-12;
 /// - `real`: `(x_real, z_real)`, the images `[batch, 3, resolution, resolution]` and the
 ///   encoder's codes `[batch, z_dim]`
 /// - `fake`: `(x_fake, z_fake)`, the rendered samples and their prior codes, the same shapes
-/// - `camera`: `[batch, 3]`, camera position, world frame, scene units
+/// - `camera`: `[batch, 3]`, camera position, world frame, scene units; `None` for a critic
+///   without camera conditioning
 /// - `class`: as [`Critic::forward`]: `[batch, num_classes]` one-hot vectors for a
 ///   class-conditional critic, else `None`
 /// - `alpha`: `[batch]`, interpolation weights in `[0, 1]`
@@ -37,7 +38,7 @@ pub fn gradient_penalty(
     critic: &Critic,
     real: (Tensor<4>, Tensor<2>),
     fake: (Tensor<4>, Tensor<2>),
-    camera: Tensor<2>,
+    camera: Option<Tensor<2>>,
     class: Option<Tensor<2>>,
     alpha: Tensor<1>,
 ) -> Tensor<1> {
@@ -150,7 +151,7 @@ mod tests {
             &critic,
             (x_real.clone(), z_real.clone()),
             (x_fake.clone(), z_fake.clone()),
-            cam.clone(),
+            Some(cam.clone()),
             None,
             alpha.clone(),
         );

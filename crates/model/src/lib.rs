@@ -3,6 +3,9 @@
 //! differentiable input gradient, and the WGAN-GP [`gradient_penalty`] built on it (burn has no
 //! double backward). A class-conditional decoder and critic (`num_classes > 0`, paper section
 //! 4.3) take one-hot class vectors ([`one_hot`]) as an optional argument beside the camera.
+//! Camera conditioning is an option too (`camera_dim = 0`: no camera, for 3D-IQTT where the view
+//! is unknown), and the decoder can output a foreground mask beside the depth
+//! ([`Decoder::forward_with_mask`]) for objects on a black background.
 //!
 //! For the 3D-IQ test task (paper section 4.4, Appendix D): the MINE [`StatisticsNetwork`] and
 //! the [`mine`] estimate of `I(z_scene; z_view)` (Eq. 6), the supervised [`question_loss`]
@@ -32,13 +35,13 @@
 //!
 //! let image = Tensor::<4>::ones([batch, 3, r, r], &device).mul_scalar(0.5);
 //! let camera = Tensor::<2>::ones([batch, 3], &device).mul_scalar(0.4);
-//! let z = encoder.forward(image.clone(), camera.clone());
-//! let depth = decoder.forward(z.clone(), camera.clone(), None); // [batch, r, r], scene units
+//! let z = encoder.forward(image.clone(), Some(camera.clone()));
+//! let depth = decoder.forward(z.clone(), Some(camera.clone()), None); // [batch, r, r], scene units
 //! assert_eq!(depth.dims(), [batch, r, r]);
 //!
 //! let prior = Tensor::<2>::zeros([batch, z_dim], &device);
 //! let alpha = Tensor::<1>::ones([batch], &device).mul_scalar(0.3);
-//! let gp = gradient_penalty(&critic, (image.clone(), z), (image, prior), camera, None, alpha);
+//! let gp = gradient_penalty(&critic, (image.clone(), z), (image, prior), Some(camera), None, alpha);
 //! let _grads = gp.mul_scalar(10.0).backward();
 //! ```
 //!
@@ -48,6 +51,7 @@
 mod activation;
 mod answer;
 mod baseline;
+mod camera;
 mod class;
 mod cond_norm;
 mod conv;

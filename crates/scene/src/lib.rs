@@ -81,7 +81,10 @@ pub use colormap::{depth_range, depth_to_rgb, depth_to_rgb_in, normal_to_rgb, vi
 pub use error::{Error, Result, one_line};
 pub use frame::Frame;
 pub use generator::{Generator, GeneratorConfig, MAX_SIZE_PX, Record, Sample};
-pub use iqtt::{Accuracy, IqttOptions, Question, Shortcut, shortcut_accuracies};
+pub use iqtt::{
+    ANSWERS_FORMAT, ANSWERS_VERSION, Accuracy, AnswerSheet, HumanAnswer, HumanTest, IqttOptions,
+    Question, Shortcut, score_answers, shortcut_accuracies, write_human_page,
+};
 pub use lanes::{Lane, Lanes, Vec3s};
 pub use obj::{ObjectCategories, load_objects_dir, parse_obj, read_obj};
 pub use object::{Object, Placement};

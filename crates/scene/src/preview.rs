@@ -72,19 +72,25 @@ impl RgbImage {
     /// # Errors
     /// [`Error::Io`] naming the path.
     pub fn write_png(&self, path: &Path) -> Result<()> {
-        let mut png_bytes = Vec::new();
-        let mut enc = png::Encoder::new(&mut png_bytes, self.width as u32, self.height as u32);
+        write_atomic(path, &self.to_png())
+    }
+
+    /// The image as the bytes of an 8-bit PNG file (values scaled linearly, see [`to_u8`]).
+    ///
+    /// # Panics
+    /// If the image is empty (PNG has no 0-pixel images).
+    pub fn to_png(&self) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        let mut enc = png::Encoder::new(&mut bytes, self.width as u32, self.height as u32);
         enc.set_color(png::ColorType::Rgb);
         enc.set_depth(png::BitDepth::Eight);
-        let bytes = to_u8(&self.data);
-        let png_err = |e: png::EncodingError| Error::Io {
-            path: path.to_path_buf(),
-            source: std::io::Error::other(e.to_string()),
-        };
-        let mut w = enc.write_header().map_err(png_err)?;
-        w.write_image_data(&bytes).map_err(png_err)?;
-        w.finish().map_err(png_err)?;
-        write_atomic(path, &png_bytes)
+        let mut w = enc
+            .write_header()
+            .expect("a non-empty image has a PNG header");
+        w.write_image_data(&to_u8(&self.data))
+            .expect("the pixel data has the image's size");
+        w.finish().expect("writing into memory cannot fail");
+        bytes
     }
 }
 

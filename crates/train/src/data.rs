@@ -40,6 +40,18 @@ pub enum SceneSource {
     /// Streamed from a dataset directory, one shard in memory per reader; the last `held_out`
     /// records are held out.
     Dataset(Arc<ShardedDataset>),
+    /// The views of 3D-IQTT questions `0 .. questions` without their answers (Pix2Scene's
+    /// unsupervised terms; see [`crate::iqtt`]): position `p` is view `id % 4` of question
+    /// `id / 4`, `id` being entry `p mod 4·questions` of epoch `⌊p / 4·questions⌋`'s seeded
+    /// order. Held-out views are those of the validation questions.
+    QuestionViews {
+        /// The `iqtt` generator.
+        generator: Arc<Generator>,
+        /// Number of training questions.
+        questions: u64,
+        /// Seed of the per-epoch orders.
+        seed: u64,
+    },
 }
 
 impl SceneSource {
@@ -85,7 +97,9 @@ impl SceneSource {
     /// scenes (the generator's own, or the one recorded in the dataset's manifest).
     pub fn generator_config(&self) -> &GeneratorConfig {
         match self {
-            Self::Generator { generator, .. } => generator.config(),
+            Self::Generator { generator, .. } | Self::QuestionViews { generator, .. } => {
+                generator.config()
+            }
             Self::Dataset(d) => d.generator_config(),
         }
     }
@@ -104,7 +118,9 @@ impl SceneSource {
             return Vec::new();
         }
         match self {
-            Self::Generator { generator, .. } => generator.classes(),
+            Self::Generator { generator, .. } | Self::QuestionViews { generator, .. } => {
+                generator.classes()
+            }
             Self::Dataset(d) => d.classes().to_vec(),
         }
     }
@@ -174,6 +190,20 @@ impl SceneSource {
                     .unzip();
                 Ok((ids, samples))
             }
+            Self::QuestionViews {
+                generator,
+                questions,
+                seed,
+            } => {
+                let views = 4 * questions;
+                Ok(positions
+                    .map(|p| {
+                        let id = cache.epoch_order(p / views, views, *seed)[(p % views) as usize];
+                        let question = generator.question(id / 4);
+                        (id, question.views[(id % 4) as usize].clone())
+                    })
+                    .unzip())
+            }
             Self::Dataset(d) => {
                 let (ids, samples): (Vec<u64>, Vec<Sample>) = positions
                     .map(|p| d.train_sample(p, cache))
@@ -204,8 +234,8 @@ impl SceneSource {
         Ok(host)
     }
 
-    /// The held-out scenes: generator indices `HELD_OUT_BASE + i`, or the dataset's last
-    /// records.
+    /// The held-out scenes: generator indices `HELD_OUT_BASE + i`, the dataset's last records,
+    /// or the views of questions `HELD_OUT_BASE + i/4`.
     ///
     /// # Errors
     /// A dataset shard that cannot be read, naming the file.
@@ -213,6 +243,9 @@ impl SceneSource {
         match self {
             Self::Generator { generator, .. } => Ok((0..count as u64)
                 .map(|i| generator.sample(HELD_OUT_BASE + i))
+                .collect()),
+            Self::QuestionViews { generator, .. } => Ok((0..count as u64)
+                .map(|i| generator.question(HELD_OUT_BASE + i / 4).views[(i % 4) as usize].clone())
                 .collect()),
             Self::Dataset(d) => {
                 let mut held = d.held_out()?;

@@ -16,6 +16,7 @@
 //!   evaluation, checkpoint save/load.
 //! - [`planarity`]: the geometric prior on generated depth maps (curvature of inverse depth).
 //! - [`pyramid`]: the image reconstruction term over an image pyramid.
+//! - [`foreground`]: images of an object on black, composited by the decoder's foreground mask.
 //! - [`refine`]: renderer-refined depth targets for the decoder (`optim.refine_steps`), with
 //!   [`median`] filtering and [`targets`] kept per training scene between visits.
 //! - [`mirror`]: the mirrored view of a batch for the regression steps (`optim.regress_mirror`).
@@ -26,6 +27,8 @@
 //! - [`depth_error`] and [`baselines`]: held-out MSE-depth, split into shape and scale, and
 //!   the image-blind predictors to read it against.
 //! - [`grid`]: image grids of depth and normal tiles.
+//! - [`iqtt`]: 3D-IQTT (paper section 4.4): Pix2Scene without camera, MINE and Eq. 5 on
+//!   questions, the CNN and Siamese baselines, resumable runs and paper Table 3.
 //! - [`device`]: CPU or GPU backend and the compute thread pool.
 //! - [`floor`]: the floating-point work of an iteration, counted from the layer shapes.
 //! - [`bench`](mod@bench): `pix2scene bench train`, iterations per second on fixed random data,
@@ -66,7 +69,9 @@ pub mod depth_error;
 pub mod device;
 mod error;
 pub mod floor;
+pub mod foreground;
 pub mod grid;
+pub mod iqtt;
 pub mod median;
 pub mod metrics;
 pub mod mirror;

@@ -5,6 +5,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use pix2scene_scene::atomic_file::write_atomic;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -129,7 +130,14 @@ impl LossAverager {
     }
 }
 
-/// Appends records to a run's `metrics.jsonl`, flushing each line.
+/// The field every `metrics.jsonl` line has, whatever else it holds.
+#[derive(Deserialize)]
+struct StepOnly {
+    step: u64,
+}
+
+/// Appends records to a run's `metrics.jsonl`, flushing each line. Every record is a JSON
+/// object with a `step` field.
 pub struct MetricsLog {
     path: PathBuf,
     file: File,
@@ -147,7 +155,7 @@ impl MetricsLog {
         let mut kept = String::new();
         if keep_through > 0 && path.exists() {
             let text = std::fs::read(path).map_err(Error::io(path))?;
-            for (text, record) in parse_records(path, &text)? {
+            for (text, record) in parse_records::<StepOnly>(path, &text)? {
                 if record.step <= keep_through {
                     kept.push_str(text);
                     kept.push('\n');
@@ -165,11 +173,11 @@ impl MetricsLog {
         })
     }
 
-    /// Appends one record as a JSON line.
+    /// Appends one record (a [`MetricsRecord`], or a 3D-IQTT run's record) as a JSON line.
     ///
     /// # Errors
     /// [`Error::Io`] naming the file.
-    pub fn write(&mut self, record: &MetricsRecord) -> Result<()> {
+    pub fn write<R: Serialize>(&mut self, record: &R) -> Result<()> {
         let mut line = serde_json::to_string(record).expect("metrics serialize");
         line.push('\n');
         self.file
@@ -193,11 +201,15 @@ pub fn read_metrics(path: &Path) -> Result<Vec<MetricsRecord>> {
 }
 
 /// The records of a `metrics.jsonl`'s bytes (`path` only names it in errors), each with its
-/// line's text; blank lines and an unterminated last line are skipped.
+/// line's text; blank lines and an unterminated last line are skipped. `R` is the record type:
+/// a [`MetricsRecord`] for a training run's file.
 ///
 /// # Errors
 /// [`Error::Malformed`] naming the file and line of text that is not UTF-8 or not a record.
-pub fn parse_records<'a>(path: &Path, bytes: &'a [u8]) -> Result<Vec<(&'a str, MetricsRecord)>> {
+pub fn parse_records<'a, R: DeserializeOwned>(
+    path: &Path,
+    bytes: &'a [u8],
+) -> Result<Vec<(&'a str, R)>> {
     let mut out = Vec::new();
     for (i, raw) in bytes.split_inclusive(|&b| b == b'\n').enumerate() {
         let Some(raw) = raw.strip_suffix(b"\n") else {

@@ -13,6 +13,8 @@
 use burn::tensor::{Device, Tensor};
 use pix2scene_render::{RendererConfig, SurfelRenderer};
 
+use crate::foreground::composite;
+
 /// Mean squared image error of rendered depth over `levels` pyramid levels.
 #[derive(Clone, Debug)]
 pub struct PyramidLoss {
@@ -51,16 +53,20 @@ impl PyramidLoss {
         &self.levels[0].1
     }
 
-    /// `mean (image_l − rend_l(depth_l))²` for each level `l`, finest first.
+    /// `mean (image_l − rend_l(depth_l))²` for each level `l`, finest first; with a foreground
+    /// mask, the rendered image of each level is composited over black by the block-averaged
+    /// mask ([`composite`]).
     ///
     /// # Shapes
     /// - `depth`: `[batch, R, R]`, ray depth, scene units
+    /// - `mask`: `[batch, R, R]`, foreground probabilities (see [`crate::foreground`]), or `None`
     /// - `image`: `[batch, 3, R, R]`, the target image
     /// - `light_pos`, `light_color`: `[batch, lights, 3]`, as for [`SurfelRenderer::forward`]
     /// - returns one `[1]` tensor per level
     pub fn forward(
         &self,
         depth: Tensor<3>,
+        mask: Option<Tensor<3>>,
         image: Tensor<4>,
         light_pos: Tensor<3>,
         light_color: Tensor<3>,
@@ -68,16 +74,17 @@ impl PyramidLoss {
         self.levels
             .iter()
             .map(|(block, renderer)| {
-                let (d, x) = if *block == 1 {
-                    (depth.clone(), image.clone())
+                let (d, m, x) = if *block == 1 {
+                    (depth.clone(), mask.clone(), image.clone())
                 } else {
                     (
                         block_mean3(depth.clone(), *block),
+                        mask.clone().map(|m| block_mean3(m, *block)),
                         block_mean4(image.clone(), *block),
                     )
                 };
                 let rendered = renderer.render_image(d, light_pos.clone(), light_color.clone());
-                (rendered - x).square().mean()
+                (composite(rendered, m) - x).square().mean()
             })
             .collect()
     }
@@ -151,8 +158,20 @@ mod tests {
             .init(&device)
             .forward(truth.clone(), lights.0.clone(), lights.1.clone())
             .image;
-        let exact = loss.forward(truth, image.clone(), lights.0.clone(), lights.1.clone());
-        let wrong = loss.forward(plane([-0.4, 0.1, -0.91], 0.6), image, lights.0, lights.1);
+        let exact = loss.forward(
+            truth,
+            None,
+            image.clone(),
+            lights.0.clone(),
+            lights.1.clone(),
+        );
+        let wrong = loss.forward(
+            plane([-0.4, 0.1, -0.91], 0.6),
+            None,
+            image,
+            lights.0,
+            lights.1,
+        );
         assert_eq!(exact.len(), 3);
         for (l, (e, w)) in exact.into_iter().zip(wrong).enumerate() {
             let (e, w) = (e.into_scalar::<f32>(), w.into_scalar::<f32>());

@@ -91,15 +91,8 @@ pub struct TrainSummary {
 pub fn train(options: &TrainOptions, progress: &mut dyn Progress) -> Result<TrainSummary> {
     let out = &options.out;
     let config_path = out.join("config.toml");
-    let checkpoints = out.join("checkpoints");
     let (preset, _lock) = if options.resume {
-        if !config_path.is_file() {
-            return Err(Error::Checkpoint {
-                path: out.clone(),
-                message: "no config.toml: not a run directory".into(),
-            });
-        }
-        let lock = RunLock::acquire(out)?;
+        let lock = claim_run_dir(out, true)?;
         let preset = TrainPreset::load(&config_path, &[])
             .map_err(|e| in_file(e, &config_path))?
             .resumed_with(&options.overrides)?;
@@ -111,19 +104,8 @@ pub fn train(options: &TrainOptions, progress: &mut dyn Progress) -> Result<Trai
             message: "a new run needs a preset file".into(),
         })?;
         let preset = TrainPreset::load(path, &options.overrides)?;
-        std::fs::create_dir_all(out).map_err(Error::io(out))?;
-        let lock = RunLock::acquire(out)?;
-        if !checkpoint::checkpoint_dirs(&checkpoints)?.is_empty() {
-            return Err(Error::Checkpoint {
-                path: out.clone(),
-                message:
-                    "already holds a run; pass --resume to continue it or choose another --out"
-                        .into(),
-            });
-        }
-        (preset, lock)
+        (preset, claim_run_dir(out, false)?)
     };
-    checkpoint::remove_leftovers(&checkpoints)?;
     remove_temporaries(&out.join("samples"))?;
     write_atomic(&config_path, preset.to_toml().as_bytes())?;
     init_threads(preset.run.threads);
@@ -132,9 +114,43 @@ pub fn train(options: &TrainOptions, progress: &mut dyn Progress) -> Result<Trai
     rayon::scope(|_| train_on_pool(options, preset, progress))
 }
 
+/// Takes run directory `out` for training, returning its lock (held until dropped): for a
+/// `resume`, an existing run (one with a `config.toml`); otherwise a new or empty directory,
+/// created if missing. Removes what writes killed half way left in `checkpoints/`.
+///
+/// # Errors
+/// [`Error::Checkpoint`] for a directory that is not a run (on resume), already holds one
+/// (otherwise) or is in use by another process ([`RunLock`]), and I/O errors naming the file.
+pub(crate) fn claim_run_dir(out: &Path, resume: bool) -> Result<RunLock> {
+    let checkpoints = out.join("checkpoints");
+    let lock = if resume {
+        if !out.join("config.toml").is_file() {
+            return Err(Error::Checkpoint {
+                path: out.to_path_buf(),
+                message: "no config.toml: not a run directory".into(),
+            });
+        }
+        RunLock::acquire(out)?
+    } else {
+        std::fs::create_dir_all(out).map_err(Error::io(out))?;
+        let lock = RunLock::acquire(out)?;
+        if !checkpoint::checkpoint_dirs(&checkpoints)?.is_empty() {
+            return Err(Error::Checkpoint {
+                path: out.to_path_buf(),
+                message:
+                    "already holds a run; pass --resume to continue it or choose another --out"
+                        .into(),
+            });
+        }
+        lock
+    };
+    checkpoint::remove_leftovers(&checkpoints)?;
+    Ok(lock)
+}
+
 /// A configuration error of a run's own `config.toml` (a value out of range after someone
 /// edited or damaged it), reported as an error of that file.
-fn in_file(e: Error, path: &Path) -> Error {
+pub(crate) fn in_file(e: Error, path: &Path) -> Error {
     match e {
         Error::InvalidValue {
             key,
@@ -167,21 +183,22 @@ fn remove_temporaries(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Loads the newest checkpoint of `checkpoints` that verifies into `trainer`, falling back past
+/// Loads the newest checkpoint of `checkpoints` that verifies with `load` (which verifies a
+/// checkpoint directory and loads it, see [`Trainer::load_checkpoint`]), falling back past
 /// damaged ones: each one skipped is reported to `progress` in one line naming it and why, and
 /// removed (the resumed run writes its step again). Returns the loaded checkpoint's state.
 ///
 /// # Errors
 /// [`Error::Checkpoint`] when no checkpoint loads (naming why the newest did not), and any
 /// other error of loading (an unreadable file) at once.
-fn resume_from(
-    trainer: &mut Trainer,
+pub(crate) fn resume_from(
     checkpoints: &Path,
     progress: &mut dyn Progress,
+    mut load: impl FnMut(&Path) -> Result<CheckpointState>,
 ) -> Result<CheckpointState> {
     let mut skipped: Vec<(PathBuf, Error)> = Vec::new();
     for (_, dir) in checkpoint::checkpoint_dirs(checkpoints)?.into_iter().rev() {
-        match trainer.load_checkpoint(&dir) {
+        match load(&dir) {
             Ok(state) => {
                 for (bad, why) in skipped {
                     progress.warning(&format!(
@@ -233,7 +250,7 @@ fn train_on_pool(
     let mut start = 0;
     let mut window = LossAverager::default();
     if options.resume {
-        let state = resume_from(&mut trainer, &checkpoints, progress)?;
+        let state = resume_from(&checkpoints, progress, |dir| trainer.load_checkpoint(dir))?;
         start = state.step;
         window = state.loss_window;
     }

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use pix2scene_train::metrics::parse_records;
+use pix2scene_train::metrics::{MetricsRecord, parse_records};
 
 use super::JSON_TOKENS;
 use crate::target::{AllocBound, Target};
@@ -23,7 +23,7 @@ pub const METRICS: Target = Target {
 };
 
 fn run(data: &[u8]) -> Result<(), String> {
-    parse_records(Path::new("run/metrics.jsonl"), data)
+    parse_records::<MetricsRecord>(Path::new("run/metrics.jsonl"), data)
         .map(drop)
         .map_err(|e| e.to_string())
 }

@@ -6,6 +6,8 @@ mod bench_render;
 mod eval;
 mod generate;
 mod interpolate;
+mod iqtt;
+mod iqtt_human;
 mod reconstruct;
 mod report;
 mod sample;
@@ -36,6 +38,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Train Pix2Scene from a preset (or resume a run): checkpoints, metrics, sample grids.
     Train(train::TrainArgs),
+    /// 3D-IQTT: train and test Pix2Scene and the baselines (Table 3); the human test page.
+    Iqtt(iqtt::IqttArgs),
     /// Score a trained model (or an image-blind baseline) on a dataset: paper Tables 1 and 2.
     Eval(eval::EvalArgs),
     /// Reconstruct one image: depth/normal maps (PNG, .npy), re-render, PLY, turntable GIF.
@@ -63,6 +67,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Generate(args) => generate::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Train(args) => train::run(args, cli.threads),
+        Command::Iqtt(args) => iqtt::run(args, cli.threads),
         Command::Shade(args) => shade::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Reconstruct(args) => reconstruct::run(args),

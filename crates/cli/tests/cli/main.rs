@@ -5,6 +5,7 @@ mod bench_peak;
 mod eval;
 mod full_disk;
 mod generate;
+mod iqtt;
 mod quickstart;
 mod shade;
 mod sigkill;
@@ -70,6 +71,7 @@ fn help_lists_only_commands_that_exist() {
             "generate",
             "bench",
             "train",
+            "iqtt",
             "eval",
             "reconstruct",
             "sample",

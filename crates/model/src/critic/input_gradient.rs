@@ -35,10 +35,10 @@ impl Critic {
         &self,
         x: Tensor<4>,
         z: Tensor<2>,
-        camera: Tensor<2>,
+        camera: Option<Tensor<2>>,
         class: Option<Tensor<2>>,
     ) -> (Tensor<4>, Tensor<2>) {
-        self.check_shapes(&x, &z, &camera, class.as_ref());
+        self.check_shapes(&x, &z, camera.as_ref(), class.as_ref());
         let _part = part_scope(Part::Penalty);
         let [batch, _, _, _] = x.dims();
         let masks = self.slope_masks(x, camera);
@@ -70,8 +70,9 @@ impl Critic {
 
     /// LeakyReLU slope masks (1 where the pre-activation is positive, else 0.2) of every
     /// stride-2 layer, computed outside autodiff.
-    fn slope_masks(&self, x: Tensor<4>, camera: Tensor<2>) -> Vec<Tensor<4>> {
-        let mut h = Self::joint_input(x.without_autodiff(), camera.without_autodiff());
+    fn slope_masks(&self, x: Tensor<4>, camera: Option<Tensor<2>>) -> Vec<Tensor<4>> {
+        let camera = camera.map(Tensor::without_autodiff);
+        let mut h = Self::joint_input(x.without_autodiff(), camera);
         let mut masks = Vec::with_capacity(self.convs.len());
         let stride2 = ConvOptions::new([2, 2], [1, 1], [1, 1], 1);
         for conv in &self.convs {
@@ -105,30 +106,31 @@ mod tests {
         let x = rng.tensor([2, 3, 16, 16], 0.0, 1.0, &device);
         let z = Tensor::<2>::from_floats([[3.0; 5], [-3.0; 5]], &device);
         let cam = rng.tensor([2, 3], 0.0, 1.0, &device);
-        let gz = to_vec(critic.input_gradient(x, z, cam, None).1);
+        let gz = to_vec(critic.input_gradient(x, z, Some(cam), None).1);
         assert!(max_abs_diff(&gz[..5], &gz[5..]) < 1e-6, "{gz:?}");
         assert!(gz.iter().any(|g| g.abs() > 1e-4), "{gz:?}");
     }
 
     /// The hand-written input gradient equals burn's first-order autodiff gradient.
-    fn check_input_gradient_matches_autodiff(class: bool) {
+    fn check_input_gradient_matches_autodiff(class: bool, camera: bool) {
         let (device, mut rng) = (device(), Rng::new(32 + class as u64));
         let ad = device.clone().autodiff();
         let critic = CriticConfig::new(32)
             .with_width(4)
             .with_z_dim(6)
             .with_num_classes(if class { 3 } else { 0 })
+            .with_camera_dim(if camera { 3 } else { 0 })
             .init(&ad);
         let x = rng.tensor([4, 3, 32, 32], 0.0, 1.0, &device);
         let z = rng.tensor([4, 6], -2.0, 2.0, &device);
-        let cam = rng.tensor([4, 3], 0.0, 1.0, &device);
+        let cam = camera.then(|| rng.tensor([4, 3], 0.0, 1.0, &device));
         let onehot = class.then(|| crate::one_hot(&[0, 1, 2, 0], 3, &device));
         let x_ad = x.clone().autodiff().require_grad();
         let z_ad = z.clone().autodiff().require_grad();
         let scores = critic.forward(
             x_ad.clone(),
             z_ad.clone(),
-            cam.clone().autodiff(),
+            cam.clone().map(Tensor::autodiff),
             onehot.clone().map(Tensor::autodiff),
         );
         let (gx, gz) = critic.input_gradient(x, z, cam, onehot);
@@ -151,12 +153,18 @@ mod tests {
 
     #[test]
     fn input_gradient_matches_autodiff() {
-        check_input_gradient_matches_autodiff(false);
+        check_input_gradient_matches_autodiff(false, true);
     }
 
     #[test]
     fn class_conditional_input_gradient_matches_autodiff() {
-        check_input_gradient_matches_autodiff(true);
+        check_input_gradient_matches_autodiff(true, true);
+    }
+
+    /// The same without camera planes (3D-IQTT's critic).
+    #[test]
+    fn camera_free_input_gradient_matches_autodiff() {
+        check_input_gradient_matches_autodiff(false, false);
     }
 
     #[test]
@@ -169,7 +177,7 @@ mod tests {
         let x = rng.tensor([2, 3, 16, 16], 0.0, 1.0, &device);
         let z = rng.tensor([2, 4], -2.0, 2.0, &device);
         let cam = rng.tensor([2, 3], 0.0, 1.0, &device);
-        let (gx, gz) = critic.input_gradient(x.clone(), z.clone(), cam.clone(), None);
+        let (gx, gz) = critic.input_gradient(x.clone(), z.clone(), Some(cam.clone()), None);
         let (gx, gz) = (to_vec(gx), to_vec(gz));
         let reference = RefCritic::from_critic(&critic);
         let (xs, zs, cs) = (to_vec(x), to_vec(z), to_vec(cam));

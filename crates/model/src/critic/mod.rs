@@ -10,6 +10,7 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::tensor::{Device, Tensor, assert_shape};
 
 use crate::activation::leaky_relu;
+use crate::camera::check_camera;
 use crate::class::check_class;
 use crate::conv::conv2d_layer;
 use crate::stages::{stage_widths, validate};
@@ -31,6 +32,10 @@ pub struct CriticConfig {
     /// 0 for an unconditional critic.
     #[config(default = 0)]
     pub num_classes: usize,
+    /// Number of camera planes joined to the image: 3 (the camera position), or 0 for a critic
+    /// that sees no camera (3D-IQTT, paper Appendix D).
+    #[config(default = "CAMERA_DIM")]
+    pub camera_dim: usize,
 }
 
 /// Scores an (image, latent code) pair seen from a known camera; WGAN critic of the BiGAN/ALI
@@ -39,7 +44,8 @@ pub struct CriticConfig {
 /// Layers: the image concatenated with 3 constant planes holding the camera position (6
 /// channels) → `L` convolutions 4×4, stride 2, padding 1, with bias, no normalization,
 /// LeakyReLU(0.2), widths `width·2^i` → at 4×4, `z` (and the one-hot class) broadcast to 4×4
-/// planes and concatenated → a 4×4 valid convolution to one scalar.
+/// planes and concatenated → a 4×4 valid convolution to one scalar. With `camera_dim = 0` the
+/// image enters alone (3 channels).
 ///
 /// Paper Table 6 (128², width 85, "BatchNorm: No"; the camera enters as input planes). The
 /// width is a parameter; otherwise exactly the PyTorch yardstick (`bench/torch_reference.py`, class
@@ -58,6 +64,8 @@ pub struct Critic {
     pub z_dim: usize,
     /// Number of classes (0: unconditional).
     pub num_classes: usize,
+    /// Number of camera planes (0: no camera).
+    pub camera_dim: usize,
 }
 
 impl CriticConfig {
@@ -97,7 +105,7 @@ impl CriticConfig {
             Ok(stages) => stages,
             Err(err) => panic!("{err}"),
         };
-        let mut c_in = IMAGE_CHANNELS + CAMERA_DIM;
+        let mut c_in = IMAGE_CHANNELS + self.camera_dim;
         let mut convs = Vec::with_capacity(stages);
         for w in stage_widths(self.width, stages) {
             convs.push(
@@ -116,6 +124,7 @@ impl CriticConfig {
             resolution: self.resolution,
             z_dim: self.z_dim,
             num_classes: self.num_classes,
+            camera_dim: self.camera_dim,
         }
     }
 }
@@ -128,22 +137,22 @@ impl Critic {
     /// - `x`: `[batch, 3, resolution, resolution]`, RGB in `[0, 1]`
     /// - `z`: `[batch, z_dim]`
     /// - `camera`: `[batch, 3]`, camera position, world frame, scene units (see the
-    ///   `# Conventions` of `pix2scene-scene`)
+    ///   `# Conventions` of `pix2scene-scene`); `None` when `camera_dim = 0`
     /// - `class`: `[batch, num_classes]` one-hot class vectors ([`one_hot`](crate::one_hot))
     ///   when `num_classes > 0`, else `None`
     /// - returns `[batch]`, unbounded scores (higher: more "real")
     ///
     /// # Panics
-    /// If the shapes do not match the above, or `class` is given to an unconditional critic or
-    /// missing for a class-conditional one.
+    /// If the shapes do not match the above, or `camera` or `class` is given to a critic
+    /// without that conditioning or missing for one with it.
     pub fn forward(
         &self,
         x: Tensor<4>,
         z: Tensor<2>,
-        camera: Tensor<2>,
+        camera: Option<Tensor<2>>,
         class: Option<Tensor<2>>,
     ) -> Tensor<1> {
-        self.check_shapes(&x, &z, &camera, class.as_ref());
+        self.check_shapes(&x, &z, camera.as_ref(), class.as_ref());
         let _part = part_scope(Part::Critic);
         let [batch, _, _, _] = x.dims();
         let mut h = Self::joint_input(x, camera);
@@ -159,22 +168,26 @@ impl Critic {
         &self,
         x: &Tensor<4>,
         z: &Tensor<2>,
-        camera: &Tensor<2>,
+        camera: Option<&Tensor<2>>,
         class: Option<&Tensor<2>>,
     ) {
         let [batch, _, _, _] = x.dims();
         assert_shape!(x, [_, IMAGE_CHANNELS, self.resolution, self.resolution]);
         assert_shape!(z, [batch, self.z_dim]);
-        assert_shape!(camera, [batch, CAMERA_DIM]);
+        check_camera("critic", self.camera_dim, camera, batch);
         check_class("critic", self.num_classes, class, batch);
     }
 
-    /// `[x, camera planes]`: `[batch, 6, R, R]`.
-    fn joint_input(x: Tensor<4>, camera: Tensor<2>) -> Tensor<4> {
+    /// `[x, camera planes]`: `[batch, 3 + camera_dim, R, R]`.
+    fn joint_input(x: Tensor<4>, camera: Option<Tensor<2>>) -> Tensor<4> {
+        let Some(camera) = camera else {
+            return x;
+        };
         let [batch, _, r, _] = x.dims();
+        let [_, dim] = camera.dims();
         let planes = camera
-            .reshape([batch, CAMERA_DIM, 1, 1])
-            .expand([batch, CAMERA_DIM, r, r]);
+            .reshape([batch, dim, 1, 1])
+            .expand([batch, dim, r, r]);
         Tensor::cat(vec![x, planes], 1)
     }
 
@@ -235,7 +248,7 @@ mod tests {
         let x = rng.tensor([3, 3, 16, 16], 0.0, 1.0, &device);
         let z = rng.tensor([3, 5], -2.0, 2.0, &device);
         let cam = rng.tensor([3, 3], 0.0, 1.0, &device);
-        let got = to_vec(critic.forward(x.clone(), z.clone(), cam.clone(), None));
+        let got = to_vec(critic.forward(x.clone(), z.clone(), Some(cam.clone()), None));
         let reference = RefCritic::from_critic(&critic);
         let (xs, zs, cs) = (to_vec(x), to_vec(z), to_vec(cam));
         let want: Vec<f64> = (0..3)

@@ -103,7 +103,7 @@ mod tests {
         let cam = rng.tensor([batch, 3], 0.0, 1.0, &device);
         // Pre-softplus outputs `h` of both decoders.
         let logits = |d: &Decoder| -> Vec<f64> {
-            let depth = to_vec(d.forward(z.clone(), cam.clone(), None));
+            let depth = to_vec(d.forward(z.clone(), Some(cam.clone()), None));
             depth
                 .iter()
                 .map(|v| (v - MIN_DEPTH).exp_m1().ln())
@@ -111,13 +111,14 @@ mod tests {
         };
         // The features the heads read: 4×4 (after the projection) and 8×8 (after `ups[0]`).
         let input = Tensor::cat(vec![z.clone(), cam.clone()], 1).reshape([batch, z_dim + 3, 1, 1]);
-        let f4 = leaky_relu(
-            dec.project_norm
-                .forward(conv_transpose2d_layer(&dec.project, input), cam.clone()),
-        );
-        let f8 = leaky_relu(
-            dec.norms[0].forward(conv_transpose2d_layer(&dec.ups[0], f4.clone()), cam.clone()),
-        );
+        let f4 = leaky_relu(dec.project_norm.forward(
+            conv_transpose2d_layer(&dec.project, input),
+            Some(cam.clone()),
+        ));
+        let f8 = leaky_relu(dec.norms[0].forward(
+            conv_transpose2d_layer(&dec.ups[0], f4.clone()),
+            Some(cam.clone()),
+        ));
         // Head `j` (from the output side) reads the `R/2^(j+1)` features: 8×8, then 4×4.
         let mut expected: Vec<f64> = logits(&plain).iter().map(|h| 0.5 * h).collect();
         for (head, feature) in dec.coarse.iter().zip([f8, f4]) {

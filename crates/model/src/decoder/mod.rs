@@ -7,13 +7,14 @@ use burn::config::Config;
 use burn::module::Module;
 use burn::nn::Initializer;
 use burn::nn::conv::{Conv2d, ConvTranspose2d, ConvTranspose2dConfig};
-use burn::tensor::activation::softplus;
+use burn::tensor::activation::{sigmoid, softplus};
 use burn::tensor::{Device, Tensor, assert_shape};
 
 use crate::activation::leaky_relu;
 use crate::cond_norm::{CondNorm, CondNormConfig};
 
 use crate::CAMERA_DIM;
+use crate::camera::check_camera;
 use crate::class::check_class;
 use crate::conv::conv_transpose2d_layer;
 use crate::error::Error;
@@ -71,6 +72,19 @@ pub struct DecoderConfig {
     /// the coarse heads: per-pixel texture becomes a slow way to explain shading.
     #[config(default = 1.0)]
     pub fine_gain: f64,
+    /// Length of the camera vector the decoder is conditioned on: 3 (the camera position), or 0
+    /// for a decoder that takes no camera (3D-IQTT, paper Appendix D; the view is then part of
+    /// `z`).
+    #[config(default = "CAMERA_DIM")]
+    pub camera_dim: usize,
+    /// A second output channel: the logit of a foreground mask, for images of an object on a
+    /// black background (3D-IQTT). The surfel renderer has one surfel per pixel and, with
+    /// ambient light, never renders black; the image of such a decoder is the rendered surfels
+    /// composited over black by the mask (see [`Decoder::forward_with_mask`]), and the mask is
+    /// learned from the images alone through that composite. Not in the paper (the authors'
+    /// IQ runs rendered the foreground only).
+    #[config(default = false)]
+    pub foreground_mask: bool,
 }
 
 /// Generates a depth map (one surfel per pixel) from a latent code seen from a given camera.
@@ -81,7 +95,8 @@ pub struct DecoderConfig {
 /// [`CondNorm`] and LeakyReLU; the last goes to 1 channel (with bias), `h`. With coarse heads,
 /// `h` also gets the bilinearly upsampled 1×1 projections of the features at `R/2, R/4, …`,
 /// each less its mean over the image (see [`DecoderConfig::coarse_heads`]; not in the paper).
-/// Output `depth = 0.2 + softplus(h)`.
+/// Output `depth = 0.2 + softplus(h)`. A decoder with [`DecoderConfig::foreground_mask`] has a
+/// second output channel `m`, the foreground probability `sigmoid(m)`.
 ///
 /// Paper Table 5 (DCGAN-like generator with LeakyReLU, conditional normalization "in the
 /// alternate layers"). Departures, all shared with the PyTorch yardstick (`bench/torch_reference.py`, class
@@ -110,6 +125,10 @@ pub struct Decoder {
     pub num_classes: usize,
     /// Factor on the last layer's output (see [`DecoderConfig::fine_gain`]).
     pub fine_gain: f64,
+    /// Length of the camera vector (0: no camera conditioning).
+    pub camera_dim: usize,
+    /// Whether the last layer has the foreground-mask channel.
+    pub foreground_mask: bool,
 }
 
 impl DecoderConfig {
@@ -181,13 +200,13 @@ impl DecoderConfig {
         };
         let mut widths = stage_widths(self.width, stages);
         widths.reverse();
-        let c_in = self.z_dim + CAMERA_DIM + self.num_classes;
+        let c_in = self.z_dim + self.camera_dim + self.num_classes;
         let project = ConvTranspose2dConfig::new([c_in, widths[0]], [4, 4])
             .with_bias(false)
             .init(device);
         let cond_norm = |w| {
             CondNormConfig::new(w)
-                .with_cond_dim(CAMERA_DIM)
+                .with_cond_dim(self.camera_dim)
                 .init(device)
         };
         let project_norm = cond_norm(widths[0]);
@@ -195,7 +214,11 @@ impl DecoderConfig {
         let mut norms = Vec::with_capacity(stages - 1);
         for (i, &w) in widths.iter().enumerate() {
             let last = i + 1 == stages;
-            let c_out = if last { 1 } else { widths[i + 1] };
+            let c_out = if last {
+                1 + usize::from(self.foreground_mask)
+            } else {
+                widths[i + 1]
+            };
             let gain = if last { self.output_init_scale } else { 1.0 };
             ups.push(
                 ConvTranspose2dConfig::new([w, c_out], [4, 4])
@@ -220,6 +243,8 @@ impl DecoderConfig {
             z_dim: self.z_dim,
             num_classes: self.num_classes,
             fine_gain: self.fine_gain,
+            camera_dim: self.camera_dim,
+            foreground_mask: self.foreground_mask,
         }
     }
 }
@@ -231,22 +256,47 @@ impl Decoder {
     /// # Shapes
     /// - `z`: `[batch, z_dim]`
     /// - `camera`: `[batch, 3]`, camera position, world frame, scene units (see the
-    ///   `# Conventions` of `pix2scene-scene`)
+    ///   `# Conventions` of `pix2scene-scene`); `None` when `camera_dim = 0`
     /// - `class`: `[batch, num_classes]` one-hot class vectors ([`one_hot`](crate::one_hot);
     ///   any weights are accepted) when `num_classes > 0`, else `None`
     /// - returns `[batch, resolution, resolution]`, depth along each pixel ray (distance from the
     ///   camera centre, not z) in scene units, always `> 0.2` ([`MIN_DEPTH`])
     ///
     /// # Panics
-    /// If the shapes do not match the above, or `class` is given to an unconditional decoder or
-    /// missing for a class-conditional one.
-    pub fn forward(&self, z: Tensor<2>, camera: Tensor<2>, class: Option<Tensor<2>>) -> Tensor<3> {
+    /// If the shapes do not match the above, or `camera` or `class` is given to a decoder
+    /// without that conditioning or missing for one with it.
+    pub fn forward(
+        &self,
+        z: Tensor<2>,
+        camera: Option<Tensor<2>>,
+        class: Option<Tensor<2>>,
+    ) -> Tensor<3> {
+        self.forward_with_mask(z, camera, class).0
+    }
+
+    /// [`Decoder::forward`], and for a decoder with [`DecoderConfig::foreground_mask`] the
+    /// foreground probability of each pixel.
+    ///
+    /// # Shapes
+    /// - `z`, `camera`, `class`: as [`Decoder::forward`]
+    /// - returns the depth `[batch, resolution, resolution]` (as [`Decoder::forward`]) and the
+    ///   mask `[batch, resolution, resolution]` in `(0, 1)`, `sigmoid` of the second output
+    ///   channel (1: the pixel shows a surfel, 0: background), or `None` without the channel
+    ///
+    /// # Panics
+    /// As [`Decoder::forward`].
+    pub fn forward_with_mask(
+        &self,
+        z: Tensor<2>,
+        camera: Option<Tensor<2>>,
+        class: Option<Tensor<2>>,
+    ) -> (Tensor<3>, Option<Tensor<3>>) {
         let [batch, _] = z.dims();
         assert_shape!(z, [_, self.z_dim]);
-        assert_shape!(camera, [batch, CAMERA_DIM]);
+        check_camera("decoder", self.camera_dim, camera.as_ref(), batch);
         check_class("decoder", self.num_classes, class.as_ref(), batch);
         let _part = part_scope(Part::Decoder);
-        let inputs = [Some(z), Some(camera.clone()), class];
+        let inputs = [Some(z), camera.clone(), class];
         let input = Tensor::cat(inputs.into_iter().flatten().collect(), 1);
         let [_, c_in] = input.dims();
         let h = conv_transpose2d_layer(&self.project, input.reshape([batch, c_in, 1, 1]));
@@ -263,12 +313,17 @@ impl Decoder {
                 h = leaky_relu(norm.forward(h, camera.clone()));
             }
         }
+        let r = self.resolution;
+        let mask = self
+            .foreground_mask
+            .then(|| sigmoid(h.clone().narrow(1, 1, 1).reshape([batch, r, r])));
+        let mut h = h.narrow(1, 0, 1);
         if self.fine_gain != 1.0 {
             h = h.mul_scalar(self.fine_gain);
         }
-        let r = self.resolution;
         let h = coarse_heads::add_relief(h, &self.coarse, features, r);
-        softplus(h.reshape([batch, r, r]), 1.0).add_scalar(MIN_DEPTH)
+        let depth = softplus(h.reshape([batch, r, r]), 1.0).add_scalar(MIN_DEPTH);
+        (depth, mask)
     }
 }
 
@@ -340,7 +395,7 @@ mod tests {
                 .init(&device);
             let z = rng.tensor([3, 5], -3.0, 3.0, &device);
             let cam = rng.tensor([3, 3], 0.0, 1.0, &device);
-            let depth = dec.forward(z, cam, None);
+            let depth = dec.forward(z, Some(cam), None);
             assert_eq!(depth.dims(), [3, r, r]);
             let values = to_vec(depth);
             assert!(values.iter().all(|d| d.is_finite() && *d > MIN_DEPTH));
@@ -363,7 +418,7 @@ mod tests {
                 .with_z_dim(16)
                 .with_output_init_scale(scale)
                 .init(&device);
-            let v = to_vec(dec.forward(z.clone(), cam.clone(), None));
+            let v = to_vec(dec.forward(z.clone(), Some(cam.clone()), None));
             let mean = v.iter().sum::<f64>() / v.len() as f64;
             let var = v.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / v.len() as f64;
             (mean, var.sqrt())
@@ -417,9 +472,9 @@ mod tests {
         let cam = rng.tensor([2, 3], 0.0, 1.0, &device);
         let class_a = crate::one_hot(&[0, 1], 3, &device);
         let class_b = crate::one_hot(&[2, 2], 3, &device);
-        let a = to_vec(dec.forward(z.clone(), cam.clone(), Some(class_a.clone())));
-        let b = to_vec(dec.forward(z.clone(), cam.clone(), Some(class_b)));
-        let c = to_vec(dec.forward(z, cam.add_scalar(0.2), Some(class_a)));
+        let a = to_vec(dec.forward(z.clone(), Some(cam.clone()), Some(class_a.clone())));
+        let b = to_vec(dec.forward(z.clone(), Some(cam.clone()), Some(class_b)));
+        let c = to_vec(dec.forward(z, Some(cam.add_scalar(0.2)), Some(class_a)));
         assert!(max_abs_diff(&a, &b) > 1e-4, "class ignored");
         assert!(max_abs_diff(&a, &c) > 1e-4, "camera ignored");
     }
@@ -435,9 +490,56 @@ mod tests {
             .init(&device);
         let _ = dec.forward(
             Tensor::zeros([1, 2], &device),
-            Tensor::zeros([1, 3], &device),
+            Some(Tensor::zeros([1, 3], &device)),
             None,
         );
+    }
+
+    /// A camera-free decoder with a foreground mask (3D-IQTT): no camera input, the depth of
+    /// the first output channel and `sigmoid` of the second, which starts near ½.
+    #[test]
+    fn masked_camera_free_decoder_outputs_depth_and_mask() {
+        let (device, mut rng) = (device(), Rng::new(24));
+        let config = DecoderConfig::new(16)
+            .with_width(4)
+            .with_z_dim(5)
+            .with_camera_dim(0)
+            .with_foreground_mask(true);
+        let dec = config.init(&device);
+        let z = rng.tensor([2, 5], -1.0, 1.0, &device);
+        let (depth, mask) = dec.forward_with_mask(z.clone(), None, None);
+        let mask = to_vec(mask.expect("a mask channel"));
+        assert_eq!(mask.len(), 2 * 16 * 16);
+        assert!(
+            mask.iter().all(|m| (m - 0.5).abs() < 0.05),
+            "near ½ at first"
+        );
+        assert_eq!(to_vec(depth), to_vec(dec.forward(z.clone(), None, None)));
+        // The mask is the second channel of the last layer: perturbing that channel's weights
+        // moves the mask and leaves the depth as it was.
+        let mut moved = dec.clone();
+        let last = moved.ups.len() - 1;
+        let w = moved.ups[last].weight.val();
+        let [c_in, _, k, _] = w.dims();
+        let bump = Tensor::cat(
+            vec![
+                Tensor::zeros([c_in, 1, k, k], &device),
+                rng.tensor([c_in, 1, k, k], -1.0, 1.0, &device),
+            ],
+            1,
+        );
+        moved.ups[last].weight = burn::module::Param::from_tensor(w + bump);
+        let (depth2, mask2) = moved.forward_with_mask(z.clone(), None, None);
+        assert_eq!(to_vec(depth2), to_vec(dec.forward(z, None, None)));
+        assert!(max_abs_diff(&to_vec(mask2.unwrap()), &mask) > 1e-3);
+        // Without the channel there is no mask.
+        let plain = DecoderConfig::new(16)
+            .with_width(4)
+            .with_z_dim(5)
+            .init(&device);
+        let cam = rng.tensor([2, 3], 0.0, 1.0, &device);
+        let z = rng.tensor([2, 5], -1.0, 1.0, &device);
+        assert!(plain.forward_with_mask(z, Some(cam), None).1.is_none());
     }
 
     #[test]

@@ -290,7 +290,7 @@ fn breakdown(
             &trainer.critic,
             (batch.image.clone(), zt.clone()),
             (batch.image.clone().mul_scalar(0.5), zt),
-            batch.camera.clone(),
+            trainer.camera(batch),
             batch.class.clone(),
             at,
         );

@@ -14,6 +14,7 @@ mod run;
 
 use std::path::{Path, PathBuf};
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 pub use self::data::DataSection;
@@ -62,26 +63,7 @@ impl TrainPreset {
     /// # Errors
     /// As [`TrainPreset::load`], except for I/O.
     pub fn parse(text: &str, path: &Path, overrides: &[String]) -> Result<Self> {
-        let preset_error = |err: toml::de::Error| {
-            let line = err
-                .span()
-                .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
-            Error::Preset {
-                path: path.to_path_buf(),
-                line,
-                message: err.message().trim().to_string(),
-            }
-        };
-        if let Some(line) = too_deep(text) {
-            return Err(Error::Preset {
-                path: path.to_path_buf(),
-                line: Some(line),
-                message: format!("arrays or tables nested deeper than {MAX_NESTING}"),
-            });
-        }
-        // Parse into the schema first so that unknown keys and wrong types in the file are
-        // reported with their line.
-        let preset: Self = toml::from_str(text).map_err(preset_error)?;
+        let preset: Self = parse_toml(text, path)?;
         let preset = preset.with_overrides(overrides)?;
         preset.validate()?;
         Ok(preset)
@@ -95,52 +77,7 @@ impl TrainPreset {
     /// [`Error::UnknownKey`] for a key outside the schema, [`Error::InvalidValue`] for a value of
     /// the wrong type or an argument without `=`.
     pub fn with_overrides(&self, overrides: &[String]) -> Result<Self> {
-        if overrides.is_empty() {
-            return Ok(self.clone());
-        }
-        // Every field of the schema serializes (none is optional), so the table holds every
-        // key an override may name.
-        let mut table = self.to_table();
-        for arg in overrides {
-            // Echoed escaped: a raw line break would split the one-line error.
-            if arg.chars().any(char::is_control) {
-                return Err(Error::InvalidValue {
-                    key: "--set".into(),
-                    value: arg.escape_debug().to_string(),
-                    message: "an override may not hold a control character".into(),
-                });
-            }
-            let (key, raw) = arg.split_once('=').ok_or_else(|| Error::InvalidValue {
-                key: arg.clone(),
-                value: String::new(),
-                message: "expected key=value".into(),
-            })?;
-            let (key, raw) = (key.trim(), raw.trim());
-            let parts: Vec<&str> = key.split('.').collect();
-            let Some((leaf, sections)) = parts.split_last() else {
-                return Err(Error::UnknownKey { key: key.into() });
-            };
-            let mut node = &mut table;
-            for section in sections {
-                node = match node.get_mut(*section) {
-                    Some(toml::Value::Table(t)) => t,
-                    _ => return Err(Error::UnknownKey { key: key.into() }),
-                };
-            }
-            match node.get_mut(*leaf) {
-                Some(slot) if !slot.is_table() => *slot = parse_value(raw),
-                _ => return Err(Error::UnknownKey { key: key.into() }),
-            }
-            let candidate: std::result::Result<Self, _> = table.clone().try_into();
-            if let Err(err) = candidate {
-                return Err(Error::InvalidValue {
-                    key: key.into(),
-                    value: raw.into(),
-                    message: err.message().trim().to_string(),
-                });
-            }
-        }
-        Ok(table.try_into().expect("checked after each override"))
+        with_overrides(self, overrides)
     }
 
     /// This run's preset with the overrides a resumed run is given (`pix2scene train --resume
@@ -154,26 +91,7 @@ impl TrainPreset {
     pub fn resumed_with(&self, overrides: &[String]) -> Result<Self> {
         let resumed = self.with_overrides(overrides)?;
         resumed.validate()?;
-        let (before, after) = (self.to_table(), resumed.to_table());
-        for arg in overrides {
-            let (key, raw) = arg.split_once('=').unwrap_or((arg, ""));
-            let key = key.trim();
-            if RESUMABLE_KEYS.contains(&key) {
-                continue;
-            }
-            let (old, new) = (value_at(&before, key), value_at(&after, key));
-            if old != new {
-                return Err(Error::invalid(
-                    key,
-                    raw.trim(),
-                    format!(
-                        "cannot be changed when resuming: the run has {} (only {} can)",
-                        old.map(toml::Value::to_string).unwrap_or_default(),
-                        english_list(&RESUMABLE_KEYS)
-                    ),
-                ));
-            }
-        }
+        check_resumed(self, &resumed, overrides)?;
         Ok(resumed)
     }
 
@@ -189,11 +107,6 @@ impl TrainPreset {
         self.run.validate()
     }
 
-    /// The preset as a TOML table, every key present.
-    fn to_table(&self) -> toml::Table {
-        toml::Table::try_from(self).expect("a preset always serializes to TOML")
-    }
-
     /// The resolved preset as TOML, as written to a run's `config.toml`.
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).expect("a preset always serializes to TOML")
@@ -203,6 +116,129 @@ impl TrainPreset {
     pub fn data_dir(&self) -> Option<PathBuf> {
         (!self.data.dir.is_empty()).then(|| PathBuf::from(&self.data.dir))
     }
+}
+
+/// Parses preset text into a schema (`path` only names it in errors): unknown keys and wrong
+/// types are reported with their line.
+///
+/// # Errors
+/// [`Error::Preset`] naming the file, the line and the key.
+pub(crate) fn parse_toml<T: DeserializeOwned>(text: &str, path: &Path) -> Result<T> {
+    if let Some(line) = too_deep(text) {
+        return Err(Error::Preset {
+            path: path.to_path_buf(),
+            line: Some(line),
+            message: format!("arrays or tables nested deeper than {MAX_NESTING}"),
+        });
+    }
+    toml::from_str(text).map_err(|err: toml::de::Error| {
+        let line = err
+            .span()
+            .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
+        Error::Preset {
+            path: path.to_path_buf(),
+            line,
+            message: err.message().trim().to_string(),
+        }
+    })
+}
+
+/// A preset of any schema with `key=value` overrides applied (not validated). Values are TOML
+/// (`1e-4`, `true`, `"boxes"`); a bare word that is not valid TOML is taken as a string.
+///
+/// # Errors
+/// [`Error::UnknownKey`] for a key outside the schema, [`Error::InvalidValue`] for a value of
+/// the wrong type or an argument without `=`.
+pub(crate) fn with_overrides<T: Serialize + DeserializeOwned + Clone>(
+    preset: &T,
+    overrides: &[String],
+) -> Result<T> {
+    if overrides.is_empty() {
+        return Ok(preset.clone());
+    }
+    // Every field of the schema serializes (none is optional), so the table holds every key an
+    // override may name.
+    let mut table = to_table(preset);
+    for arg in overrides {
+        // Echoed escaped: a raw line break would split the one-line error.
+        if arg.chars().any(char::is_control) {
+            return Err(Error::InvalidValue {
+                key: "--set".into(),
+                value: arg.escape_debug().to_string(),
+                message: "an override may not hold a control character".into(),
+            });
+        }
+        let (key, raw) = arg.split_once('=').ok_or_else(|| Error::InvalidValue {
+            key: arg.clone(),
+            value: String::new(),
+            message: "expected key=value".into(),
+        })?;
+        let (key, raw) = (key.trim(), raw.trim());
+        let parts: Vec<&str> = key.split('.').collect();
+        let Some((leaf, sections)) = parts.split_last() else {
+            return Err(Error::UnknownKey { key: key.into() });
+        };
+        let mut node = &mut table;
+        for section in sections {
+            node = match node.get_mut(*section) {
+                Some(toml::Value::Table(t)) => t,
+                _ => return Err(Error::UnknownKey { key: key.into() }),
+            };
+        }
+        match node.get_mut(*leaf) {
+            Some(slot) if !slot.is_table() => *slot = parse_value(raw),
+            _ => return Err(Error::UnknownKey { key: key.into() }),
+        }
+        let candidate: std::result::Result<T, _> = table.clone().try_into();
+        if let Err(err) = candidate {
+            return Err(Error::InvalidValue {
+                key: key.into(),
+                value: raw.into(),
+                message: err.message().trim().to_string(),
+            });
+        }
+    }
+    Ok(table.try_into().expect("checked after each override"))
+}
+
+/// Checks that the overrides given to a resumed run change only the [`RESUMABLE_KEYS`]: any
+/// other key only to the value it already has (so a resume command may repeat the run's own
+/// flags).
+///
+/// # Errors
+/// [`Error::InvalidValue`] naming a key outside [`RESUMABLE_KEYS`] whose value would change,
+/// with the run's value and the new one.
+pub(crate) fn check_resumed<T: Serialize>(
+    before: &T,
+    after: &T,
+    overrides: &[String],
+) -> Result<()> {
+    let (before, after) = (to_table(before), to_table(after));
+    for arg in overrides {
+        let (key, raw) = arg.split_once('=').unwrap_or((arg, ""));
+        let key = key.trim();
+        if RESUMABLE_KEYS.contains(&key) {
+            continue;
+        }
+        let (old, new) = (value_at(&before, key), value_at(&after, key));
+        if old != new {
+            return Err(Error::invalid(
+                key,
+                raw.trim(),
+                format!(
+                    "cannot be changed when resuming: the run has {} (only {} can)",
+                    old.map(toml::Value::to_string).unwrap_or_default(),
+                    english_list(&RESUMABLE_KEYS)
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A preset as a TOML table, every key present.
+fn to_table<T: Serialize>(preset: &T) -> toml::Table {
+    toml::Table::try_from(preset).expect("a preset always serializes to TOML")
 }
 
 /// Deepest nesting of arrays and inline tables a preset or override may have (a preset needs 2;
@@ -305,7 +341,13 @@ mod tests {
         let mut names = Vec::new();
         for entry in std::fs::read_dir(&dir).unwrap() {
             let path = entry.unwrap().path();
-            if path.extension().is_some_and(|e| e == "toml") {
+            // 3D-IQTT presets have their own schema (tested in `iqtt::config`).
+            let iqtt = path
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("iqtt-");
+            if path.extension().is_some_and(|e| e == "toml") && !iqtt {
                 let preset = TrainPreset::load(&path, &[]).unwrap_or_else(|e| panic!("{e}"));
                 // The resolved form reads back to the same preset.
                 let again = TrainPreset::parse(&preset.to_toml(), &path, &[]).unwrap();

@@ -1,7 +1,7 @@
 //! `[model]`: the sizes of the encoder, decoder and critic, checked by the model crate's own
 //! configurations.
 
-use pix2scene_model::{CriticConfig, DecoderConfig, EncoderConfig};
+use pix2scene_model::{CAMERA_DIM, CriticConfig, DecoderConfig, EncoderConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -26,6 +26,14 @@ pub struct ModelSection {
     /// Factor on the decoder's last-layer output (see `pix2scene_model::DecoderConfig::fine_gain`);
     /// 1 = the paper's decoder. Default 1.
     pub decoder_fine_gain: f64,
+    /// Whether the encoder, decoder and critic are conditioned on the camera position (paper
+    /// section 3.3.3). `false` for 3D-IQTT, where the view is unknown and part of `z` (paper
+    /// Appendix D). Default true.
+    pub camera: bool,
+    /// A foreground-mask channel in the decoder whose mask composites the rendered surfels over
+    /// black (see [`foreground`](crate::foreground)), for images of an object on a black
+    /// background (3D-IQTT). Default false.
+    pub foreground_mask: bool,
 }
 
 impl Default for ModelSection {
@@ -37,16 +45,24 @@ impl Default for ModelSection {
             num_classes: 0,
             decoder_coarse_heads: 0,
             decoder_fine_gain: 1.0,
+            camera: true,
+            foreground_mask: false,
         }
     }
 }
 
 impl ModelSection {
+    /// Length of the camera vector the networks take: 3, or 0 without camera conditioning.
+    pub fn camera_dim(&self) -> usize {
+        if self.camera { CAMERA_DIM } else { 0 }
+    }
+
     /// The encoder's configuration.
     pub fn encoder(&self) -> EncoderConfig {
         EncoderConfig::new(self.resolution)
             .with_width(self.width)
             .with_z_dim(self.z_dim)
+            .with_camera_dim(self.camera_dim())
     }
 
     /// The decoder's configuration.
@@ -57,6 +73,8 @@ impl ModelSection {
             .with_num_classes(self.num_classes)
             .with_coarse_heads(self.decoder_coarse_heads)
             .with_fine_gain(self.decoder_fine_gain)
+            .with_camera_dim(self.camera_dim())
+            .with_foreground_mask(self.foreground_mask)
     }
 
     /// The critic's configuration.
@@ -65,6 +83,7 @@ impl ModelSection {
             .with_width(self.width)
             .with_z_dim(self.z_dim)
             .with_num_classes(self.num_classes)
+            .with_camera_dim(self.camera_dim())
     }
 
     /// Checks the section through the networks' own configurations

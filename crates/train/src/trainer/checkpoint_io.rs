@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use burn::module::Module;
+use burn::optim::{AdamConfig, ModuleOptimizer};
 use burn::store::{BurnpackStore, ModuleSnapshot};
 
 use super::{Trainer, adam_config};
@@ -25,36 +26,47 @@ impl Trainer {
     ) -> Result<PathBuf> {
         let tmp = checkpoint::begin(checkpoints, state.step)?;
         let dir = self
-            .write_checkpoint_files(&tmp)
+            .write_weights(&tmp)
             .and_then(|()| checkpoint::commit(&tmp, state))
             .inspect_err(|_| checkpoint::abandon(&tmp))?;
         checkpoint::prune(checkpoints, keep_last)?;
         Ok(dir)
     }
 
-    /// Writes the weights, optimizer states and kept targets into staging directory `tmp`.
-    fn write_checkpoint_files(&self, tmp: &Path) -> Result<()> {
+    /// Writes the weights, both optimizer states and the kept refined targets (if any) into
+    /// the directory `dir` (a checkpoint being assembled, see [`checkpoint::begin`]).
+    ///
+    /// # Errors
+    /// [`Error::Io`] or [`Error::Checkpoint`] naming the file.
+    pub fn write_weights(&self, dir: &Path) -> Result<()> {
         // Batch-norm running statistics keep their latest update pending per thread until
         // synchronized, and saving reads the synchronized value: `valid()` synchronizes them in
         // place (the returned copies are not needed).
         let _synced = (self.nets.valid(), self.critic.valid());
-        save_module(&self.nets.encoder, &tmp.join("encoder.bpk"))?;
-        save_module(&self.nets.decoder, &tmp.join("decoder.bpk"))?;
-        save_module(&self.critic, &tmp.join("critic.bpk"))?;
-        for (opt, name) in [
-            (&self.opt_gen, "optim-generator.bpk"),
-            (&self.opt_critic, "optim-critic.bpk"),
-        ] {
-            let path = tmp.join(name);
-            opt.save(&path).map_err(|e| Error::Checkpoint {
-                path: path.clone(),
-                message: e.to_string(),
-            })?;
-        }
+        save_module(&self.nets.encoder, &dir.join("encoder.bpk"))?;
+        save_module(&self.nets.decoder, &dir.join("decoder.bpk"))?;
+        save_module(&self.critic, &dir.join("critic.bpk"))?;
+        save_optimizer(&self.opt_gen, &dir.join("optim-generator.bpk"))?;
+        save_optimizer(&self.opt_critic, &dir.join("optim-critic.bpk"))?;
         if let Some(kept) = &self.targets {
-            kept.write(&tmp.join(TARGETS_FILE))?;
+            kept.write(&dir.join(TARGETS_FILE))?;
         }
         Ok(())
+    }
+
+    /// The files [`Trainer::write_weights`] writes, for [`checkpoint::verify`].
+    pub fn weight_files(&self) -> Vec<&'static str> {
+        let mut files = vec![
+            "encoder.bpk",
+            "decoder.bpk",
+            "critic.bpk",
+            "optim-generator.bpk",
+            "optim-critic.bpk",
+        ];
+        if self.targets.is_some() {
+            files.push(TARGETS_FILE);
+        }
+        files
     }
 
     /// Loads the encoder's and decoder's weights alone (`encoder.bpk`, `decoder.bpk`) from
@@ -75,53 +87,68 @@ impl Trainer {
     /// # Errors
     /// [`Error::Checkpoint`] naming a missing, altered or mismatched file.
     pub fn load_checkpoint(&mut self, dir: &Path) -> Result<CheckpointState> {
-        let mut required = vec![
-            "encoder.bpk",
-            "decoder.bpk",
-            "critic.bpk",
-            "optim-generator.bpk",
-            "optim-critic.bpk",
-        ];
-        if self.targets.is_some() {
-            required.push(TARGETS_FILE);
-        }
-        let state = checkpoint::verify(dir, &required)?;
+        let state = checkpoint::verify(dir, &self.weight_files())?;
+        self.read_weights(dir)?;
+        Ok(state)
+    }
+
+    /// Reads what [`Trainer::write_weights`] wrote into `dir` (verified by the caller).
+    ///
+    /// # Errors
+    /// [`Error::Checkpoint`] naming a missing or mismatched file.
+    pub fn read_weights(&mut self, dir: &Path) -> Result<()> {
         self.load_networks(dir)?;
         load_module(&mut self.critic, &dir.join("critic.bpk"))?;
-        for (opt, name) in [
-            (&mut self.opt_gen, "optim-generator.bpk"),
-            (&mut self.opt_critic, "optim-critic.bpk"),
-        ] {
-            let path = dir.join(name);
-            if !path.is_file() {
-                return Err(Error::Checkpoint {
-                    path,
-                    message: "missing".into(),
-                });
-            }
-            // Load into a freshly configured optimizer (betas, ε), so that a failed load leaves
-            // `opt` as it was.
-            *opt = adam_config(&self.preset.optim)
-                .init()
-                .load(&path)
-                .map_err(|e| Error::Checkpoint {
-                    path: path.clone(),
-                    message: pix2scene_scene::one_line(&e.to_string()),
-                })?;
-        }
+        let adam = adam_config(&self.preset.optim);
+        load_optimizer(&mut self.opt_gen, &adam, &dir.join("optim-generator.bpk"))?;
+        load_optimizer(&mut self.opt_critic, &adam, &dir.join("optim-critic.bpk"))?;
         if self.targets.is_some() {
             let pixels = self.preset.model.resolution.pow(2);
             self.targets = Some(RefinedTargets::read(&dir.join(TARGETS_FILE), pixels)?);
         }
-        Ok(state)
+        Ok(())
     }
+}
+
+/// Writes an optimizer's state (Adam moments keyed by parameter id).
+///
+/// # Errors
+/// [`Error::Checkpoint`] naming the file.
+pub(crate) fn save_optimizer(opt: &ModuleOptimizer, path: &Path) -> Result<()> {
+    opt.save(path).map_err(|e| Error::Checkpoint {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
+}
+
+/// Reads an optimizer state written by [`save_optimizer`] into `opt`, configured by `config`
+/// (betas, ε). A failed load leaves `opt` as it was.
+///
+/// # Errors
+/// [`Error::Checkpoint`] naming a missing or unreadable file.
+pub(crate) fn load_optimizer(
+    opt: &mut ModuleOptimizer,
+    config: &AdamConfig,
+    path: &Path,
+) -> Result<()> {
+    if !path.is_file() {
+        return Err(Error::Checkpoint {
+            path: path.to_path_buf(),
+            message: "missing".into(),
+        });
+    }
+    *opt = config.init().load(path).map_err(|e| Error::Checkpoint {
+        path: path.to_path_buf(),
+        message: pix2scene_scene::one_line(&e.to_string()),
+    })?;
+    Ok(())
 }
 
 /// A checkpoint's kept refined targets (`optim.refine_keep`), see [`RefinedTargets`].
 const TARGETS_FILE: &str = "refined-targets.bin";
 
 /// Writes a module's weights (with parameter ids, which key the optimizer state) as burnpack.
-fn save_module<M: ModuleSnapshot>(module: &M, path: &Path) -> Result<()> {
+pub(crate) fn save_module<M: ModuleSnapshot>(module: &M, path: &Path) -> Result<()> {
     let mut store = BurnpackStore::from_file(path).overwrite(true);
     module.save_into(&mut store).map_err(|e| Error::Checkpoint {
         path: path.to_path_buf(),
@@ -130,7 +157,7 @@ fn save_module<M: ModuleSnapshot>(module: &M, path: &Path) -> Result<()> {
 }
 
 /// Reads a module's weights written by [`save_module`].
-fn load_module<M: ModuleSnapshot>(module: &mut M, path: &Path) -> Result<()> {
+pub(crate) fn load_module<M: ModuleSnapshot>(module: &mut M, path: &Path) -> Result<()> {
     if !path.is_file() {
         return Err(Error::Checkpoint {
             path: path.to_path_buf(),

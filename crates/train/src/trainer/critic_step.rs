@@ -31,19 +31,16 @@ impl Trainer {
         // Encoder and decoder run without gradients (their batch statistics still update, as
         // in PyTorch's `no_grad` with modules in training mode).
         let frozen = self.nets.clone().no_grad();
+        let cam = self.camera(batch);
         let z_real = frozen
             .encoder
-            .forward(batch.image.clone(), batch.camera.clone())
+            .forward(batch.image.clone(), cam.clone())
             .detach();
-        let cam = batch.camera.clone();
         let class = &batch.class;
-        let depth = frozen
+        let (depth, mask) = frozen
             .decoder
-            .forward(z.clone(), cam.clone(), class.clone());
-        let x_fake = self
-            .renderer()
-            .render_image(depth, lights.0, lights.1)
-            .detach();
+            .forward_with_mask(z.clone(), cam.clone(), class.clone());
+        let x_fake = self.render(depth, mask, lights).detach();
         let (d_real, d_fake) = score_pair(
             &self.critic,
             (batch.image.clone(), z_real.clone()),

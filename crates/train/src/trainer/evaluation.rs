@@ -13,7 +13,7 @@ impl Trainer {
     /// statistics): `(z, depth)`, `[batch, z_dim]` and `[batch, R, R]`, without autodiff.
     pub fn reconstruct(&self, batch: &DeviceBatch) -> (Tensor<2>, Tensor<3>) {
         let nets = self.nets.valid();
-        let camera = batch.camera.clone().inner();
+        let camera = self.camera(batch).map(Tensor::inner);
         let class = batch.class.clone().map(Tensor::inner);
         let z = nets
             .encoder
@@ -26,10 +26,8 @@ impl Trainer {
     /// `[batch, R, R]` depth, without autodiff.
     pub fn decode(&self, z: Tensor<2>, batch: &DeviceBatch) -> Tensor<3> {
         let class = batch.class.clone().map(Tensor::inner);
-        self.nets
-            .valid()
-            .decoder
-            .forward(z.inner(), batch.camera.clone().inner(), class)
+        let camera = self.camera(batch).map(Tensor::inner);
+        self.nets.valid().decoder.forward(z.inner(), camera, class)
     }
 
     /// Depth error of [`Trainer::reconstruct`] on host batches: paper Table 1's masked

@@ -11,25 +11,29 @@ use crate::error::Result;
 use crate::median::median3_keep_scale;
 use crate::refine::RefineBatch;
 
-impl Trainer {
-    /// One encoder/decoder step over the encoder's and decoder's weights, the critic fixed.
-    ///
-    /// Minimizes `adv·[D(x, E(x)) − D(rend(G(z)), z)]` plus
-    /// `w_x·mean_l mean(x_l − rend_l(G(E(x))_l))²` plus `w_z·mean(z − E(rend(G(z))))²` plus
-    /// `w_p·P`, where `l` runs over the [`PyramidLoss`](crate::pyramid::PyramidLoss) levels (level 0 alone is paper Eq. 4)
-    /// and `P` is the [`PlanarityPrior`](crate::planarity::PlanarityPrior) averaged over `G(E(x))` and `G(z)`, plus
-    /// `w_r·mean(ln G(E(x)) − ln refined)²` when `optim.refine_steps > 0` (the refinement starts
-    /// from each scene's kept map with `optim.refine_keep`, and keeps its result; with
-    /// `optim.refine_median` the refined map is median-filtered first). Returns the
-    /// loss and `[adversarial, recon_x, recon_z, planarity, refine]`, `recon_x` being the
+/// The encoder/decoder loss of one batch before the update (see [`Trainer::generator_loss`]):
+/// its terms, and the batch's codes `E(x)` with their autodiff history, to which a caller may
+/// add terms of its own (3D-IQTT's MINE penalty) before [`Trainer::apply_generator`].
+pub struct GeneratorLoss {
+    /// The weighted sum, `[1]`, with autodiff history.
+    pub loss: Tensor<1>,
+    /// `[adversarial, recon_x, recon_z, planarity, refine]`, `recon_x` being the
     /// full-resolution level.
+    pub terms: [f32; 5],
+    /// `E(x)` of the batch's images, `[batch, z_dim]`, with autodiff history.
+    pub codes: Tensor<2>,
+}
+
+impl Trainer {
+    /// One encoder/decoder step over the encoder's and decoder's weights, the critic fixed:
+    /// [`Trainer::generator_loss`], then [`Trainer::apply_generator`]. Returns the loss and its
+    /// terms `[adversarial, recon_x, recon_z, planarity, refine]`.
     ///
     /// # Errors
     /// As [`Trainer::critic_step`].
     ///
     /// # Panics
-    /// With `optim.refine_keep`, if the batch carries no scene identifiers
-    /// ([`SceneSource::train_batch`](crate::data::SceneSource::train_batch) sets them).
+    /// As [`Trainer::generator_loss`].
     pub fn generator_step(
         &mut self,
         batch: &DeviceBatch,
@@ -37,21 +41,54 @@ impl Trainer {
         lights: (Tensor<3>, Tensor<3>),
         step: u64,
     ) -> Result<(f32, [f32; 5])> {
+        let g = self.generator_loss(batch, z, lights, step)?;
+        let total = scalar(g.loss.clone());
+        check_finite(&[("generator", total)], step)?;
+        self.apply_generator(g.loss, step);
+        Ok((total, g.terms))
+    }
+
+    /// The encoder/decoder loss of one batch, the critic fixed.
+    ///
+    /// `adv·[D(x, E(x)) − D(rend(G(z)), z)]` plus
+    /// `w_x·mean_l mean(x_l − rend_l(G(E(x))_l))²` plus `w_z·mean(z − E(rend(G(z))))²` plus
+    /// `w_p·P`, where `l` runs over the [`PyramidLoss`](crate::pyramid::PyramidLoss) levels (level 0 alone is paper Eq. 4)
+    /// and `P` is the [`PlanarityPrior`](crate::planarity::PlanarityPrior) averaged over `G(E(x))` and `G(z)`, plus
+    /// `w_r·mean(ln G(E(x)) − ln refined)²` when `optim.refine_steps > 0` (the refinement starts
+    /// from each scene's kept map with `optim.refine_keep`, and keeps its result; with
+    /// `optim.refine_median` the refined map is median-filtered first). With a foreground mask
+    /// (`model.foreground_mask`) every rendered image is composited over black by the decoder's
+    /// mask ([`Trainer::render`]).
+    ///
+    /// # Errors
+    /// [`Error::NonFinite`](crate::Error::NonFinite) naming the first term that is NaN or
+    /// infinite at iteration `step` (1-based).
+    ///
+    /// # Panics
+    /// With `optim.refine_keep`, if the batch carries no scene identifiers
+    /// ([`SceneSource::train_batch`](crate::data::SceneSource::train_batch) sets them).
+    pub fn generator_loss(
+        &mut self,
+        batch: &DeviceBatch,
+        z: &[f32],
+        lights: (Tensor<3>, Tensor<3>),
+        step: u64,
+    ) -> Result<GeneratorLoss> {
         let b = batch.batch();
         let o = &self.preset.optim;
         let z = tensor(z, [b, self.preset.model.z_dim], &self.device);
-        let cam = batch.camera.clone();
+        let cam = self.camera(batch);
         let critic = self.critic.clone().no_grad();
         let z_real = self.nets.encoder.forward(batch.image.clone(), cam.clone());
         let class = &batch.class;
-        let depth_rec = self
-            .nets
-            .decoder
-            .forward(z_real.clone(), cam.clone(), class.clone());
-        let depth_fake = self
-            .nets
-            .decoder
-            .forward(z.clone(), cam.clone(), class.clone());
+        let (depth_rec, mask_rec) =
+            self.nets
+                .decoder
+                .forward_with_mask(z_real.clone(), cam.clone(), class.clone());
+        let (depth_fake, mask_fake) =
+            self.nets
+                .decoder
+                .forward_with_mask(z.clone(), cam.clone(), class.clone());
         let planarity = (self.planarity.forward(depth_rec.clone())
             + self.planarity.forward(depth_fake.clone()))
         .mul_scalar(0.5);
@@ -79,19 +116,21 @@ impl Trainer {
         };
         let recon_levels = self.pyramid.forward(
             depth_rec,
+            mask_rec,
             batch.image.clone(),
             lights.0.clone(),
             lights.1.clone(),
         );
-        let x_fake = self.renderer().render_image(depth_fake, lights.0, lights.1);
+        let x_fake = self.render(depth_fake, mask_fake, lights);
         let z_rec = self.nets.encoder.forward(x_fake.clone(), cam.clone());
         let (d_real, d_fake) = score_pair(
             &critic,
-            (batch.image.clone(), z_real),
+            (batch.image.clone(), z_real.clone()),
             (x_fake, z.clone()),
             cam,
             class,
         );
+        let o = &self.preset.optim;
         let adversarial = d_real - d_fake;
         let levels = recon_levels.len() as f64;
         let recon_x = recon_levels[0].clone();
@@ -112,7 +151,6 @@ impl Trainer {
             scalar(planarity),
             refine,
         ];
-        let total = scalar(loss.clone());
         check_finite(
             &[
                 ("adversarial", terms[0]),
@@ -120,13 +158,22 @@ impl Trainer {
                 ("recon_z", terms[2]),
                 ("planarity", terms[3]),
                 ("refine", terms[4]),
-                ("generator", total),
             ],
             step,
         )?;
+        Ok(GeneratorLoss {
+            loss,
+            terms,
+            codes: z_real,
+        })
+    }
+
+    /// One Adam step of the encoder and decoder on `loss` (iteration `step`, 1-based, for the
+    /// learning-rate schedule).
+    pub fn apply_generator(&mut self, loss: Tensor<1>, step: u64) {
+        let lr = self.preset.optim.lr_at(step);
         let grads = GradientsParams::from_grads(loss.backward(), &self.nets);
         let nets = self.nets.clone();
-        self.nets = self.opt_gen.step(o.lr_at(step), nets, grads);
-        Ok((total, terms))
+        self.nets = self.opt_gen.step(lr, nets, grads);
     }
 }

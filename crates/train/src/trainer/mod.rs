@@ -7,11 +7,13 @@
 //! ([`Trainer::reconstruct`], [`Trainer::held_out_depth`]) and checkpoint I/O
 //! ([`Trainer::save_checkpoint`], [`Trainer::load_checkpoint`]).
 
-mod checkpoint_io;
+pub(crate) mod checkpoint_io;
 mod critic_step;
 mod evaluation;
 mod generator_step;
 mod regress_step;
+
+pub use generator_step::GeneratorLoss;
 
 use std::sync::{Mutex, PoisonError};
 
@@ -24,6 +26,7 @@ use pix2scene_render::{RendererConfig, SurfelRenderer};
 use crate::batch::{DeviceBatch, HostBatch, host_values, tensor};
 use crate::config::{OptimSection, TrainPreset};
 use crate::error::{Error, Result};
+use crate::foreground::composite;
 use crate::metrics::Losses;
 use crate::noise::IterationNoise;
 use crate::planarity::PlanarityPrior;
@@ -144,6 +147,31 @@ impl Trainer {
         &self.device
     }
 
+    /// The batch's cameras as the networks take them: `[batch, 3]`, or `None` for networks
+    /// without camera conditioning (`model.camera = false`).
+    pub fn camera(&self, batch: &DeviceBatch) -> Option<Tensor<2>> {
+        self.preset.model.camera.then(|| batch.camera.clone())
+    }
+
+    /// The image of a depth map under the given lights: the surfel renderer's, composited over
+    /// black by the foreground mask when the decoder has one ([`composite`]).
+    ///
+    /// # Shapes
+    /// - `depth`, `mask`: `[batch, R, R]` (see [`Decoder::forward_with_mask`])
+    /// - `lights`: camera-frame positions and colours, `[batch, lights, 3]` each
+    /// - returns `[batch, 3, R, R]`
+    pub fn render(
+        &self,
+        depth: Tensor<3>,
+        mask: Option<Tensor<3>>,
+        lights: (Tensor<3>, Tensor<3>),
+    ) -> Tensor<4> {
+        composite(
+            self.renderer().render_image(depth, lights.0, lights.1),
+            mask,
+        )
+    }
+
     /// One full iteration (0-based `step`): `critic_steps` critic steps on `batches[..C]`, then
     /// `regress_steps` regression steps on `batches[..regress_steps]` (see
     /// [`Trainer::regress_step`]), then one encoder/decoder step on `batches[C]`.
@@ -233,13 +261,13 @@ fn score_pair(
     critic: &Critic,
     real: (Tensor<4>, Tensor<2>),
     fake: (Tensor<4>, Tensor<2>),
-    camera: Tensor<2>,
+    camera: Option<Tensor<2>>,
     class: &Option<Tensor<2>>,
 ) -> (Tensor<1>, Tensor<1>) {
     let b = real.0.dims()[0];
     let x = Tensor::cat(vec![real.0, fake.0], 0);
     let z = Tensor::cat(vec![real.1, fake.1], 0);
-    let camera = Tensor::cat(vec![camera.clone(), camera], 0);
+    let camera = camera.map(|c| Tensor::cat(vec![c.clone(), c], 0));
     let class = class
         .as_ref()
         .map(|c| Tensor::cat(vec![c.clone(), c.clone()], 0));
@@ -257,7 +285,7 @@ fn log_depth_regression(depth: Tensor<3>, target: Tensor<3>) -> Tensor<1> {
 }
 
 /// Fails on the first loss term (in the given order) that is NaN or infinite, before any update.
-fn check_finite(terms: &[(&str, f32)], step: u64) -> Result<()> {
+pub(crate) fn check_finite(terms: &[(&str, f32)], step: u64) -> Result<()> {
     match terms.iter().find(|(_, v)| !v.is_finite()) {
         Some(&(name, value)) => Err(Error::NonFinite {
             loss: name.into(),
@@ -270,8 +298,26 @@ fn check_finite(terms: &[(&str, f32)], step: u64) -> Result<()> {
 }
 
 /// Reads a one-element tensor.
-fn scalar(t: Tensor<1>) -> f32 {
+pub(crate) fn scalar(t: Tensor<1>) -> f32 {
     t.into_scalar::<f32>()
+}
+
+/// Builds a module on the CPU with the CPU backend's generator seeded by `seed` (holding the
+/// lock of [`Trainer::new`], so that modules built at the same time on several threads each get
+/// their own seed's weights), materializes its weights and moves it to `device`: the same seed
+/// gives the same weights on every backend.
+pub(crate) fn init_seeded<M: Module>(
+    seed: u64,
+    device: &Device,
+    build: impl FnOnce(&Device) -> M,
+) -> M {
+    let seeded = SEEDED_INIT.lock().unwrap_or_else(PoisonError::into_inner);
+    let host = Device::flex().autodiff();
+    host.seed(seed);
+    let module = build(&host);
+    module.visit(&mut Materialize);
+    drop(seeded);
+    module.fork(device)
 }
 
 /// Collects every float parameter of a module as host values.

@@ -32,7 +32,7 @@ impl Trainer {
         } else {
             Cow::Borrowed(batch)
         };
-        let cam = seen.camera.clone();
+        let cam = self.camera(&seen);
         let z = self.nets.encoder.forward(seen.image.clone(), cam.clone());
         let depth = self.nets.decoder.forward(z, cam, seen.class.clone());
         let target = self

@@ -214,11 +214,11 @@ fn host_regression(trainer: &Trainer, seen: &DeviceBatch, targets: &[f32]) -> f6
     let z = trainer
         .nets
         .encoder
-        .forward(seen.image.clone(), seen.camera.clone());
+        .forward(seen.image.clone(), Some(seen.camera.clone()));
     let depth: Vec<f32> = trainer
         .nets
         .decoder
-        .forward(z, seen.camera.clone(), seen.class.clone())
+        .forward(z, Some(seen.camera.clone()), seen.class.clone())
         .into_data()
         .try_to_vec::<f32>()
         .unwrap();

@@ -1,0 +1,229 @@
+//! `pix2scene iqtt`: the 3D-IQ test task — train and evaluate Pix2Scene and the baselines
+//! (`run`, `train`, `eval`), and the human test page (`human`, `score`).
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use pix2scene_train::iqtt::figures::{write_answered_questions, write_reconstructions};
+use pix2scene_train::iqtt::pix2scene::Pix2SceneLearner;
+use pix2scene_train::iqtt::questions::QuestionSet;
+use pix2scene_train::iqtt::{
+    IqttOptions, Method, evaluate_run, load_checkpoint, run_all, train_iqtt,
+};
+
+use super::iqtt_human::{HumanArgs, ScoreArgs};
+use crate::progress::TrainBar;
+use crate::signals;
+
+/// Flags of `pix2scene iqtt`.
+#[derive(Debug, Args)]
+pub struct IqttArgs {
+    /// The 3D-IQTT command.
+    #[command(subcommand)]
+    command: IqttCommand,
+}
+
+/// The 3D-IQTT subcommands.
+#[derive(Debug, Subcommand)]
+enum IqttCommand {
+    /// Train Pix2Scene at every label count of the preset and both baselines, then print paper
+    /// Table 3 beside ours (resumes an interrupted RUN).
+    Run(RunArgs),
+    /// Train one method at one label count (resumable like `train`), then test it.
+    Train(TrainArgs),
+    /// Evaluate a run's newest checkpoint on its test questions (and write figures).
+    Eval(EvalArgs),
+    /// Write the human test: a static HTML page of questions, one at a time.
+    Human(HumanArgs),
+    /// Score an answers file downloaded from the human test page.
+    Score(ScoreArgs),
+}
+
+/// Flags of `pix2scene iqtt run`.
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// 3D-IQTT preset (configs/iqtt-*.toml).
+    #[arg(long, value_name = "FILE")]
+    config: PathBuf,
+    /// Directory of the runs (`<method>-<labels>/`) and the table (table.md, table.json).
+    #[arg(long, value_name = "RUN")]
+    out: PathBuf,
+    /// Override a preset key, e.g. `--set iqtt.test=1000` (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+    /// Print the table as one JSON object on the last line.
+    #[arg(long)]
+    json: bool,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+}
+
+/// Flags of `pix2scene iqtt train`.
+#[derive(Debug, Args)]
+struct TrainArgs {
+    /// 3D-IQTT preset; not needed with --resume.
+    #[arg(long, value_name = "FILE", required_unless_present = "resume")]
+    config: Option<PathBuf>,
+    /// Run directory.
+    #[arg(long, value_name = "RUN")]
+    out: PathBuf,
+    /// pix2scene (default), cnn or siamese.
+    #[arg(long, value_name = "NAME")]
+    method: Option<String>,
+    /// Labelled training questions.
+    #[arg(long, value_name = "N")]
+    labels: Option<u64>,
+    /// Override a preset key (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+    /// Continue the run in --out from its newest checkpoint.
+    #[arg(long)]
+    resume: bool,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+}
+
+/// Flags of `pix2scene iqtt eval`.
+#[derive(Debug, Args)]
+struct EvalArgs {
+    /// Run directory of `iqtt train` (or one of `iqtt run`'s).
+    #[arg(long, value_name = "RUN")]
+    run: PathBuf,
+    /// Override a preset key, e.g. `--set iqtt.test=20000` (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+    /// Write reconstructions.png and questions.png/.md of the first test questions here
+    /// (Pix2Scene runs).
+    #[arg(long, value_name = "DIR")]
+    figures: Option<PathBuf>,
+    /// Test questions in the figures.
+    #[arg(long, value_name = "N", default_value_t = 6)]
+    figure_questions: u64,
+    /// Print the result as one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs `pix2scene iqtt`.
+pub fn run(args: IqttArgs, threads: Option<usize>) -> anyhow::Result<()> {
+    let threads: Vec<String> = threads
+        .map(|n| format!("run.threads={n}"))
+        .into_iter()
+        .collect();
+    match args.command {
+        IqttCommand::Run(a) => {
+            let mut bar = TrainBar::new(a.quiet);
+            let overrides = [a.set, threads].concat();
+            let table = run_all(
+                &a.config,
+                &a.out,
+                &overrides,
+                signals::stop_flag()?,
+                &mut bar,
+            )
+            .inspect_err(|_| bar.abandon())
+            .with_context(|| {
+                format!(
+                    "3D-IQTT runs of {} into {}",
+                    a.config.display(),
+                    a.out.display()
+                )
+            })?;
+            print!("{}", table.to_markdown());
+            if a.json {
+                println!("{}", table.to_json());
+            }
+            Ok(())
+        }
+        IqttCommand::Train(a) => {
+            let mut overrides = a.set;
+            if let Some(method) = a.method {
+                overrides.push(format!("iqtt.method=\"{method}\""));
+            }
+            if let Some(labels) = a.labels {
+                overrides.push(format!("iqtt.labels=[{labels}]"));
+            }
+            overrides.extend(threads);
+            let options = IqttOptions {
+                config: a.config,
+                out: a.out.clone(),
+                overrides,
+                resume: a.resume,
+                stop: signals::stop_flag()?,
+            };
+            let mut bar = TrainBar::new(a.quiet);
+            let s = train_iqtt(&options, &mut bar)
+                .inspect_err(|_| bar.abandon())
+                .with_context(|| format!("3D-IQTT run {}", a.out.display()))?;
+            match s.test {
+                Some(test) => println!(
+                    "done: {} with {} labels, {} steps in {:.0} s; validation {}; test {test}",
+                    s.method, s.labels, s.steps, s.train_seconds, s.validation
+                ),
+                None => println!(
+                    "interrupted, saved at step {}; continue with --resume",
+                    s.steps
+                ),
+            }
+            Ok(())
+        }
+        IqttCommand::Eval(a) => eval(a),
+        IqttCommand::Human(a) => super::iqtt_human::human(a),
+        IqttCommand::Score(a) => super::iqtt_human::score(a),
+    }
+}
+
+/// `pix2scene iqtt eval`.
+fn eval(a: EvalArgs) -> anyhow::Result<()> {
+    let what = || format!("evaluating 3D-IQTT run {}", a.run.display());
+    let (preset, test) = evaluate_run(&a.run, &a.set).with_context(what)?;
+    if a.json {
+        let [lo, hi] = test.interval_95();
+        println!(
+            "{}",
+            serde_json::json!({
+                "method": preset.iqtt.method, "labels": preset.iqtt.labels[0],
+                "accuracy": test.fraction(), "interval": [lo, hi],
+                "correct": test.correct, "total": test.total,
+            })
+        );
+    } else {
+        println!(
+            "{} with {:?} labels: test {test}",
+            preset.iqtt.method, preset.iqtt.labels
+        );
+    }
+    let Some(dir) = a.figures else {
+        return Ok(());
+    };
+    anyhow::ensure!(
+        preset.method() == Method::Pix2Scene,
+        "--figures: {} is a {} run; figures show Pix2Scene's codes",
+        a.run.display(),
+        preset.iqtt.method
+    );
+    let device = pix2scene_train::TrainDevice::parse(&preset.run.device)?.autodiff_device();
+    let questions =
+        QuestionSet::open(&preset.iqtt, preset.model.resolution, 0).with_context(what)?;
+    let mut learner = Pix2SceneLearner::new(&preset, questions.clone(), &device);
+    let (_, latest) = pix2scene_train::checkpoint::checkpoint_dirs(&a.run.join("checkpoints"))?
+        .pop()
+        .with_context(|| format!("{}: no checkpoint", a.run.display()))?;
+    load_checkpoint(&mut learner, &latest).with_context(what)?;
+    let ids: Vec<u64> = questions.test().take(a.figure_questions as usize).collect();
+    let drawn = questions.draw(&ids);
+    std::fs::create_dir_all(&dir).with_context(|| dir.display().to_string())?;
+    write_reconstructions(&learner, &drawn, &dir.join("reconstructions.png")).with_context(what)?;
+    write_answered_questions(
+        &learner,
+        &drawn,
+        &dir.join("questions.png"),
+        &dir.join("questions.md"),
+    )
+    .with_context(what)?;
+    println!("figures in {}", dir.display());
+    Ok(())
+}
