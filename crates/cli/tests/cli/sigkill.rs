@@ -80,6 +80,16 @@ fn newest_checkpoint(run: &Path) -> u64 {
         .unwrap_or(0)
 }
 
+/// Whether the run in `run` is to be resumed: a run killed before its first checkpoint has
+/// nothing to resume from (`--resume` refuses it), so it is removed and started afresh.
+fn resumable(run: &Path, resume: bool) -> bool {
+    if resume && newest_checkpoint(run) == 0 {
+        std::fs::remove_dir_all(run).expect("remove");
+        return false;
+    }
+    resume
+}
+
 /// What the run was doing when it was killed, read from what it left on disk.
 fn landed(run: &Path, checkpoint_before: u64, lines_before: usize) -> &'static str {
     let staged = names(&run.join("checkpoints"))
@@ -203,6 +213,7 @@ fn sigkilled_training_resumes_bit_exactly_and_one_run_holds_a_directory() {
     let mut done = 0;
     let mut resume = false;
     while done < kills {
+        resume = resumable(&killed, resume);
         let (checkpoint, (lines, _)) = (newest_checkpoint(&killed), logged(&killed));
         let mut child = spawn(&killed, steps, resume);
         resume = true;
@@ -238,7 +249,7 @@ fn sigkilled_training_resumes_bit_exactly_and_one_run_holds_a_directory() {
             None => tally.push((what, 1)),
         }
     }
-    finish(spawn(&killed, steps, resume));
+    finish(spawn(&killed, steps, resumable(&killed, resume)));
     eprintln!(
         "{done} SIGKILLs (seed {seed}, {steps} steps, {:.2} s per step, {:.1} s start-up): {}",
         per_step,
