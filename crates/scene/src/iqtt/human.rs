@@ -31,6 +31,10 @@ const SCRIPT: &str = include_str!("human.js");
 /// The page's style sheet.
 const STYLE: &str = include_str!("human.css");
 
+/// The largest image side of a human test page (and so of the questions `score_answers`
+/// regenerates), pixels.
+pub const MAX_HUMAN_SIZE: usize = 512;
+
 /// Which questions a page shows: those of the `iqtt` generator with these settings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HumanTest {
@@ -50,8 +54,18 @@ impl HumanTest {
     /// The question generator of these settings.
     ///
     /// # Errors
-    /// [`Error::InvalidValue`] for a size the generator refuses.
+    /// [`Error::InvalidValue`] for a size above [`MAX_HUMAN_SIZE`] or one the generator
+    /// refuses.
     pub fn generator(&self) -> Result<Generator> {
+        if self.size > MAX_HUMAN_SIZE {
+            return Err(Error::InvalidValue {
+                field: "size".into(),
+                message: format!(
+                    "{}: a human test page shows images of at most {MAX_HUMAN_SIZE} pixels",
+                    self.size
+                ),
+            });
+        }
         let mut config = GeneratorConfig::new(Preset::Iqtt, self.size, self.seed);
         if self.hard {
             config.iqtt = IqttOptions::hard();
@@ -190,7 +204,10 @@ pub fn score_answers(path: &Path) -> Result<(AnswerSheet, Accuracy)> {
     if sheet.answers.is_empty() {
         return Err(bad(None, "no answers".into()));
     }
-    let generator = sheet.test.generator()?;
+    let generator = sheet
+        .test
+        .generator()
+        .map_err(|e| bad(None, format!("test.{e}")))?;
     let mut seen = HashSet::new();
     let mut accuracy = Accuracy::default();
     for (i, a) in sheet.answers.iter().enumerate() {
@@ -198,6 +215,20 @@ pub fn score_answers(path: &Path) -> Result<(AnswerSheet, Accuracy)> {
             return Err(bad(
                 None,
                 format!("answer {}: choice {} is not 0, 1 or 2", i + 1, a.choice),
+            ));
+        }
+        if !(sheet.test.first..sheet.test.first.saturating_add(sheet.test.count))
+            .contains(&a.question)
+        {
+            return Err(bad(
+                None,
+                format!(
+                    "answer {}: question {} is not one of the page's ({} from {})",
+                    i + 1,
+                    a.question,
+                    sheet.test.count,
+                    sheet.test.first
+                ),
             ));
         }
         if !seen.insert(a.question) {
@@ -298,6 +329,15 @@ mod tests {
                     "[{\"question\": 0, \"choice\": 1, \"ms\": 1.0}, {\"question\": 0, \"choice\": 2, \"ms\": 1.0}]",
                 ),
                 ": answer 2: question 0 answered twice",
+            ),
+            (
+                good.replace("ANSWERS", "[{\"question\": 2, \"choice\": 1, \"ms\": 1.0}]"),
+                ": answer 1: question 2 is not one of the page's (2 from 0)",
+            ),
+            (
+                good.replace("ANSWERS", "[{\"question\": 0, \"choice\": 1, \"ms\": 1.0}]")
+                    .replace("\"size\": 16", "\"size\": 8192"),
+                ": test.size: 8192: a human test page shows images of at most 512 pixels",
             ),
             (
                 good.replace("ANSWERS", "[]").replace(ANSWERS_FORMAT, "other"),
