@@ -11,7 +11,7 @@
 #       while. Crashes are written to $CARGO_TARGET_DIR/libfuzzer/artifacts/TARGET/.
 #
 # Targets: obj npy shade-params manifest generator-config shard dataset preset overrides
-# checkpoint metrics reconstruct-png camera-json (default: all).
+# checkpoint metrics reconstruct-png camera-json iqtt-answers (default: all).
 # Exits non-zero if any input broke a property.
 set -euo pipefail
 cd "$(dirname "$0")/.."

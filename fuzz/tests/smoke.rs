@@ -102,7 +102,8 @@ fn every_target_is_smoke_tested() {
             "checkpoint",
             "metrics",
             "reconstruct-png",
-            "camera-json"
+            "camera-json",
+            "iqtt-answers"
         ]
     );
 }
@@ -115,4 +116,9 @@ fn reconstruct_png_reader_survives_mutated_images() {
 #[test]
 fn camera_file_parser_survives_mutated_json() {
     smoke(&targets::CAMERA_JSON);
+}
+
+#[test]
+fn iqtt_answers_scoring_survives_mutated_json() {
+    smoke(&targets::IQTT_ANSWERS);
 }

@@ -150,3 +150,17 @@ fn shortcuts_sit_near_chance_on_hard_questions_only() {
         "area-nearest on paper-like questions: {area}"
     );
 }
+
+/// Scoring reads only the answer: `question_answer` is the rendered question's answer, for
+/// paper-like and hard questions, and the answers are spread over the three positions.
+#[test]
+fn the_answer_alone_is_the_rendered_questions_answer() {
+    let plain = Generator::new(GeneratorConfig::new(Preset::Iqtt, 16, 3)).unwrap();
+    let hard = hard_generator(16, 3, 64);
+    for generator in [&plain, &hard] {
+        let answers: Vec<u8> = (0..24).map(|i| generator.question(i).answer).collect();
+        let alone: Vec<u8> = (0..24).map(|i| generator.question_answer(i)).collect();
+        assert_eq!(alone, answers);
+        assert!((0..3).all(|a| answers.contains(&a)), "{answers:?}");
+    }
+}

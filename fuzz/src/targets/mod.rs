@@ -4,6 +4,7 @@ mod camera_json;
 mod checkpoint;
 mod dataset;
 mod generator_config;
+mod iqtt_answers;
 mod manifest;
 mod metrics;
 mod npy;
@@ -19,6 +20,7 @@ pub use camera_json::CAMERA_JSON;
 pub use checkpoint::CHECKPOINT;
 pub use dataset::DATASET;
 pub use generator_config::GENERATOR_CONFIG;
+pub use iqtt_answers::IQTT_ANSWERS;
 pub use manifest::MANIFEST;
 pub use metrics::METRICS;
 pub use npy::NPY;
@@ -32,7 +34,7 @@ pub use shard::SHARD;
 use crate::target::Target;
 
 /// Every target, in the order `scripts/fuzz.sh` runs them.
-pub const ALL: [&Target; 13] = [
+pub const ALL: [&Target; 14] = [
     &OBJ,
     &NPY,
     &SHADE_PARAMS,
@@ -46,6 +48,7 @@ pub const ALL: [&Target; 13] = [
     &METRICS,
     &RECONSTRUCT_PNG,
     &CAMERA_JSON,
+    &IQTT_ANSWERS,
 ];
 
 /// Tokens of JSON formats: structure, literals, and keys of the project's JSON files.
@@ -76,4 +79,10 @@ const JSON_TOKENS: &[&[u8]] = &[
     b"\"camera\"",
     b"\"fov_y_deg\"",
     b"\"preset\"",
+    b"\"answers\"",
+    b"\"question\"",
+    b"\"choice\"",
+    b"\"first\"",
+    b"\"hard\"",
+    b"18446744073709551615",
 ];

@@ -174,18 +174,28 @@ pub fn write_human_page(dir: &Path, test: &HumanTest) -> Result<PathBuf> {
 /// # Errors
 /// [`Error::Io`] naming an unreadable file; [`Error::Parse`] naming the file for anything that
 /// is not an answers file: malformed JSON, another format or version, no answers, a choice
-/// other than 0, 1 or 2, or a question answered twice.
+/// other than 0, 1 or 2, a question not on the page, or a question answered twice.
 pub fn score_answers(path: &Path) -> Result<(AnswerSheet, Accuracy)> {
     let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
         path: path.to_path_buf(),
         source,
     })?;
+    score_answer_text(&text, path)
+}
+
+/// [`score_answers`] of an answers file's text; `path` only names the file in errors. The cost
+/// is linear in the text: no question is rendered, only its answer drawn
+/// ([`Generator::question_answer`]).
+///
+/// # Errors
+/// [`Error::Parse`] naming `path`, as [`score_answers`].
+pub fn score_answer_text(text: &str, path: &Path) -> Result<(AnswerSheet, Accuracy)> {
     let bad = |line: Option<usize>, message: String| Error::Parse {
         path: path.to_path_buf(),
         line,
         message,
     };
-    let sheet: AnswerSheet = serde_json::from_str(&text).map_err(|e| {
+    let sheet: AnswerSheet = serde_json::from_str(text).map_err(|e| {
         bad(
             Some(e.line()),
             format!("not a 3D-IQTT answers file: {}", one_line(&e.to_string())),
@@ -237,7 +247,7 @@ pub fn score_answers(path: &Path) -> Result<(AnswerSheet, Accuracy)> {
                 format!("answer {}: question {} answered twice", i + 1, a.question),
             ));
         }
-        accuracy = accuracy + Accuracy::of(generator.question(a.question).answer == a.choice);
+        accuracy = accuracy + Accuracy::of(generator.question_answer(a.question) == a.choice);
     }
     Ok((sheet, accuracy))
 }

@@ -50,20 +50,8 @@ impl Generator {
     /// # Panics
     /// If the preset is not `iqtt`.
     pub fn question(&self, index: u64) -> Question {
-        assert_eq!(
-            self.config.preset,
-            Preset::Iqtt,
-            "questions need the iqtt preset"
-        );
         let options = &self.config.iqtt;
-        let mut rng = self.rng(index);
-        let (reference, distractors) = if options.hard_distractors {
-            self.hard_distractors(&mut rng)
-        } else {
-            let reference = rng.random_range(0..self.assets.iqtt_pool.len());
-            (reference, self.any_size_distractors(&mut rng, reference))
-        };
-        let answer = rng.random_range(0..3u8);
+        let (mut rng, reference, distractors, answer) = self.question_plan(index);
         let mesh = &self.assets.iqtt_pool.get(reference).1;
         let original: Shown = (reference as i64, mesh.clone());
         let mut shown = distractors;
@@ -113,6 +101,34 @@ impl Generator {
             shape_ids,
             rotations,
         }
+    }
+
+    /// The correct answer (0, 1 or 2) of question `index`, as [`Generator::question`] has it,
+    /// without rendering its views: what scoring an answers file needs.
+    ///
+    /// # Panics
+    /// If the preset is not `iqtt`.
+    pub fn question_answer(&self, index: u64) -> u8 {
+        self.question_plan(index).3
+    }
+
+    /// The draws of question `index` before its views: the generator's random stream at that
+    /// point, the reference's pool index, the distractors and the answer's position.
+    fn question_plan(&self, index: u64) -> (ChaCha8Rng, usize, Vec<Shown>, u8) {
+        assert_eq!(
+            self.config.preset,
+            Preset::Iqtt,
+            "questions need the iqtt preset"
+        );
+        let mut rng = self.rng(index);
+        let (reference, distractors) = if self.config.iqtt.hard_distractors {
+            self.hard_distractors(&mut rng)
+        } else {
+            let reference = rng.random_range(0..self.assets.iqtt_pool.len());
+            (reference, self.any_size_distractors(&mut rng, reference))
+        };
+        let answer = rng.random_range(0..3u8);
+        (rng, reference, distractors, answer)
     }
 
     /// The paper-like distractors: the reference's mirror image if asked for and the reference
