@@ -31,7 +31,7 @@ fn run(data: &[u8]) -> Result<(), String> {
     let text = std::str::from_utf8(data).map_err(|e| format!("not UTF-8: {e}"))?;
     let (sheet, accuracy) =
         score_answer_text(text, Path::new("answers.json")).map_err(|e| e.to_string())?;
-    let page = sheet.test.first..sheet.test.first.saturating_add(sheet.test.count);
+    let page = sheet.test.questions();
     if accuracy.total != sheet.answers.len() as u64 || accuracy.correct > accuracy.total {
         panic!("scored {accuracy:?} for {} answers", sheet.answers.len());
     }

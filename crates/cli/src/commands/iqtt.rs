@@ -216,6 +216,7 @@ fn eval(a: EvalArgs) -> anyhow::Result<()> {
     let ids: Vec<u64> = questions.test().take(a.figure_questions as usize).collect();
     let drawn = questions.draw(&ids);
     std::fs::create_dir_all(&dir).with_context(|| dir.display().to_string())?;
+    write_reconstructions(&learner, &drawn, &dir.join("reconstructions.png")).with_context(what)?;
     write_answered_questions(
         &learner,
         &drawn,
@@ -223,8 +224,6 @@ fn eval(a: EvalArgs) -> anyhow::Result<()> {
         &dir.join("questions.md"),
     )
     .with_context(what)?;
-    // Last: its training-mode pass moves the running statistics the answers use.
-    write_reconstructions(&learner, &drawn, &dir.join("reconstructions.png")).with_context(what)?;
     println!("figures in {}", dir.display());
     Ok(())
 }

@@ -4,6 +4,7 @@
 //! scores against the questions regenerated from the sheet's generator settings.
 
 use std::collections::HashSet;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use base64::Engine;
@@ -51,6 +52,12 @@ pub struct HumanTest {
 }
 
 impl HumanTest {
+    /// The generator indices of the page's questions, `first .. first + count` (ending at
+    /// `u64::MAX` for a count that would pass it).
+    pub fn questions(&self) -> Range<u64> {
+        self.first..self.first.saturating_add(self.count)
+    }
+
     /// The question generator of these settings.
     ///
     /// # Errors
@@ -116,7 +123,8 @@ pub fn write_human_page(dir: &Path, test: &HumanTest) -> Result<PathBuf> {
         });
     }
     let generator = test.generator()?;
-    let questions: Vec<serde_json::Value> = (test.first..test.first + test.count)
+    let questions: Vec<serde_json::Value> = test
+        .questions()
         .map(|i| {
             let q = generator.question(i);
             let images: Vec<String> = q
@@ -227,9 +235,7 @@ pub fn score_answer_text(text: &str, path: &Path) -> Result<(AnswerSheet, Accura
                 format!("answer {}: choice {} is not 0, 1 or 2", i + 1, a.choice),
             ));
         }
-        if !(sheet.test.first..sheet.test.first.saturating_add(sheet.test.count))
-            .contains(&a.question)
-        {
+        if !sheet.test.questions().contains(&a.question) {
             return Err(bad(
                 None,
                 format!(

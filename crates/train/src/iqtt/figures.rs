@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+use burn::module::Module;
 use pix2scene_model::{VIEWS, nearest_options, option_distances};
 use pix2scene_scene::{Question, RgbImage};
 
@@ -35,8 +36,8 @@ const CORRECT: [f32; 3] = [0.2, 0.4, 1.0];
 /// every decoder pass of training, five of six of them on prior samples `G(z)`, and with them
 /// the decoder's foreground mask of a reconstruction is close to 0, its image black
 /// (docs/iqtt.md, "Figures"). Answers are chosen with the running statistics, as before; on
-/// 2,000 test questions both give the same accuracy within its interval. The training-mode
-/// pass also moves the running statistics (by `momentum`), so answer questions before this.
+/// 2,000 test questions both give the same accuracy within its interval. The pass runs on a
+/// copy with running statistics of its own, so the learner's are left as they were.
 ///
 /// # Errors
 /// [`Error::Io`](crate::Error::Io) naming the file, or [`Error::Data`](crate::Error::Data)
@@ -51,7 +52,7 @@ pub fn write_reconstructions(
     let batch = QuestionBatch::new(questions, s)?;
     let views = &batch.views;
     let db = trainer.upload(views);
-    let nets = trainer.nets.clone();
+    let nets = trainer.nets.valid().train();
     let z = nets.encoder.forward(db.image.clone(), None);
     let (depth, mask) = nets.decoder.forward_with_mask(z, None, None);
     let lights = (db.light_pos.clone(), db.light_color.clone());
