@@ -76,12 +76,13 @@ pub(crate) fn conv2d(
     if !(plain && fast_applies(&x, &weight, bias.as_ref())) {
         return module::conv2d(x, weight, bias, options);
     }
-    let out = Tensor::from_dispatch(<Dispatch as PatchConvBackend>::patch_conv2d(
+    let bias = bias_or_zeros(bias, weight.dims()[0], &x);
+    Tensor::from_dispatch(<Dispatch as PatchConvBackend>::patch_conv2d(
         x.into_dispatch(),
         weight.into_dispatch(),
+        bias.into_dispatch(),
         taps,
-    ));
-    add_bias(out, bias)
+    ))
 }
 
 /// [`burn::tensor::module::conv_transpose2d`], by the patch kernel when it applies.
@@ -107,12 +108,13 @@ pub(crate) fn conv_transpose2d(
     if !(plain && fast_applies(&x, &weight, bias.as_ref())) {
         return module::conv_transpose2d(x, weight, bias, options);
     }
-    let out = Tensor::from_dispatch(<Dispatch as PatchConvBackend>::patch_conv_transpose2d(
+    let bias = bias_or_zeros(bias, weight.dims()[1], &x);
+    Tensor::from_dispatch(<Dispatch as PatchConvBackend>::patch_conv_transpose2d(
         x.into_dispatch(),
         weight.into_dispatch(),
+        bias.into_dispatch(),
         taps,
-    ));
-    add_bias(out, bias)
+    ))
 }
 
 /// Whether the patch kernel can run these tensors: all `f32` on a `Flex` device (autodiff or
@@ -127,14 +129,10 @@ fn fast_applies(x: &Tensor<4>, weight: &Tensor<4>, bias: Option<&Tensor<1>>) -> 
         && bias.is_none_or(|b| b.dtype() == DType::F32)
 }
 
-fn add_bias(out: Tensor<4>, bias: Option<Tensor<1>>) -> Tensor<4> {
-    match bias {
-        Some(bias) => {
-            let [c] = bias.dims();
-            out + bias.reshape([1, c, 1, 1])
-        }
-        None => out,
-    }
+/// The layer's bias, or zeros (not tracked) for `channels` outputs where it has none: the fast
+/// kernels add a bias as they write their output, so a bias-less layer adds zeros for free.
+fn bias_or_zeros(bias: Option<Tensor<1>>, channels: usize, x: &Tensor<4>) -> Tensor<1> {
+    bias.unwrap_or_else(|| Tensor::zeros([channels], &x.device()))
 }
 
 #[cfg(test)]

@@ -19,37 +19,96 @@
 //! lie in memory, read transposed by the products, and [`scatter`] writes the big maps as one
 //! product `Sᵀ · W` with no col2im or zero fill.
 
+use std::mem::MaybeUninit;
+
 use rayon::prelude::*;
 
 use super::geometry::Geometry;
 use super::matmul::{View, product};
 
+/// A vector of `len` entries written by `fill`, with no zero fill before.
+///
+/// # Safety
+/// `fill` must write every entry of the slice it is given.
+unsafe fn written(len: usize, fill: impl FnOnce(&mut [MaybeUninit<f32>])) -> Vec<f32> {
+    let mut out = Vec::with_capacity(len);
+    fill(&mut out.spare_capacity_mut()[..len]);
+    // SAFETY: the caller's contract: `fill` wrote all `len` entries.
+    unsafe { out.set_len(len) };
+    out
+}
+
 /// `[rows, batch·pixels]` from `[batch, rows, pixels]`.
 pub fn stack(maps: &[f32], rows: usize, pixels: usize) -> Vec<f32> {
     let batch = maps.len() / (rows * pixels).max(1);
     assert_eq!(maps.len(), batch * rows * pixels, "map length");
-    let mut out = vec![0.0; maps.len()];
-    for (b, sample) in maps.chunks_exact(rows * pixels.max(1)).enumerate() {
-        for (r, src) in sample.chunks_exact(pixels.max(1)).enumerate() {
-            let at = (r * batch + b) * pixels;
-            out[at..at + pixels].copy_from_slice(src);
+    let fill = |out: &mut [MaybeUninit<f32>]| {
+        for (b, sample) in maps.chunks_exact(rows * pixels.max(1)).enumerate() {
+            for (r, src) in sample.chunks_exact(pixels.max(1)).enumerate() {
+                let at = (r * batch + b) * pixels;
+                for (d, v) in out[at..at + pixels].iter_mut().zip(src) {
+                    d.write(*v);
+                }
+            }
         }
-    }
-    out
+    };
+    // SAFETY: the `batch·rows` runs of `pixels` entries at `(r·batch + b)·pixels` tile the
+    // output.
+    unsafe { written(maps.len(), fill) }
 }
 
-/// `[batch, rows, pixels]` from `[rows, batch·pixels]`, the inverse of [`stack`].
-pub fn unstack(stacked: &[f32], rows: usize, pixels: usize) -> Vec<f32> {
+/// `[batch, rows, pixels]` from `[rows, batch·pixels]`, the inverse of [`stack`], plus
+/// `offset[r]` on row `r` (the bias of a convolution, added in the copy).
+///
+/// # Panics
+/// If the lengths disagree or `offset` is not one entry per row.
+pub fn unstack(stacked: &[f32], rows: usize, pixels: usize, offset: Option<&[f32]>) -> Vec<f32> {
     let batch = stacked.len() / (rows * pixels).max(1);
     assert_eq!(stacked.len(), batch * rows * pixels, "stacked length");
-    let mut out = vec![0.0; stacked.len()];
-    for (b, sample) in out.chunks_exact_mut(rows * pixels.max(1)).enumerate() {
-        for (r, dst) in sample.chunks_exact_mut(pixels.max(1)).enumerate() {
-            let at = (r * batch + b) * pixels;
-            dst.copy_from_slice(&stacked[at..at + pixels]);
+    assert!(offset.is_none_or(|o| o.len() == rows), "one offset per row");
+    let fill = |out: &mut [MaybeUninit<f32>]| {
+        for (b, sample) in out.chunks_exact_mut(rows * pixels.max(1)).enumerate() {
+            for (r, dst) in sample.chunks_exact_mut(pixels.max(1)).enumerate() {
+                let at = (r * batch + b) * pixels;
+                let add = offset.map_or(0.0, |o| o[r]);
+                for (d, v) in dst.iter_mut().zip(&stacked[at..at + pixels]) {
+                    d.write(v + add);
+                }
+            }
+        }
+    };
+    // SAFETY: the chunks tile the output and each is written whole.
+    unsafe { written(stacked.len(), fill) }
+}
+
+/// Per row of a stacked `[rows, cols]` matrix, the sum of its entries (in `f64`, in order):
+/// a convolution's bias gradient from its stacked output gradient.
+pub fn row_sums(stacked: &[f32], rows: usize) -> Vec<f32> {
+    let cols = stacked.len() / rows.max(1);
+    assert_eq!(stacked.len(), rows * cols, "stacked length");
+    if cols == 0 {
+        return vec![0.0; rows];
+    }
+    stacked
+        .chunks_exact(cols)
+        .map(|row| row.iter().map(|&v| f64::from(v)).sum::<f64>() as f32)
+        .collect()
+}
+
+/// Per channel of `[batch, channels, pixels]` maps, the sum over the batch and the pixels (in
+/// `f64`, in order): a transposed convolution's bias gradient from its output gradient.
+///
+/// # Panics
+/// If `maps` is not a whole number of `[channels, plane]` samples.
+pub fn channel_sums(maps: &[f32], channels: usize, plane: usize) -> Vec<f32> {
+    let mut sums = vec![0.0f64; channels];
+    assert_eq!(maps.len() % (channels * plane).max(1), 0, "map length");
+    if plane > 0 {
+        for (i, values) in maps.chunks_exact(plane).enumerate() {
+            sums[i % channels] += values.iter().map(|&v| f64::from(v)).sum::<f64>();
         }
     }
-    out
+    sums.into_iter().map(|v| v as f32).collect()
 }
 
 /// `[channels·k·k, batch·small_h·small_w]`: the stacked patch matrix of the big maps, built in
@@ -69,19 +128,23 @@ pub fn patches(g: &Geometry, big: &[f32]) -> Vec<f32> {
         return big.to_vec();
     }
     let ld = batch * px;
-    let mut out = vec![0.0; g.patch_len() * ld];
-    if out.is_empty() {
-        return out;
+    let len = g.patch_len() * ld;
+    if len == 0 {
+        return Vec::new();
     }
-    out.par_chunks_mut(kk * ld)
-        .enumerate()
-        .for_each(|(c, rows)| {
-            for b in 0..batch {
-                let src = &big[(b * g.channels + c) * plane..][..plane];
-                g.im2col(src, &mut rows[b * px..], ld);
-            }
-        });
-    out
+    let fill = |out: &mut [MaybeUninit<f32>]| {
+        out.par_chunks_mut(kk * ld)
+            .enumerate()
+            .for_each(|(c, rows)| {
+                for b in 0..batch {
+                    let src = &big[(b * g.channels + c) * plane..][..plane];
+                    g.im2col(src, &mut rows[b * px..], ld);
+                }
+            });
+    };
+    // SAFETY: channel `c` owns rows `c·k·k ..` of length `ld`, and its im2col calls write
+    // every entry of them: sample `b`'s `px` columns at `b·px` in every row.
+    unsafe { written(len, fill) }
 }
 
 /// The patch matrix `[channels·k·k, batch·small_h·small_w]` that [`patches`] built.
@@ -109,33 +172,57 @@ pub fn gather(g: &Geometry, patches: &[f32], weight: &[f32], n: usize) -> Vec<f3
     product(View::rows(weight, n, pl), patch_view(g, patches))
 }
 
-/// `[batch, channels, big_h, big_w]`: `col2im(Wᵀ · S)`, the col2im in parallel over the planes.
+/// `[batch, channels, big_h, big_w]`: `col2im(Wᵀ · S)` plus `offset[c]` on channel `c` (the
+/// bias of a transposed convolution), the col2im in parallel over the planes.
 ///
 /// # Shapes
-/// - `stacked`: `[n, batch·small_h·small_w]` ([`stack`]); `weight`: `[n, channels·k·k]`
+/// - `stacked`: `[n, batch·small_h·small_w]` ([`stack`]); `weight`: `[n, channels·k·k]`;
+///   `offset`: `[channels]`
 ///
 /// # Panics
 /// If the lengths disagree with `g` and `n`.
-pub fn scatter(g: &Geometry, stacked: &[f32], weight: &[f32], n: usize) -> Vec<f32> {
+pub fn scatter(
+    g: &Geometry,
+    stacked: &[f32],
+    weight: &[f32],
+    n: usize,
+    offset: Option<&[f32]>,
+) -> Vec<f32> {
     let (pl, px, kk) = (g.patch_len(), g.small_pixels(), g.kernel * g.kernel);
     assert_eq!(weight.len(), n * pl, "weight length");
+    assert!(
+        offset.is_none_or(|o| o.len() == g.channels),
+        "one offset per channel"
+    );
     let batch = stacked.len() / (n * px).max(1);
     assert_eq!(stacked.len(), batch * n * px, "stacked length");
     let ld = batch * px;
+    let add = |c: usize| offset.map_or(0.0, |o| o[c]);
     if g.is_dense() {
         // One pixel per sample: the big maps are `Sᵀ · W`, `[batch, channels·k·k]`.
-        return product(View::rows(stacked, n, ld).t(), View::rows(weight, n, pl));
+        let mut out = product(View::rows(stacked, n, ld).t(), View::rows(weight, n, pl));
+        if offset.is_some() {
+            for (i, v) in out.iter_mut().enumerate() {
+                *v += add(i / kk % g.channels);
+            }
+        }
+        return out;
     }
     let cols = product(View::rows(weight, n, pl).t(), View::rows(stacked, n, ld));
     let plane = g.big[0] * g.big[1];
-    let mut out = vec![0.0; batch * g.big_len()];
-    if plane > 0 {
-        out.par_chunks_mut(plane).enumerate().for_each(|(i, dst)| {
-            let (b, c) = (i / g.channels, i % g.channels);
-            g.col2im(&cols[c * kk * ld + b * px..], dst, ld);
-        });
+    if plane == 0 {
+        return Vec::new();
     }
-    out
+    let fill = |out: &mut [MaybeUninit<f32>]| {
+        out.par_chunks_mut(plane)
+            .enumerate()
+            .for_each_init(Vec::new, |scratch, (i, dst)| {
+                let (b, c) = (i / g.channels, i % g.channels);
+                g.col2im(&cols[c * kk * ld + b * px..], dst, ld, add(c), scratch);
+            });
+    };
+    // SAFETY: the planes tile the output and col2im writes every entry of its plane.
+    unsafe { written(batch * g.big_len(), fill) }
 }
 
 /// `[n, channels·k·k]`: `S · Pᵀ`, summed over the batch inside the product.
@@ -164,7 +251,14 @@ mod tests {
         // Row 1 of the stacked matrix: row 1 of samples 0, 1, 2.
         assert_eq!(stacked[15..20], maps[5..10]);
         assert_eq!(stacked[20..25], maps[25..30]);
-        assert_eq!(unstack(&stacked, 4, 5), maps);
+        assert_eq!(unstack(&stacked, 4, 5, None), maps);
+        let offset = [0.5, -1.0, 2.0, 0.25];
+        let shifted: Vec<f32> = maps
+            .iter()
+            .enumerate()
+            .map(|(i, v)| v + offset[i / 5 % 4])
+            .collect();
+        assert_eq!(unstack(&stacked, 4, 5, Some(&offset)), shifted);
     }
 
     /// `<gather(P(big)), S> = <big, scatter(S)>` and `∂<gather(P; W), S>/∂W = weight_grad(P, S)`,
@@ -189,8 +283,8 @@ mod tests {
                 a.iter().zip(b).map(|(x, y)| (x * y) as f64).sum()
             };
             let p = patches(&g, &big);
-            let forward = unstack(&gather(&g, &p, &weight, n), n, g.small_pixels());
-            let back = scatter(&g, &stack(&small, n, g.small_pixels()), &weight, n);
+            let forward = unstack(&gather(&g, &p, &weight, n), n, g.small_pixels(), None);
+            let back = scatter(&g, &stack(&small, n, g.small_pixels()), &weight, n, None);
             assert_eq!(dot(&forward, &small), dot(&big, &back), "{g:?}");
             let grad = weight_grad(&g, &p, &stack(&small, n, g.small_pixels()), n);
             assert_eq!(dot(&forward, &small), dot(&grad, &weight), "{g:?}");

@@ -6,7 +6,10 @@
 //! small map back to the big one. Both go through the patch matrix
 //! `[channels·k·k, small_h·small_w]`, whose column `(oy, ox)` holds the big map's `k×k` patch
 //! at `(oy·s − p, ox·s − p)` (zero outside the map). The copies work one channel at a time, with
-//! a row stride so that the patch matrices of a whole batch can sit side by side.
+//! a row stride so that the patch matrices of a whole batch can sit side by side, and write
+//! every entry of their destination, so that it needs no zero fill.
+
+use std::mem::MaybeUninit;
 
 /// Sizes of one convolution: its big and small maps and the kernel, stride and padding.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -127,12 +130,13 @@ impl Geometry {
         assert!(patches >= (kk - 1) * ld + px, "patch rows too short");
     }
 
-    /// im2col of one channel: writes its `k·k` patch-matrix rows (`small_h·small_w` entries
-    /// each, row `ky·k + kx` starting at `ky·k + kx` times `ld`) from the `[big_h, big_w]` plane.
+    /// im2col of one channel: writes every entry of its `k·k` patch-matrix rows
+    /// (`small_h·small_w` entries each, row `ky·k + kx` starting at `ky·k + kx` times `ld`) from
+    /// the `[big_h, big_w]` plane; the rows need not be initialized.
     ///
     /// # Panics
     /// If the slices are too short for the geometry and `ld`.
-    pub fn im2col(&self, plane: &[f32], patches: &mut [f32], ld: usize) {
+    pub fn im2col(&self, plane: &[f32], patches: &mut [MaybeUninit<f32>], ld: usize) {
         self.check(plane.len(), patches.len(), ld);
         let [bh, bw] = self.big;
         let [sh, sw] = self.small;
@@ -145,28 +149,28 @@ impl Geometry {
                 let row = &mut patches[start..start + sh * sw];
                 for (oy, dst) in row.chunks_exact_mut(sw).enumerate() {
                     if !rows.contains(&oy) || cols.is_empty() {
-                        dst.fill(0.0);
+                        zero(dst);
                         continue;
                     }
                     // Zero padding taps left and right of the valid columns.
-                    dst[..cols.start].fill(0.0);
-                    dst[cols.end..].fill(0.0);
+                    zero(&mut dst[..cols.start]);
+                    zero(&mut dst[cols.end..]);
                     let dst = &mut dst[cols.clone()];
                     let first = (oy * s + ky - p) * bw + cols.start * s + kx - p;
                     let src = &plane[first..first + (dst.len() - 1) * s + 1];
                     match s {
-                        1 => dst.copy_from_slice(src),
+                        1 => write(dst, src),
                         2 => {
                             // Pairs let the compiler vectorize the stride-2 gather.
                             let (last, head) = dst.split_last_mut().expect("valid columns");
                             for (d, pair) in head.iter_mut().zip(src.chunks_exact(2)) {
-                                *d = pair[0];
+                                d.write(pair[0]);
                             }
-                            *last = src[src.len() - 1];
+                            last.write(src[src.len() - 1]);
                         }
                         _ => {
                             for (d, v) in dst.iter_mut().zip(src.iter().step_by(s)) {
-                                *d = *v;
+                                d.write(*v);
                             }
                         }
                     }
@@ -175,39 +179,88 @@ impl Geometry {
         }
     }
 
-    /// col2im of one channel, the adjoint of [`Geometry::im2col`]: adds its `k·k` patch rows
-    /// (row stride `ld`) back onto the `[big_h, big_w]` plane.
+    /// col2im of one channel, the adjoint of [`Geometry::im2col`]: writes every entry of the
+    /// `[big_h, big_w]` plane (which need not be initialized) as the sum of the patch-row
+    /// entries (row stride `ld`) that im2col would copy from it, plus `offset`.
+    ///
+    /// Each pixel gathers its taps in the order `(ky, kx)` ascending, starting from 0, and adds
+    /// `offset` last: the bits of adding the rows onto a zero plane one tap after the other
+    /// (the reference in the tests), without the plane's zero fill or its scattered
+    /// read-modify-writes. A big row is built in `scratch`, phase by phase (the columns
+    /// `x = s·j + r` of phase `r`, which the same kernel columns reach), then interleaved.
     ///
     /// # Panics
     /// If the slices are too short for the geometry and `ld`.
-    pub fn col2im(&self, patches: &[f32], plane: &mut [f32], ld: usize) {
+    pub fn col2im(
+        &self,
+        patches: &[f32],
+        plane: &mut [MaybeUninit<f32>],
+        ld: usize,
+        offset: f32,
+        scratch: &mut Vec<f32>,
+    ) {
         self.check(plane.len(), patches.len(), ld);
-        let [bh, bw] = self.big;
+        let [_, bw] = self.big;
         let [sh, sw] = self.small;
         let (k, s, p) = (self.kernel, self.stride, self.padding);
-        for ky in 0..k {
-            let rows = self.valid(ky, bh, sh);
-            for kx in 0..k {
+        if bw == 0 {
+            return;
+        }
+        let phase = bw.div_ceil(s);
+        scratch.resize(s * phase, 0.0);
+        // Per kernel column with valid taps: kx, where its first valid tap lands in the
+        // scratch row (phase (x0 mod s), index ⌊x0/s⌋), its first patch column and their count.
+        let taps: Vec<[usize; 4]> = (0..k)
+            .filter_map(|kx| {
                 let cols = self.valid(kx, bw, sw);
-                if cols.is_empty() {
+                let x0 = (cols.start * s + kx).checked_sub(p)?;
+                (!cols.is_empty()).then(|| [kx, x0 % s * phase + x0 / s, cols.start, cols.len()])
+            })
+            .collect();
+        for (y, out) in plane.chunks_exact_mut(bw).enumerate() {
+            scratch.fill(0.0);
+            // Kernel rows with y = oy·s + ky − p: ky ≡ y + p (mod s), ky ≤ y + p.
+            let t = y + p;
+            for ky in (t % s..k.min(t + 1)).step_by(s) {
+                let oy = (t - ky) / s;
+                if oy >= sh {
                     continue;
                 }
-                let start = (ky * k + kx) * ld;
-                for oy in rows.clone() {
-                    let src = &patches[start + oy * sw + cols.start..start + oy * sw + cols.end];
-                    let first = (oy * s + ky - p) * bw + cols.start * s + kx - p;
-                    if s == 1 {
-                        for (d, v) in plane[first..first + src.len()].iter_mut().zip(src) {
-                            *d += v;
-                        }
-                    } else {
-                        for (i, v) in src.iter().enumerate() {
-                            plane[first + i * s] += v;
-                        }
+                let row = &patches[ky * k * ld + oy * sw..];
+                for &[kx, at, ox, len] in &taps {
+                    let src = &row[kx * ld + ox..][..len];
+                    for (a, v) in scratch[at..at + len].iter_mut().zip(src) {
+                        *a += v;
                     }
                 }
             }
+            if s == 2 {
+                let (even, odd) = scratch.split_at(phase);
+                for (pair, (e, o)) in out.chunks_exact_mut(2).zip(even.iter().zip(odd)) {
+                    pair[0].write(e + offset);
+                    pair[1].write(o + offset);
+                }
+                if bw % 2 == 1 {
+                    out[bw - 1].write(even[phase - 1] + offset);
+                }
+            } else {
+                for (x, o) in out.iter_mut().enumerate() {
+                    o.write(scratch[x % s * phase + x / s] + offset);
+                }
+            }
         }
+    }
+}
+
+/// Writes zeros into every entry.
+fn zero(dst: &mut [MaybeUninit<f32>]) {
+    dst.fill(MaybeUninit::new(0.0));
+}
+
+/// Writes `src` into `dst` (same length).
+fn write(dst: &mut [MaybeUninit<f32>], src: &[f32]) {
+    for (d, v) in dst.iter_mut().zip(src) {
+        d.write(*v);
     }
 }
 
@@ -240,12 +293,58 @@ mod tests {
         out
     }
 
-    /// The whole patch matrix `[channels·k·k, small_h·small_w]` of one sample.
-    fn im2col_all(g: &Geometry, big: &[f32], out: &mut [f32]) {
+    /// The whole patch matrix `[channels·k·k, small_h·small_w]` of one sample, written into
+    /// uninitialized memory.
+    fn im2col_all(g: &Geometry, big: &[f32]) -> Vec<f32> {
         let (plane, rows) = (g.big[0] * g.big[1], g.kernel * g.kernel * g.small_pixels());
+        let mut out = vec![MaybeUninit::uninit(); g.channels * rows];
         for (src, dst) in big.chunks_exact(plane).zip(out.chunks_exact_mut(rows)) {
             g.im2col(src, dst, g.small_pixels());
         }
+        // SAFETY: im2col wrote every entry of every channel's rows.
+        out.into_iter()
+            .map(|v| unsafe { v.assume_init() })
+            .collect()
+    }
+
+    /// All planes of one sample by col2im, from its patch matrix `[channels·k·k, small_h·small_w]`.
+    fn col2im_all(g: &Geometry, cols: &[f32], offset: f32) -> Vec<f32> {
+        let (plane, rows) = (g.big[0] * g.big[1], g.kernel * g.kernel * g.small_pixels());
+        let mut out = vec![MaybeUninit::uninit(); g.big_len()];
+        let mut scratch = Vec::new();
+        for (dst, src) in out.chunks_exact_mut(plane).zip(cols.chunks_exact(rows)) {
+            g.col2im(src, dst, g.small_pixels(), offset, &mut scratch);
+        }
+        // SAFETY: col2im wrote every entry of every plane.
+        out.into_iter()
+            .map(|v| unsafe { v.assume_init() })
+            .collect()
+    }
+
+    /// col2im by its definition: each patch entry added onto a zero plane, taps `(ky, kx)` in
+    /// ascending order, then the offset.
+    fn col2im_reference(g: &Geometry, cols: &[f32], offset: f32) -> Vec<f32> {
+        let [bh, bw] = g.big;
+        let [sh, sw] = g.small;
+        let k = g.kernel;
+        let mut out = vec![0.0f32; g.big_len()];
+        for c in 0..g.channels {
+            for ky in 0..k {
+                for kx in 0..k {
+                    for oy in 0..sh {
+                        for ox in 0..sw {
+                            let y = (oy * g.stride + ky) as isize - g.padding as isize;
+                            let x = (ox * g.stride + kx) as isize - g.padding as isize;
+                            if (0..bh as isize).contains(&y) && (0..bw as isize).contains(&x) {
+                                out[(c * bh + y as usize) * bw + x as usize] +=
+                                    cols[(((c * k + ky) * k + kx) * sh + oy) * sw + ox];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        out.iter().map(|v| v + offset).collect()
     }
 
     fn geometries() -> Vec<Geometry> {
@@ -256,6 +355,8 @@ mod tests {
             Geometry::of_conv(2, [6, 6], 3, 1, 1),
             Geometry::of_transpose(3, [1, 1], 4, 1, 0),
             Geometry::of_transpose(2, [4, 4], 4, 2, 1),
+            Geometry::of_conv(2, [9, 11], 5, 3, 2),
+            Geometry::of_conv(1, [5, 6], 3, 2, 0),
         ]
     }
 
@@ -281,9 +382,7 @@ mod tests {
     fn im2col_matches_definition() {
         for g in geometries() {
             let big: Vec<f32> = (0..g.big_len()).map(|i| i as f32 * 0.5 - 3.0).collect();
-            let mut got = vec![f32::NAN; g.patch_len() * g.small_pixels()];
-            im2col_all(&g, &big, &mut got);
-            assert_eq!(got, im2col_reference(&g, &big), "{g:?}");
+            assert_eq!(im2col_all(&g, &big), im2col_reference(&g, &big), "{g:?}");
         }
     }
 
@@ -296,16 +395,27 @@ mod tests {
                 .collect();
             let n = g.patch_len() * g.small_pixels();
             let b: Vec<f32> = (0..n).map(|i| ((i * 5) % 13) as f32 - 6.0).collect();
-            let mut cols = vec![0.0; n];
-            im2col_all(&g, &a, &mut cols);
-            let mut back = vec![0.0; g.big_len()];
-            let (plane, rows) = (g.big[0] * g.big[1], g.kernel * g.kernel * g.small_pixels());
-            for (dst, src) in back.chunks_exact_mut(plane).zip(b.chunks_exact(rows)) {
-                g.col2im(src, dst, g.small_pixels());
-            }
+            let cols = im2col_all(&g, &a);
+            let back = col2im_all(&g, &b, 0.0);
             let lhs: f64 = cols.iter().zip(&b).map(|(x, y)| (x * y) as f64).sum();
             let rhs: f64 = a.iter().zip(&back).map(|(x, y)| (x * y) as f64).sum();
             assert_eq!(lhs, rhs, "{g:?}");
+        }
+    }
+
+    /// The gathered col2im gives the bits of the tap-by-tap sum, on rounded (non-integer) data,
+    /// with and without an offset.
+    #[test]
+    fn col2im_matches_the_tap_by_tap_sum_bit_for_bit() {
+        for g in geometries() {
+            let n = g.patch_len() * g.small_pixels();
+            let cols: Vec<f32> = (0..n).map(|i| (i as f32 * 0.618_034).sin()).collect();
+            for offset in [0.0, -0.37] {
+                let got = col2im_all(&g, &cols, offset);
+                let want = col2im_reference(&g, &cols, offset);
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&got), bits(&want), "{g:?}, offset {offset}");
+            }
         }
     }
 }

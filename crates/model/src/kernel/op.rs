@@ -11,7 +11,9 @@ use burn::backend::flex::FlexTensor;
 use burn::backend::{Flex, TensorMetadata, backend_extension, tensor::FloatTensor};
 use burn::tensor::{DType, TensorData};
 
-use super::batched::{gather, patches, scatter, stack, unstack, weight_grad};
+use super::batched::{
+    channel_sums, gather, patches, row_sums, scatter, stack, unstack, weight_grad,
+};
 use super::geometry::Geometry;
 use crate::work::{ConvShape, Part, Pass, current_part, timed};
 
@@ -27,19 +29,23 @@ pub struct Taps {
 /// Backends that run the patch convolutions. Implemented for `Flex` and `Autodiff<Flex>`.
 #[backend_extension(Flex, Autodiff)]
 pub trait PatchConvBackend: burn::backend::Backend {
-    /// Convolution without bias: `x` `[batch, c_in, h, w]`, `weight` `[c_out, c_in, k, k]` →
+    /// Convolution: `x` `[batch, c_in, h, w]`, `weight` `[c_out, c_in, k, k]`, `bias`
+    /// `[c_out]` (added in the output's copy-out; zeros for a layer without bias) →
     /// `[batch, c_out, h', w']`.
     fn patch_conv2d(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
         taps: Taps,
     ) -> FloatTensor<Self>;
 
-    /// Transposed convolution without bias or output padding: `x` `[batch, c_in, h, w]`,
-    /// `weight` `[c_in, c_out, k, k]` → `[batch, c_out, h', w']`.
+    /// Transposed convolution without output padding: `x` `[batch, c_in, h, w]`, `weight`
+    /// `[c_in, c_out, k, k]`, `bias` `[c_out]` (added as col2im writes the output; zeros for a
+    /// layer without bias) → `[batch, c_out, h', w']`.
     fn patch_conv_transpose2d(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
         taps: Taps,
     ) -> FloatTensor<Self>;
 }
@@ -58,7 +64,7 @@ fn slice(t: &FlexTensor) -> &[f32] {
     t.as_slice().expect("contiguous f32")
 }
 
-fn tensor(values: Vec<f32>, shape: [usize; 4]) -> FlexTensor {
+fn tensor<const D: usize>(values: Vec<f32>, shape: [usize; D]) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(values, shape))
 }
 
@@ -99,6 +105,7 @@ fn transpose_shape(x: [usize; 4], weight: [usize; 4], taps: Taps) -> ConvShape {
 fn conv_forward(
     x: &FlexTensor,
     weight: &FlexTensor,
+    bias: &FlexTensor,
     taps: Taps,
     part: Option<Part>,
 ) -> (FlexTensor, Vec<f32>) {
@@ -107,7 +114,8 @@ fn conv_forward(
         let g = conv_geometry(xd, wd, taps);
         let [batch, n] = [xd[0], wd[0]];
         let p = patches(&g, slice(x));
-        let out = unstack(&gather(&g, &p, slice(weight), n), n, g.small_pixels());
+        let product = gather(&g, &p, slice(weight), n);
+        let out = unstack(&product, n, g.small_pixels(), Some(slice(bias)));
         (tensor(out, [batch, n, g.small[0], g.small[1]]), p)
     })
 }
@@ -117,6 +125,7 @@ fn conv_forward(
 fn transpose_forward(
     x: &FlexTensor,
     weight: &FlexTensor,
+    bias: &FlexTensor,
     taps: Taps,
     part: Option<Part>,
 ) -> (FlexTensor, Vec<f32>) {
@@ -130,7 +139,7 @@ fn transpose_forward(
             let g = transpose_geometry(xd, wd, taps);
             let [batch, n] = [xd[0], wd[0]];
             let stacked = stack(slice(x), n, g.small_pixels());
-            let out = scatter(&g, &stacked, slice(weight), n);
+            let out = scatter(&g, &stacked, slice(weight), n, Some(slice(bias)));
             (
                 tensor(out, [batch, g.channels, g.big[0], g.big[1]]),
                 stacked,
@@ -140,12 +149,19 @@ fn transpose_forward(
 }
 
 impl PatchConvBackend for Flex {
-    fn patch_conv2d(x: FlexTensor, weight: FlexTensor, taps: Taps) -> FlexTensor {
-        conv_forward(&contiguous(x), &contiguous(weight), taps, current_part()).0
+    fn patch_conv2d(x: FlexTensor, weight: FlexTensor, bias: FlexTensor, taps: Taps) -> FlexTensor {
+        let (x, w, b) = (contiguous(x), contiguous(weight), contiguous(bias));
+        conv_forward(&x, &w, &b, taps, current_part()).0
     }
 
-    fn patch_conv_transpose2d(x: FlexTensor, weight: FlexTensor, taps: Taps) -> FlexTensor {
-        transpose_forward(&contiguous(x), &contiguous(weight), taps, current_part()).0
+    fn patch_conv_transpose2d(
+        x: FlexTensor,
+        weight: FlexTensor,
+        bias: FlexTensor,
+        taps: Taps,
+    ) -> FlexTensor {
+        let (x, w, b) = (contiguous(x), contiguous(weight), contiguous(bias));
+        transpose_forward(&x, &w, &b, taps, current_part()).0
     }
 }
 
@@ -153,12 +169,12 @@ impl PatchConvBackend for Flex {
 #[derive(Debug)]
 struct ConvBackward;
 
-impl Backward<Flex, 2> for ConvBackward {
+impl Backward<Flex, 3> for ConvBackward {
     /// Input shape, contiguous weight, the taps, and the stacked patch matrix of the input.
     type State = PatchState;
 
-    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let [node_x, node_w] = ops.parents;
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [node_x, node_w, node_b] = ops.parents;
         let grad = contiguous(grads.consume::<Flex>(&ops.node));
         let PatchState {
             x_shape,
@@ -173,7 +189,7 @@ impl Backward<Flex, 2> for ConvBackward {
         let grad = stack(slice(&grad), n, g.small_pixels());
         if let Some(node) = node_x {
             let dx = timed(part, Pass::InputGradient, shape, batch, || {
-                scatter(&g, &grad, slice(&weight), n)
+                scatter(&g, &grad, slice(&weight), n, None)
             });
             grads.register::<Flex>(node.id, tensor(dx, x_shape));
         }
@@ -183,6 +199,9 @@ impl Backward<Flex, 2> for ConvBackward {
             });
             grads.register::<Flex>(node.id, tensor(dw, dims(&weight)));
         }
+        if let Some(node) = node_b {
+            grads.register::<Flex>(node.id, tensor(row_sums(&grad, n), [n]));
+        }
     }
 }
 
@@ -190,12 +209,12 @@ impl Backward<Flex, 2> for ConvBackward {
 #[derive(Debug)]
 struct TransposeBackward;
 
-impl Backward<Flex, 2> for TransposeBackward {
+impl Backward<Flex, 3> for TransposeBackward {
     /// Input shape, contiguous weight, the taps, and the stacked input.
     type State = PatchState;
 
-    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let [node_x, node_w] = ops.parents;
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [node_x, node_w, node_b] = ops.parents;
         let grad = contiguous(grads.consume::<Flex>(&ops.node));
         let PatchState {
             x_shape,
@@ -210,7 +229,12 @@ impl Backward<Flex, 2> for TransposeBackward {
         let p = patches(&g, slice(&grad));
         if let Some(node) = node_x {
             let dx = timed(part, Pass::InputGradient, shape, batch, || {
-                unstack(&gather(&g, &p, slice(&weight), n), n, g.small_pixels())
+                unstack(
+                    &gather(&g, &p, slice(&weight), n),
+                    n,
+                    g.small_pixels(),
+                    None,
+                )
             });
             grads.register::<Flex>(node.id, tensor(dx, x_shape));
         }
@@ -219,6 +243,10 @@ impl Backward<Flex, 2> for TransposeBackward {
                 weight_grad(&g, &p, &x_stacked, n)
             });
             grads.register::<Flex>(node.id, tensor(dw, dims(&weight)));
+        }
+        if let Some(node) = node_b {
+            let db = channel_sums(slice(&grad), g.channels, g.big[0] * g.big[1]);
+            grads.register::<Flex>(node.id, tensor(db, [g.channels]));
         }
     }
 }
@@ -238,9 +266,10 @@ struct PatchState {
     part: Option<Part>,
 }
 
-/// A patch operation's forward: input, weight, taps and the part it runs for → the output and
-/// the stacked matrix its backward needs.
-type PatchForward = fn(&FlexTensor, &FlexTensor, Taps, Option<Part>) -> (FlexTensor, Vec<f32>);
+/// A patch operation's forward: input, weight, bias, taps and the part it runs for → the
+/// output and the stacked matrix its backward needs.
+type PatchForward =
+    fn(&FlexTensor, &FlexTensor, &FlexTensor, Taps, Option<Part>) -> (FlexTensor, Vec<f32>);
 
 /// A patch operation on autodiff: `forward` returns the output and the stacked matrix that
 /// `step` needs for the weight gradient.
@@ -248,23 +277,25 @@ fn tracked<C, S>(
     step: S,
     x: FloatTensor<Autodiff<Flex, C>>,
     weight: FloatTensor<Autodiff<Flex, C>>,
+    bias: FloatTensor<Autodiff<Flex, C>>,
     taps: Taps,
     forward: PatchForward,
 ) -> FloatTensor<Autodiff<Flex, C>>
 where
     C: CheckpointStrategy,
-    S: Backward<Flex, 2, State = PatchState> + 'static,
+    S: Backward<Flex, 3, State = PatchState> + 'static,
 {
     let kind = step
-        .prepare::<C>([x.node(), weight.node()])
+        .prepare::<C>([x.node(), weight.node(), bias.node()])
         .compute_bound()
         .stateful();
     let x = contiguous(x.into_primitive());
     let w = contiguous(weight.into_primitive());
+    let b = contiguous(bias.into_primitive());
     let part = current_part();
     match kind {
         OpsKind::Tracked(prep) => {
-            let (out, stacked) = forward(&x, &w, taps, part);
+            let (out, stacked) = forward(&x, &w, &b, taps, part);
             let state = PatchState {
                 x_shape: dims(&x),
                 weight: w,
@@ -274,7 +305,7 @@ where
             };
             prep.finish(state, out)
         }
-        OpsKind::UnTracked(prep) => prep.finish(forward(&x, &w, taps, part).0),
+        OpsKind::UnTracked(prep) => prep.finish(forward(&x, &w, &b, taps, part).0),
     }
 }
 
@@ -282,16 +313,18 @@ impl<C: CheckpointStrategy> PatchConvBackend for Autodiff<Flex, C> {
     fn patch_conv2d(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
         taps: Taps,
     ) -> FloatTensor<Self> {
-        tracked::<C, _>(ConvBackward, x, weight, taps, conv_forward)
+        tracked::<C, _>(ConvBackward, x, weight, bias, taps, conv_forward)
     }
 
     fn patch_conv_transpose2d(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
         taps: Taps,
     ) -> FloatTensor<Self> {
-        tracked::<C, _>(TransposeBackward, x, weight, taps, transpose_forward)
+        tracked::<C, _>(TransposeBackward, x, weight, bias, taps, transpose_forward)
     }
 }
