@@ -23,6 +23,23 @@ pub(crate) fn leaky_relu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     ))
 }
 
+/// LeakyReLU's slope mask at `x` (a constant): 1 where `x > 0`, else [`LEAKY_SLOPE`]; `x ⊙ mask`
+/// is [`leaky_relu`]`(x)`.
+///
+/// # Shapes
+/// - `x`: any; returns the same shape
+pub(crate) fn slope_mask<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    let on_flex = matches!(x.device().inner().as_dispatch(), DispatchDevice::Flex(_));
+    if !(on_flex && x.dtype() == DType::F32) {
+        let positive = x.clone().greater_elem(0.0);
+        return x.ones_like().mask_fill(positive.bool_not(), LEAKY_SLOPE);
+    }
+    Tensor::from_dispatch(<Dispatch as LeakyReluBackend>::par_slope_mask(
+        x.into_dispatch(),
+        LEAKY_SLOPE as f32,
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -51,6 +68,28 @@ mod tests {
             // And without autodiff.
             let plain = to_vec(leaky_relu(x.clone()));
             assert_eq!(plain, fast[0]);
+        }
+    }
+
+    /// The parallel slope mask equals its definition (exact zeros included), on plain and
+    /// autodiff tensors, and `x ⊙ mask` is LeakyReLU to the bit.
+    #[test]
+    fn parallel_slope_mask_matches_its_definition() {
+        let mut rng = Rng::new(82);
+        for shape in [[3, 5, 64, 64], [2, 3, 4, 4]] {
+            let x = rng.tensor(shape, -1.0, 1.0, &device());
+            let x = x.clone().mask_fill(x.lower_elem(-0.9), 0.0);
+            let positive = x.clone().greater_elem(0.0);
+            let reference = to_vec(x.ones_like().mask_fill(positive.bool_not(), LEAKY_SLOPE));
+            let mask = slope_mask(x.clone());
+            assert_eq!(to_vec(mask.clone()), reference, "{shape:?}");
+            assert_eq!(
+                to_vec(slope_mask(x.clone().autodiff())),
+                reference,
+                "{shape:?}"
+            );
+            let bits = |t: Tensor<4>| to_vec(t).iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(x.clone() * mask), bits(leaky_relu(x)), "{shape:?}");
         }
     }
 }

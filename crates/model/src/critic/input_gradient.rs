@@ -6,9 +6,10 @@ use burn::tensor::Tensor;
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
 
 use super::Critic;
+use crate::IMAGE_CHANNELS;
+use crate::activation::{leaky_relu, slope_mask};
 use crate::conv::{conv_transpose2d, conv2d};
 use crate::work::{Part, part_scope};
-use crate::{IMAGE_CHANNELS, LEAKY_SLOPE};
 
 impl Critic {
     /// `(∂(Σ_b D_b)/∂x, ∂(Σ_b D_b)/∂z)`, written with ordinary differentiable ops so that it can
@@ -79,10 +80,8 @@ impl Critic {
             let weight = conv.weight.val().without_autodiff();
             let bias = conv.bias.as_ref().map(|b| b.val().without_autodiff());
             let pre = conv2d(h, weight, bias, stride2.clone());
-            let positive = pre.clone().greater_elem(0.0);
-            let mask = pre.ones_like().mask_fill(positive.bool_not(), LEAKY_SLOPE);
-            h = pre * mask.clone();
-            masks.push(mask);
+            masks.push(slope_mask(pre.clone()));
+            h = leaky_relu(pre);
         }
         masks
     }

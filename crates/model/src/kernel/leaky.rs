@@ -25,31 +25,59 @@ const CHUNK: usize = 1 << 14;
 pub trait LeakyReluBackend: burn::backend::Backend {
     /// `x` where `x ≥ 0`, else `slope·x`, elementwise; any shape.
     fn par_leaky_relu(x: FloatTensor<Self>, slope: f32) -> FloatTensor<Self>;
+
+    /// The slope mask of LeakyReLU at `x`: 1 where `x > 0`, else `slope`, elementwise; any
+    /// shape. A constant: on autodiff it records no graph (its derivative is zero almost
+    /// everywhere).
+    fn par_slope_mask(x: FloatTensor<Self>, slope: f32) -> FloatTensor<Self>;
 }
 
-/// `f(x_i)` for every element, in parallel, as a tensor of `shape`.
-fn map(x: &[f32], shape: Shape, f: impl Fn(usize, f32) -> f32 + Sync) -> FlexTensor {
-    let out: Vec<f32> = x
-        .par_iter()
-        .with_min_len(CHUNK)
-        .enumerate()
-        .map(|(i, &v)| f(i, v))
-        .collect();
+/// `f(a_i, b_i)` for every element, in parallel chunks of plain loops (which the compiler
+/// vectorizes), written into fresh memory without a zero fill, as a tensor of `shape`.
+fn zip_map(a: &[f32], b: &[f32], shape: Shape, f: impl Fn(f32, f32) -> f32 + Sync) -> FlexTensor {
+    assert_eq!(a.len(), b.len(), "operand lengths");
+    let mut out: Vec<f32> = Vec::with_capacity(a.len());
+    out.spare_capacity_mut()[..a.len()]
+        .par_chunks_mut(CHUNK)
+        .zip(a.par_chunks(CHUNK).zip(b.par_chunks(CHUNK)))
+        .for_each(|(out, (a, b))| {
+            for (o, (&a, &b)) in out.iter_mut().zip(a.iter().zip(b)) {
+                o.write(f(a, b));
+            }
+        });
+    // SAFETY: the chunks tile the first `a.len()` entries and each of them is written whole.
+    unsafe { out.set_len(a.len()) };
     FlexTensor::from_data(TensorData::new(out, shape))
+}
+
+/// `v·(1 if sign ≥ 0 else slope)`: LeakyReLU of `v` (with `sign = v`), or its derivative at
+/// `sign` times the gradient `v`.
+fn leaky(sign: f32, v: f32, slope: f32) -> f32 {
+    if sign >= 0.0 { v } else { slope * v }
+}
+
+fn slope_mask(x: &FlexTensor, slope: f32) -> FlexTensor {
+    let values = x.as_slice::<f32>().expect("contiguous f32");
+    zip_map(
+        values,
+        values,
+        x.shape(),
+        |v, _| if v > 0.0 { 1.0 } else { slope },
+    )
 }
 
 fn forward(x: &FlexTensor, slope: f32) -> FlexTensor {
     let values = x.as_slice::<f32>().expect("contiguous f32");
-    map(
-        values,
-        x.shape(),
-        |_, v| if v >= 0.0 { v } else { slope * v },
-    )
+    zip_map(values, values, x.shape(), |v, _| leaky(v, v, slope))
 }
 
 impl LeakyReluBackend for Flex {
     fn par_leaky_relu(x: FlexTensor, slope: f32) -> FlexTensor {
         forward(&contiguous(x), slope)
+    }
+
+    fn par_slope_mask(x: FlexTensor, slope: f32) -> FlexTensor {
+        slope_mask(&contiguous(x), slope)
     }
 }
 
@@ -68,14 +96,21 @@ impl Backward<Flex, 1> for LeakyBackward {
         if let Some(node) = node {
             let g = grad.as_slice::<f32>().expect("contiguous f32");
             let x = x.as_slice::<f32>().expect("contiguous f32");
-            let dx = map(
-                g,
-                grad.shape(),
-                |i, g| if x[i] >= 0.0 { g } else { slope * g },
-            );
+            let dx = zip_map(x, g, grad.shape(), |x, g| leaky(x, g, slope));
             grads.register::<Flex>(node.id, dx);
         }
     }
+}
+
+/// Backward step of [`LeakyReluBackend::par_slope_mask`]: the mask is piecewise constant, so
+/// it passes no gradient on.
+#[derive(Debug)]
+struct MaskBackward;
+
+impl Backward<Flex, 1> for MaskBackward {
+    type State = ();
+
+    fn backward(self, _: Ops<(), 1>, _: &mut Gradients, _: &mut Checkpointer) {}
 }
 
 impl<C: CheckpointStrategy> LeakyReluBackend for Autodiff<Flex, C> {
@@ -92,5 +127,10 @@ impl<C: CheckpointStrategy> LeakyReluBackend for Autodiff<Flex, C> {
             }
             OpsKind::UnTracked(prep) => prep.finish(forward(&x, slope)),
         }
+    }
+
+    fn par_slope_mask(x: FloatTensor<Self>, slope: f32) -> FloatTensor<Self> {
+        let prep = MaskBackward.prepare::<C>([x.node()]).compute_bound();
+        prep.stateless(slope_mask(&contiguous(x.into_primitive()), slope))
     }
 }
