@@ -135,10 +135,10 @@ pub fn patches(g: &Geometry, big: &[f32]) -> Vec<f32> {
     let fill = |out: &mut [MaybeUninit<f32>]| {
         out.par_chunks_mut(kk * ld)
             .enumerate()
-            .for_each_init(Vec::new, |scratch, (c, rows)| {
+            .for_each(|(c, rows)| {
                 for b in 0..batch {
                     let src = &big[(b * g.channels + c) * plane..][..plane];
-                    g.im2col(src, &mut rows[b * px..], ld, scratch);
+                    g.im2col(src, &mut rows[b * px..], ld);
                 }
             });
     };

@@ -134,75 +134,46 @@ impl Geometry {
     /// (`small_h·small_w` entries each, row `ky·k + kx` starting at `ky·k + kx` times `ld`) from
     /// the `[big_h, big_w]` plane; the rows need not be initialized.
     ///
-    /// The plane is first split into its `s²` phases in `scratch` (phase `(ry, rx)` holds the
-    /// pixels `(s·i + ry, s·j + rx)`): every patch row is then a shifted copy of one phase, so
-    /// its runs are contiguous copies instead of stride-`s` gathers.
-    ///
     /// # Panics
     /// If the slices are too short for the geometry and `ld`.
-    pub fn im2col(
-        &self,
-        plane: &[f32],
-        patches: &mut [MaybeUninit<f32>],
-        ld: usize,
-        scratch: &mut Vec<f32>,
-    ) {
+    pub fn im2col(&self, plane: &[f32], patches: &mut [MaybeUninit<f32>], ld: usize) {
         self.check(plane.len(), patches.len(), ld);
         let [bh, bw] = self.big;
         let [sh, sw] = self.small;
         let (k, s, p) = (self.kernel, self.stride, self.padding);
-        if bw == 0 {
-            // An empty plane: every tap is padding.
-            for r in 0..k * k {
-                zero(&mut patches[r * ld..][..sh * sw]);
-            }
-            return;
-        }
-        let (pw, size) = (bw.div_ceil(s), bh.div_ceil(s) * bw.div_ceil(s));
-        scratch.resize(s * s * size, 0.0);
-        for (y, row) in plane.chunks_exact(bw).enumerate() {
-            let at = (y % s * s) * size + y / s * pw;
-            if s == 2 {
-                // Pairs let the compiler vectorize the split.
-                let (even, odd) = scratch[at..].split_at_mut(size);
-                for (j, pair) in row.chunks_exact(2).enumerate() {
-                    even[j] = pair[0];
-                    odd[j] = pair[1];
-                }
-                if bw % 2 == 1 {
-                    even[pw - 1] = row[bw - 1];
-                }
-            } else {
-                for (rx, phase) in scratch[at..].chunks_mut(size).take(s).enumerate() {
-                    for (d, v) in phase.iter_mut().zip(row.iter().skip(rx).step_by(s)) {
-                        *d = *v;
-                    }
-                }
-            }
-        }
         for ky in 0..k {
             let rows = self.valid(ky, bh, sh);
             for kx in 0..k {
                 let cols = self.valid(kx, bw, sw);
-                let row = &mut patches[(ky * k + kx) * ld..][..sh * sw];
-                if cols.is_empty() {
-                    zero(row);
-                    continue;
-                }
-                // The valid taps of this kernel column start at x0 = s·(x0/s) + x0 mod s.
-                let x0 = cols.start * s + kx - p;
-                let (rx, jx) = (x0 % s, x0 / s);
+                let start = (ky * k + kx) * ld;
+                let row = &mut patches[start..start + sh * sw];
                 for (oy, dst) in row.chunks_exact_mut(sw).enumerate() {
-                    if !rows.contains(&oy) {
+                    if !rows.contains(&oy) || cols.is_empty() {
                         zero(dst);
                         continue;
                     }
-                    let y = oy * s + ky - p;
-                    let at = (y % s * s + rx) * size + y / s * pw + jx;
                     // Zero padding taps left and right of the valid columns.
                     zero(&mut dst[..cols.start]);
                     zero(&mut dst[cols.end..]);
-                    write(&mut dst[cols.clone()], &scratch[at..at + cols.len()]);
+                    let dst = &mut dst[cols.clone()];
+                    let first = (oy * s + ky - p) * bw + cols.start * s + kx - p;
+                    let src = &plane[first..first + (dst.len() - 1) * s + 1];
+                    match s {
+                        1 => write(dst, src),
+                        2 => {
+                            // Pairs let the compiler vectorize the stride-2 gather.
+                            let (last, head) = dst.split_last_mut().expect("valid columns");
+                            for (d, pair) in head.iter_mut().zip(src.chunks_exact(2)) {
+                                d.write(pair[0]);
+                            }
+                            last.write(src[src.len() - 1]);
+                        }
+                        _ => {
+                            for (d, v) in dst.iter_mut().zip(src.iter().step_by(s)) {
+                                d.write(*v);
+                            }
+                        }
+                    }
                 }
             }
         }
@@ -327,9 +298,8 @@ mod tests {
     fn im2col_all(g: &Geometry, big: &[f32]) -> Vec<f32> {
         let (plane, rows) = (g.big[0] * g.big[1], g.kernel * g.kernel * g.small_pixels());
         let mut out = vec![MaybeUninit::uninit(); g.channels * rows];
-        let mut scratch = Vec::new();
         for (src, dst) in big.chunks_exact(plane).zip(out.chunks_exact_mut(rows)) {
-            g.im2col(src, dst, g.small_pixels(), &mut scratch);
+            g.im2col(src, dst, g.small_pixels());
         }
         // SAFETY: im2col wrote every entry of every channel's rows.
         out.into_iter()
