@@ -268,12 +268,14 @@ fn write(dst: &mut [MaybeUninit<f32>], src: &[f32]) {
 mod tests {
     use super::*;
 
-    /// Direct definition of the patch matrix, one entry at a time.
-    fn im2col_reference(g: &Geometry, big: &[f32]) -> Vec<f32> {
+    /// Every tap of the geometry by its definition, in the order `(c, ky, kx, oy, ox)`: the
+    /// index of the patch-matrix entry and that of the big-map pixel it reads, for the taps
+    /// inside the map.
+    fn taps(g: &Geometry) -> Vec<(usize, usize)> {
         let [bh, bw] = g.big;
         let [sh, sw] = g.small;
         let k = g.kernel;
-        let mut out = vec![0.0; g.patch_len() * g.small_pixels()];
+        let mut taps = Vec::new();
         for c in 0..g.channels {
             for ky in 0..k {
                 for kx in 0..k {
@@ -282,13 +284,24 @@ mod tests {
                             let y = (oy * g.stride + ky) as isize - g.padding as isize;
                             let x = (ox * g.stride + kx) as isize - g.padding as isize;
                             if (0..bh as isize).contains(&y) && (0..bw as isize).contains(&x) {
-                                out[(((c * k + ky) * k + kx) * sh + oy) * sw + ox] =
-                                    big[(c * bh + y as usize) * bw + x as usize];
+                                taps.push((
+                                    (((c * k + ky) * k + kx) * sh + oy) * sw + ox,
+                                    (c * bh + y as usize) * bw + x as usize,
+                                ));
                             }
                         }
                     }
                 }
             }
+        }
+        taps
+    }
+
+    /// Direct definition of the patch matrix, one entry at a time.
+    fn im2col_reference(g: &Geometry, big: &[f32]) -> Vec<f32> {
+        let mut out = vec![0.0; g.patch_len() * g.small_pixels()];
+        for (patch, pixel) in taps(g) {
+            out[patch] = big[pixel];
         }
         out
     }
@@ -324,25 +337,9 @@ mod tests {
     /// col2im by its definition: each patch entry added onto a zero plane, taps `(ky, kx)` in
     /// ascending order, then the offset.
     fn col2im_reference(g: &Geometry, cols: &[f32], offset: f32) -> Vec<f32> {
-        let [bh, bw] = g.big;
-        let [sh, sw] = g.small;
-        let k = g.kernel;
         let mut out = vec![0.0f32; g.big_len()];
-        for c in 0..g.channels {
-            for ky in 0..k {
-                for kx in 0..k {
-                    for oy in 0..sh {
-                        for ox in 0..sw {
-                            let y = (oy * g.stride + ky) as isize - g.padding as isize;
-                            let x = (ox * g.stride + kx) as isize - g.padding as isize;
-                            if (0..bh as isize).contains(&y) && (0..bw as isize).contains(&x) {
-                                out[(c * bh + y as usize) * bw + x as usize] +=
-                                    cols[(((c * k + ky) * k + kx) * sh + oy) * sw + ox];
-                            }
-                        }
-                    }
-                }
-            }
+        for (patch, pixel) in taps(g) {
+            out[pixel] += cols[patch];
         }
         out.iter().map(|v| v + offset).collect()
     }
