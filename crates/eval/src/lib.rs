@@ -80,7 +80,7 @@ pub use metrics::{ImageMetrics, Metric, Scorer};
 pub use normal_angle::{interior, mad_deg, mean_angle_deg};
 pub use paper::{PaperRow, paper_row};
 pub use points::{PixelRays, Point};
-pub use predictor::{BaselineKind, DepthPredictor, ImageBlind};
+pub use predictor::{BaselineKind, DepthPredictor, ImageBlind, Refined};
 pub use reconstruct::{
     ReconstructOptions, ReconstructSummary, ReconstructionScore, TURNTABLE_SWEEP_DEG, reconstruct,
 };

@@ -54,6 +54,61 @@ impl DepthPredictor for TrainedModel {
     }
 }
 
+/// A trained model whose depth maps are refined at test time (`eval --refine K`): the network's
+/// map of each record's own view, then [`TrainedModel::refine`]'s `steps` Adam steps on it
+/// through the renderer against the record's image alone. The refined map is the input view's,
+/// so this predictor scores view 0° only.
+pub struct Refined {
+    model: TrainedModel,
+    steps: usize,
+}
+
+impl Refined {
+    /// `model` with `steps` (> 0) refinement steps per image.
+    ///
+    /// # Errors
+    /// [`Error::InvalidValue`] for `steps` = 0.
+    pub fn new(model: TrainedModel, steps: usize) -> Result<Self> {
+        if steps == 0 {
+            return Err(Error::InvalidValue {
+                field: "--refine".into(),
+                message: "0 steps: leave --refine out to score the network's own maps".into(),
+            });
+        }
+        Ok(Self { model, steps })
+    }
+}
+
+impl DepthPredictor for Refined {
+    fn resolution(&self) -> usize {
+        self.model.resolution()
+    }
+
+    fn label(&self) -> String {
+        format!("{}, refined {} steps", self.model.checkpoint(), self.steps)
+    }
+
+    /// # Errors
+    /// Besides the model's: a view other than the records' own cameras (view 0°).
+    fn predict(&self, sources: &[Sample], views: &[Vec<Sample>]) -> Result<Vec<Vec<f32>>> {
+        let own_view = |view: &Vec<Sample>| {
+            view.len() == sources.len()
+                && view.iter().zip(sources).all(|(v, s)| v.camera == s.camera)
+        };
+        if !views.iter().all(own_view) {
+            return Err(Error::InvalidValue {
+                field: "--views".into(),
+                message: "test-time refinement refines the input view's map only: use --views 0"
+                    .into(),
+            });
+        }
+        let batch = self.model.batch(sources)?;
+        let depth = self.model.decode(&self.model.encode(&batch), &batch);
+        let refined = self.model.refine(&depth, &batch, self.steps);
+        Ok(views.iter().map(|_| refined.clone()).collect())
+    }
+}
+
 /// The image-blind depth predictors (`--baseline`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BaselineKind {

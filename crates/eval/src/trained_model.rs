@@ -16,6 +16,7 @@ use pix2scene_scene::{GeneratorConfig, Sample};
 use pix2scene_train::batch::{HostBatch, host_values, tensor};
 use pix2scene_train::checkpoint::{self, CheckpointEntry};
 use pix2scene_train::data::SceneSource;
+use pix2scene_train::median::median3_keep_scale;
 use pix2scene_train::planarity::PlanarityPrior;
 use pix2scene_train::refine::{DepthRefiner, RefineBatch};
 use pix2scene_train::{TrainPreset, Trainer};
@@ -255,7 +256,9 @@ impl TrainedModel {
     /// Test-time refinement: `steps` Adam steps on the depth maps themselves through the
     /// surfel renderer against the batch's images, under the run's image term and planarity
     /// prior (its `optim.recon_x_weight`, `optim.planarity_weight`, `optim.refine_lr`), each
-    /// map's scale kept (see [`DepthRefiner::refine`]). Returns `[batch, R, R]`.
+    /// map's scale kept (see [`DepthRefiner::refine`]), then median-filtered where the run's
+    /// training filtered its refined targets (`optim.refine_median`, [`median3_keep_scale`]).
+    /// Returns `[batch, R, R]`.
     pub fn refine(&self, depth: &[f32], batch: &HostBatch, steps: usize) -> Vec<f32> {
         let device = self.trainer.device();
         let (n, r) = (batch.batch, self.resolution());
@@ -275,12 +278,16 @@ impl TrainedModel {
             o.planarity_weight,
         );
         let db = self.trainer.upload(batch);
-        refiner.refine(RefineBatch {
+        let mut maps = refiner.refine(RefineBatch {
             depth: tensor(depth, [n, r, r], device),
             image: db.image,
             light_pos: db.light_pos,
             light_color: db.light_color,
-        })
+        });
+        if o.refine_median {
+            median3_keep_scale(&mut maps, r);
+        }
+        maps
     }
 }
 

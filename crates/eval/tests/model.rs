@@ -9,8 +9,8 @@ use base64::Engine;
 use pix2scene_eval::report::{ReportOptions, write_report};
 use pix2scene_eval::{
     BaselineKind, CheckpointChoice, DepthPredictor, EvalOptions, EvalResult, ImageBlind, Metric,
-    PixelRays, ReconstructOptions, Result, TrainedModel, evaluate, interpolation_strip, mse_depth,
-    open_room_dataset, orbit_camera, read_record, reconstruct, sample_grid,
+    PixelRays, ReconstructOptions, Refined, Result, TrainedModel, evaluate, interpolation_strip,
+    mse_depth, open_room_dataset, orbit_camera, read_record, reconstruct, sample_grid,
 };
 use pix2scene_scene::dataset::{ShardPart, WriteOptions, write_dataset};
 use pix2scene_scene::{Generator, GeneratorConfig, Preset, Sample};
@@ -341,6 +341,51 @@ fn reconstruct_writes_maps_a_point_cloud_and_a_turntable_that_read_back() {
     ] {
         assert!(out.join(file).is_file(), "{file}");
     }
+}
+
+#[test]
+fn eval_refinement_scores_the_map_that_reconstruct_refines_and_only_at_the_input_view() {
+    let f = fixture();
+    let reader = open_room_dataset(&f.test, None).unwrap();
+    let sample = read_record(&reader, &f.test, 1).unwrap();
+    let out = f.dir.join("reconstruct-refined");
+    let options = ReconstructOptions {
+        refine: 4,
+        turntable_frames: 2,
+    };
+    reconstruct(
+        &model(CheckpointChoice::Best),
+        &sample,
+        true,
+        &out,
+        &options,
+    )
+    .unwrap();
+    let written = pix2scene_render::npy::read_f32(&out.join("refined-depth.npy")).unwrap();
+    let refined = Refined::new(model(CheckpointChoice::Best), 4).unwrap();
+    let own = vec![sample.clone()];
+    let predicted = refined.predict(&own, &[own.clone()]).unwrap();
+    assert_eq!(predicted, vec![written.data]);
+    assert!(
+        refined.label().ends_with(", refined 4 steps"),
+        "{}",
+        refined.label()
+    );
+
+    let mut turned = sample.clone();
+    turned.camera = orbit_camera(&sample.camera, 35.0);
+    let err = refined.predict(&own, &[vec![turned]]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "--views: test-time refinement refines the input view's map only: use --views 0"
+    );
+    let err = Refined::new(model(CheckpointChoice::Best), 0)
+        .err()
+        .unwrap();
+    assert_eq!(
+        err.to_string(),
+        "--refine: 0 steps: leave --refine out to score the network's own maps"
+    );
 }
 
 #[test]

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 use pix2scene_eval::{
-    BaselineKind, CheckpointChoice, DepthPredictor, EvalOptions, ImageBlind, TrainedModel,
+    BaselineKind, CheckpointChoice, DepthPredictor, EvalOptions, ImageBlind, Refined, TrainedModel,
     evaluate, open_room_dataset, parse_views, table,
 };
 
@@ -21,9 +21,10 @@ pub struct EvalArgs {
     /// Dataset written by `pix2scene generate` (a room preset; not iqtt).
     #[arg(long, value_name = "DIR")]
     data: PathBuf,
-    /// View angles in degrees (0 to 180): the camera turned about its look-at point.
-    #[arg(long, default_value = "0,35,55,80")]
-    views: String,
+    /// View angles in degrees (0 to 180): the camera turned about its look-at point [default:
+    /// 0,35,55,80; 0 with --refine].
+    #[arg(long)]
+    views: Option<String>,
     /// Which checkpoint of the run: best (lowest held-out MSE), last, or step-N.
     #[arg(long, default_value = "best")]
     checkpoint: String,
@@ -38,6 +39,10 @@ pub struct EvalArgs {
     /// Training dataset the baseline's mean depth is taken over.
     #[arg(long, value_name = "DIR", requires = "baseline")]
     train_data: Option<PathBuf>,
+    /// Refine each depth map by K steps of test-time refinement through the renderer against
+    /// its image (as `reconstruct --refine`) before scoring; input view (0°) only.
+    #[arg(long, value_name = "K", conflicts_with = "baseline")]
+    refine: Option<usize>,
     /// Score only the first N records.
     #[arg(long, value_name = "N")]
     limit: Option<u64>,
@@ -51,7 +56,12 @@ pub struct EvalArgs {
 
 /// Runs `pix2scene eval`.
 pub fn run(args: EvalArgs) -> anyhow::Result<()> {
-    let views = parse_views(&args.views)?;
+    let default_views = if args.refine.is_some() {
+        "0"
+    } else {
+        "0,35,55,80"
+    };
+    let views = parse_views(args.views.as_deref().unwrap_or(default_views))?;
     let predictor: Box<dyn DepthPredictor> = match (&args.baseline, &args.train_data) {
         (Some(kind), Some(train)) => {
             let kind: BaselineKind = kind.parse()?;
@@ -67,10 +77,12 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
                 .manifest()
                 .config
                 .clone();
-            Box::new(
-                TrainedModel::load(run, choice, Some(&scenes))
-                    .with_context(|| format!("loading {}", run.display()))?,
-            )
+            let model = TrainedModel::load(run, choice, Some(&scenes))
+                .with_context(|| format!("loading {}", run.display()))?;
+            match args.refine {
+                Some(steps) => Box::new(Refined::new(model, steps)?),
+                None => Box::new(model),
+            }
         }
     };
     let options = EvalOptions {

@@ -138,6 +138,47 @@ fn eval_scores_an_image_blind_baseline() {
     );
 }
 
+/// `--refine K` scores the input view after test-time refinement, and only that view.
+#[test]
+fn eval_refine_scores_the_input_view_only() {
+    let t = trained();
+    let out = pix2scene(&[
+        "eval", "--run", &t.run, "--data", &t.test, "--refine", "2", "--limit", "2", "--json",
+    ]);
+    assert_succeeded(&out);
+    let last = String::from_utf8_lossy(&out.stdout);
+    let v: serde_json::Value =
+        serde_json::from_str(last.trim_end().lines().last().unwrap()).unwrap();
+    assert_eq!(v["checkpoint"], "best (step-2), refined 2 steps");
+    let views = v["views"].as_object().unwrap();
+    assert_eq!(views.keys().collect::<Vec<_>>(), ["0"]);
+    let out = pix2scene(&[
+        "eval", "--run", &t.run, "--data", &t.test, "--refine", "2", "--views", "0,35",
+    ]);
+    assert_fails_with(
+        &out,
+        "--views: test-time refinement refines the input view's map only: use --views 0",
+    );
+    let out = pix2scene(&[
+        "eval",
+        "--baseline",
+        "global-mean",
+        "--train-data",
+        &t.test,
+        "--data",
+        &t.test,
+        "--refine",
+        "2",
+    ]);
+    // A flag conflict is clap's usage error.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("'--baseline <KIND>' cannot be used with '--refine <K>'"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn eval_refuses_bad_runs_datasets_and_views_on_one_line() {
     let t = trained();
