@@ -364,7 +364,7 @@ fn eval_refinement_scores_the_map_that_reconstruct_refines_and_only_at_the_input
     let written = pix2scene_render::npy::read_f32(&out.join("refined-depth.npy")).unwrap();
     let refined = Refined::new(model(CheckpointChoice::Best), 4).unwrap();
     let own = vec![sample.clone()];
-    let predicted = refined.predict(&own, &[own.clone()]).unwrap();
+    let predicted = refined.predict(&own, std::slice::from_ref(&own)).unwrap();
     assert_eq!(predicted, vec![written.data]);
     assert!(
         refined.label().ends_with(", refined 4 steps"),
