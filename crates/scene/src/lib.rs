@@ -83,7 +83,8 @@ pub use frame::Frame;
 pub use generator::{Generator, GeneratorConfig, MAX_SIZE_PX, Record, Sample};
 pub use iqtt::{
     ANSWERS_FORMAT, ANSWERS_VERSION, Accuracy, AnswerSheet, HumanAnswer, HumanTest, IqttOptions,
-    Question, Shortcut, score_answer_text, score_answers, shortcut_accuracies, write_human_page,
+    MAX_HUMAN_SIZE, Question, Shortcut, score_answer_text, score_answers, shortcut_accuracies,
+    write_human_page,
 };
 pub use lanes::{Lane, Lanes, Vec3s};
 pub use obj::{ObjectCategories, load_objects_dir, parse_obj, read_obj};

@@ -12,8 +12,8 @@ mod shortcut;
 
 pub use accuracy::Accuracy;
 pub use human::{
-    ANSWERS_FORMAT, ANSWERS_VERSION, AnswerSheet, HumanAnswer, HumanTest, score_answer_text,
-    score_answers, write_human_page,
+    ANSWERS_FORMAT, ANSWERS_VERSION, AnswerSheet, HumanAnswer, HumanTest, MAX_HUMAN_SIZE,
+    score_answer_text, score_answers, write_human_page,
 };
 pub use options::IqttOptions;
 pub(crate) use pool::ShapePool;
