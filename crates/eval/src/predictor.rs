@@ -103,9 +103,12 @@ impl DepthPredictor for Refined {
             });
         }
         let batch = self.model.batch(sources)?;
-        let depth = self.model.decode(&self.model.encode(&batch), &batch);
-        let refined = self.model.refine(&depth, &batch, self.steps);
-        Ok(views.iter().map(|_| refined.clone()).collect())
+        Ok(self
+            .model
+            .predict(sources, views)?
+            .iter()
+            .map(|depth| self.model.refine(depth, &batch, self.steps))
+            .collect())
     }
 }
 
