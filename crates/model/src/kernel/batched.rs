@@ -24,6 +24,7 @@ use std::mem::MaybeUninit;
 use rayon::prelude::*;
 
 use super::geometry::Geometry;
+use super::isa::vectorized;
 use super::matmul::{View, product};
 
 /// A vector of `len` entries written by `fill`, with no zero fill before.
@@ -42,7 +43,19 @@ unsafe fn written(len: usize, fill: impl FnOnce(&mut [MaybeUninit<f32>])) -> Vec
 pub fn stack(maps: &[f32], rows: usize, pixels: usize) -> Vec<f32> {
     let batch = maps.len() / (rows * pixels).max(1);
     assert_eq!(maps.len(), batch * rows * pixels, "map length");
-    let fill = |out: &mut [MaybeUninit<f32>]| {
+    // SAFETY: `stack_into` writes every entry.
+    unsafe { written(maps.len(), |out| stack_into(maps, rows, pixels, batch, out)) }
+}
+
+vectorized! {
+    /// [`stack`] into `out` (`maps.len()` entries, every one written).
+    fn stack_into(
+        maps: &[f32],
+        rows: usize,
+        pixels: usize,
+        batch: usize,
+        out: &mut [MaybeUninit<f32>],
+    ) {
         for (b, sample) in maps.chunks_exact(rows * pixels.max(1)).enumerate() {
             for (r, src) in sample.chunks_exact(pixels.max(1)).enumerate() {
                 let at = (r * batch + b) * pixels;
@@ -51,10 +64,7 @@ pub fn stack(maps: &[f32], rows: usize, pixels: usize) -> Vec<f32> {
                 }
             }
         }
-    };
-    // SAFETY: the `batch·rows` runs of `pixels` entries at `(r·batch + b)·pixels` tile the
-    // output.
-    unsafe { written(maps.len(), fill) }
+    }
 }
 
 /// `[batch, rows, pixels]` from `[rows, batch·pixels]`, the inverse of [`stack`], plus
@@ -66,7 +76,24 @@ pub fn unstack(stacked: &[f32], rows: usize, pixels: usize, offset: Option<&[f32
     let batch = stacked.len() / (rows * pixels).max(1);
     assert_eq!(stacked.len(), batch * rows * pixels, "stacked length");
     assert!(offset.is_none_or(|o| o.len() == rows), "one offset per row");
-    let fill = |out: &mut [MaybeUninit<f32>]| {
+    // SAFETY: `unstack_into` writes every entry.
+    unsafe {
+        written(stacked.len(), |out| {
+            unstack_into(stacked, rows, pixels, batch, offset, out);
+        })
+    }
+}
+
+vectorized! {
+    /// [`unstack`] into `out` (`stacked.len()` entries, every one written).
+    fn unstack_into(
+        stacked: &[f32],
+        rows: usize,
+        pixels: usize,
+        batch: usize,
+        offset: Option<&[f32]>,
+        out: &mut [MaybeUninit<f32>],
+    ) {
         for (b, sample) in out.chunks_exact_mut(rows * pixels.max(1)).enumerate() {
             for (r, dst) in sample.chunks_exact_mut(pixels.max(1)).enumerate() {
                 let at = (r * batch + b) * pixels;
@@ -76,9 +103,7 @@ pub fn unstack(stacked: &[f32], rows: usize, pixels: usize, offset: Option<&[f32
                 }
             }
         }
-    };
-    // SAFETY: the chunks tile the output and each is written whole.
-    unsafe { written(stacked.len(), fill) }
+    }
 }
 
 /// Per row of a stacked `[rows, cols]` matrix, the sum of its entries (in `f64`, in order):
@@ -120,7 +145,7 @@ pub fn channel_sums(maps: &[f32], channels: usize, plane: usize) -> Vec<f32> {
 /// # Panics
 /// If the length of `big` is not a multiple of the big map's.
 pub fn patches(g: &Geometry, big: &[f32]) -> Vec<f32> {
-    let (plane, px, kk) = (g.big[0] * g.big[1], g.small_pixels(), g.kernel * g.kernel);
+    let (px, kk) = (g.small_pixels(), g.kernel * g.kernel);
     let batch = big.len() / g.big_len().max(1);
     assert_eq!(big.len(), batch * g.big_len(), "big length");
     if g.is_dense() {
@@ -135,16 +160,23 @@ pub fn patches(g: &Geometry, big: &[f32]) -> Vec<f32> {
     let fill = |out: &mut [MaybeUninit<f32>]| {
         out.par_chunks_mut(kk * ld)
             .enumerate()
-            .for_each(|(c, rows)| {
-                for b in 0..batch {
-                    let src = &big[(b * g.channels + c) * plane..][..plane];
-                    g.im2col(src, &mut rows[b * px..], ld);
-                }
-            });
+            .for_each(|(c, rows)| im2col_channel(g, big, c, rows, ld));
     };
     // SAFETY: channel `c` owns rows `c·k·k ..` of length `ld`, and its im2col calls write
     // every entry of them: sample `b`'s `px` columns at `b·px` in every row.
     unsafe { written(len, fill) }
+}
+
+vectorized! {
+    /// The `k·k` rows of channel `c` of the stacked patch matrix (row stride `ld`), from every
+    /// sample of `big` (`[batch, channels, big_h, big_w]`).
+    fn im2col_channel(g: &Geometry, big: &[f32], c: usize, rows: &mut [MaybeUninit<f32>], ld: usize) {
+        let (plane, px) = (g.big[0] * g.big[1], g.small_pixels());
+        for b in 0..big.len() / g.big_len() {
+            let src = &big[(b * g.channels + c) * plane..][..plane];
+            g.im2col(src, &mut rows[b * px..], ld);
+        }
+    }
 }
 
 /// The patch matrix `[channels·k·k, batch·small_h·small_w]` that [`patches`] built.
@@ -218,11 +250,25 @@ pub fn scatter(
             .enumerate()
             .for_each_init(Vec::new, |scratch, (i, dst)| {
                 let (b, c) = (i / g.channels, i % g.channels);
-                g.col2im(&cols[c * kk * ld + b * px..], dst, ld, add(c), scratch);
+                col2im_plane(g, &cols[c * kk * ld + b * px..], dst, ld, add(c), scratch);
             });
     };
     // SAFETY: the planes tile the output and col2im writes every entry of its plane.
     unsafe { written(batch * g.big_len(), fill) }
+}
+
+vectorized! {
+    /// [`Geometry::col2im`] of one plane.
+    fn col2im_plane(
+        g: &Geometry,
+        patches: &[f32],
+        plane: &mut [MaybeUninit<f32>],
+        ld: usize,
+        offset: f32,
+        scratch: &mut Vec<f32>,
+    ) {
+        g.col2im(patches, plane, ld, offset, scratch);
+    }
 }
 
 /// `[n, channels·k·k]`: `S · Pᵀ`, summed over the batch inside the product.

@@ -134,8 +134,11 @@ impl Geometry {
     /// (`small_h·small_w` entries each, row `ky·k + kx` starting at `ky·k + kx` times `ld`) from
     /// the `[big_h, big_w]` plane; the rows need not be initialized.
     ///
+    /// Inlined into its callers, which compile it for the CPU's widest vectors ([`super::isa`]).
+    ///
     /// # Panics
     /// If the slices are too short for the geometry and `ld`.
+    #[inline(always)]
     pub fn im2col(&self, plane: &[f32], patches: &mut [MaybeUninit<f32>], ld: usize) {
         self.check(plane.len(), patches.len(), ld);
         let [bh, bw] = self.big;
@@ -189,8 +192,11 @@ impl Geometry {
     /// read-modify-writes. A big row is built in `scratch`, phase by phase (the columns
     /// `x = s·j + r` of phase `r`, which the same kernel columns reach), then interleaved.
     ///
+    /// Inlined into its callers, which compile it for the CPU's widest vectors ([`super::isa`]).
+    ///
     /// # Panics
     /// If the slices are too short for the geometry and `ld`.
+    #[inline(always)]
     pub fn col2im(
         &self,
         patches: &[f32],
@@ -253,11 +259,13 @@ impl Geometry {
 }
 
 /// Writes zeros into every entry.
+#[inline(always)]
 fn zero(dst: &mut [MaybeUninit<f32>]) {
     dst.fill(MaybeUninit::new(0.0));
 }
 
 /// Writes `src` into `dst` (same length).
+#[inline(always)]
 fn write(dst: &mut [MaybeUninit<f32>], src: &[f32]) {
     for (d, v) in dst.iter_mut().zip(src) {
         d.write(*v);

@@ -4,6 +4,8 @@
 //! each recorded and each run on one thread by `Flex`; here the forward and the backward are
 //! one parallel pass each.
 
+use std::mem::MaybeUninit;
+
 use burn::backend::autodiff::{
     Autodiff,
     checkpoint::{base::Checkpointer, strategy::CheckpointStrategy},
@@ -15,6 +17,7 @@ use burn::backend::{Flex, TensorMetadata, backend_extension, tensor::FloatTensor
 use burn::tensor::{Shape, TensorData};
 use rayon::prelude::*;
 
+use super::isa::vectorized;
 use super::op::contiguous;
 
 /// Elements per parallel task.
@@ -32,43 +35,71 @@ pub trait LeakyReluBackend: burn::backend::Backend {
     fn par_slope_mask(x: FloatTensor<Self>, slope: f32) -> FloatTensor<Self>;
 }
 
-/// `f(a_i, b_i)` for every element, in parallel chunks of plain loops (which the compiler
-/// vectorizes), written into fresh memory without a zero fill, as a tensor of `shape`.
-fn zip_map(a: &[f32], b: &[f32], shape: Shape, f: impl Fn(f32, f32) -> f32 + Sync) -> FlexTensor {
+/// An elementwise kernel on one chunk: `(out, a, b, slope)`, writing every entry of `out`.
+type ChunkKernel = fn(&mut [MaybeUninit<f32>], &[f32], &[f32], f32);
+
+/// `kernel(out, a_chunk, b_chunk, slope)` over parallel chunks of `a` and `b`, written into fresh
+/// memory without a zero fill, as a tensor of `shape`.
+fn zip_map(
+    a: &[f32],
+    b: &[f32],
+    shape: Shape,
+    slope: f32,
+    kernel: ChunkKernel,
+) -> FlexTensor {
     assert_eq!(a.len(), b.len(), "operand lengths");
     let mut out: Vec<f32> = Vec::with_capacity(a.len());
     out.spare_capacity_mut()[..a.len()]
         .par_chunks_mut(CHUNK)
         .zip(a.par_chunks(CHUNK).zip(b.par_chunks(CHUNK)))
-        .for_each(|(out, (a, b))| {
-            for (o, (&a, &b)) in out.iter_mut().zip(a.iter().zip(b)) {
-                o.write(f(a, b));
-            }
-        });
-    // SAFETY: the chunks tile the first `a.len()` entries and each of them is written whole.
+        .for_each(|(out, (a, b))| kernel(out, a, b, slope));
+    // SAFETY: the chunks tile the first `a.len()` entries and each kernel writes its chunk whole.
     unsafe { out.set_len(a.len()) };
     FlexTensor::from_data(TensorData::new(out, shape))
 }
 
 /// `v·(1 if sign ≥ 0 else slope)`: LeakyReLU of `v` (with `sign = v`), or its derivative at
 /// `sign` times the gradient `v`.
+#[inline(always)]
 fn leaky(sign: f32, v: f32, slope: f32) -> f32 {
     if sign >= 0.0 { v } else { slope * v }
 }
 
+vectorized! {
+    /// LeakyReLU of `x` into `out` (`b` unused: the [`zip_map`] kernel shape).
+    pub(super) fn forward_chunk(out: &mut [MaybeUninit<f32>], x: &[f32], _b: &[f32], slope: f32) {
+        for (o, &v) in out.iter_mut().zip(x) {
+            o.write(leaky(v, v, slope));
+        }
+    }
+}
+
+vectorized! {
+    /// LeakyReLU's input gradient at `x` from the output gradient `g`, into `out`.
+    pub(super) fn backward_chunk(out: &mut [MaybeUninit<f32>], x: &[f32], g: &[f32], slope: f32) {
+        for (o, (&x, &g)) in out.iter_mut().zip(x.iter().zip(g)) {
+            o.write(leaky(x, g, slope));
+        }
+    }
+}
+
+vectorized! {
+    /// The slope mask of `x` (1 where `x > 0`, else `slope`) into `out` (`b` unused).
+    pub(super) fn mask_chunk(out: &mut [MaybeUninit<f32>], x: &[f32], _b: &[f32], slope: f32) {
+        for (o, &v) in out.iter_mut().zip(x) {
+            o.write(if v > 0.0 { 1.0 } else { slope });
+        }
+    }
+}
+
 fn slope_mask(x: &FlexTensor, slope: f32) -> FlexTensor {
     let values = x.as_slice::<f32>().expect("contiguous f32");
-    zip_map(
-        values,
-        values,
-        x.shape(),
-        |v, _| if v > 0.0 { 1.0 } else { slope },
-    )
+    zip_map(values, values, x.shape(), slope, mask_chunk)
 }
 
 fn forward(x: &FlexTensor, slope: f32) -> FlexTensor {
     let values = x.as_slice::<f32>().expect("contiguous f32");
-    zip_map(values, values, x.shape(), |v, _| leaky(v, v, slope))
+    zip_map(values, values, x.shape(), slope, forward_chunk)
 }
 
 impl LeakyReluBackend for Flex {
@@ -96,7 +127,7 @@ impl Backward<Flex, 1> for LeakyBackward {
         if let Some(node) = node {
             let g = grad.as_slice::<f32>().expect("contiguous f32");
             let x = x.as_slice::<f32>().expect("contiguous f32");
-            let dx = zip_map(x, g, grad.shape(), |x, g| leaky(x, g, slope));
+            let dx = zip_map(x, g, grad.shape(), slope, backward_chunk);
             grads.register::<Flex>(node.id, dx);
         }
     }

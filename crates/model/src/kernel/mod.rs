@@ -12,6 +12,7 @@
 
 mod batched;
 mod geometry;
+mod isa;
 mod leaky;
 mod matmul;
 mod op;

@@ -1,0 +1,152 @@
+//! Runtime choice of the widest vector instructions for the kernels' plain loops.
+//!
+//! The workspace compiles for the baseline x86-64 (SSE2), so the compiler vectorizes the copy
+//! and elementwise loops of [`super::batched`], [`super::geometry`] and [`super::leaky`] four
+//! lanes wide at most, and loops whose closures capture a scalar by reference not at all.
+//! [`vectorized!`] compiles such a loop also for AVX-512 and for AVX2 + FMA and runs the widest
+//! copy this CPU supports, so that the compiler can use 16 (or 8) lanes there. The loops do the same
+//! operations on every element in the same order whatever the lane width (no reductions are
+//! reordered, no multiply-adds fused: Rust never contracts `a·b + c`), so every instruction set
+//! gives the same bits; the tests check it.
+
+/// The widest instruction set [`level`] may report: tests lower it to compare the paths on one
+/// machine. 2: AVX-512, 1: AVX2 + FMA, 0: the baseline.
+#[cfg(test)]
+pub(crate) static MAX_ISA: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(2);
+
+#[cfg(all(test, target_arch = "x86_64"))]
+fn isa_allowed(level: u8) -> bool {
+    MAX_ISA.load(std::sync::atomic::Ordering::Relaxed) >= level
+}
+
+#[cfg(all(not(test), target_arch = "x86_64"))]
+#[inline(always)]
+fn isa_allowed(_: u8) -> bool {
+    true
+}
+
+/// The widest instruction set this CPU offers the [`vectorized!`] functions: 2 for AVX-512F/VL
+/// (with AVX2 and FMA), 1 for AVX2 + FMA, 0 for neither (or another architecture).
+#[inline(always)]
+pub(crate) fn level() -> u8 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let avx2 =
+            isa_allowed(1) && is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma");
+        if avx2
+            && isa_allowed(2)
+            && is_x86_feature_detected!("avx512f")
+            && is_x86_feature_detected!("avx512vl")
+        {
+            return 2;
+        }
+        if avx2 {
+            return 1;
+        }
+    }
+    0
+}
+
+/// Defines a function (no generics, returning nothing) whose body is compiled three times —
+/// for AVX-512F/VL, for AVX2 + FMA and for the baseline — and runs the widest that
+/// [`level`] allows. The body and what it calls with `#[inline(always)]` are inlined into each
+/// copy, so that the compiler vectorizes its loops for that instruction set; keep the loops in
+/// the body (a rayon task's work, not a `par_iter` chain, whose tasks run elsewhere).
+macro_rules! vectorized {
+    ($(#[$attr:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $body:block) => {
+        $(#[$attr])*
+        $vis fn $name($($arg: $ty),*) {
+            #[inline(always)]
+            fn body($($arg: $ty),*) $body
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
+                fn avx512($($arg: $ty),*) {
+                    body($($arg),*)
+                }
+                #[target_feature(enable = "avx2,fma")]
+                fn avx2($($arg: $ty),*) {
+                    body($($arg),*)
+                }
+                match $crate::kernel::isa::level() {
+                    // SAFETY: level 2: the CPU supports AVX-512F/VL, AVX2 and FMA.
+                    2 => return unsafe { avx512($($arg),*) },
+                    // SAFETY: level 1: the CPU supports AVX2 and FMA.
+                    1 => return unsafe { avx2($($arg),*) },
+                    _ => {}
+                }
+            }
+            body($($arg),*)
+        }
+    };
+}
+pub(crate) use vectorized;
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering;
+
+    use super::{MAX_ISA, level};
+    use crate::kernel::batched::{patches, scatter, stack, unstack};
+    use crate::kernel::geometry::Geometry;
+    use crate::kernel::leaky::{backward_chunk, forward_chunk, mask_chunk};
+
+    /// Every [`vectorized!`] kernel's output on every instruction set this CPU has, as bits.
+    fn outputs() -> Vec<Vec<u32>> {
+        let val = |i: usize, m: f32| ((i as f32 + m) * 0.618_034).sin() * 3.0;
+        let mut outs = Vec::new();
+        // Odd shapes: rows of 1–13 pixels, strides 1–3, a padding that clips taps on both sides.
+        for g in [
+            Geometry::of_conv(3, [13, 11], 4, 2, 1),
+            Geometry::of_conv(2, [7, 9], 3, 1, 1),
+            Geometry::of_conv(5, [16, 16], 5, 3, 2),
+            Geometry::of_transpose(4, [3, 5], 4, 2, 1),
+        ] {
+            let (n, batch) = (6, 3);
+            let big: Vec<f32> = (0..batch * g.big_len()).map(|i| val(i, 0.1)).collect();
+            let weight: Vec<f32> = (0..n * g.patch_len()).map(|i| val(i, 0.2)).collect();
+            let small: Vec<f32> = (0..batch * n * g.small_pixels())
+                .map(|i| val(i, 0.3))
+                .collect();
+            let offset: Vec<f32> = (0..n).map(|i| val(i, 0.4)).collect();
+            let bias: Vec<f32> = (0..g.channels).map(|i| val(i, 0.5)).collect();
+            let stacked = stack(&small, n, g.small_pixels());
+            outs.push(patches(&g, &big));
+            outs.push(scatter(&g, &stacked, &weight, n, Some(&bias)));
+            outs.push(unstack(&stacked, n, g.small_pixels(), Some(&offset)));
+            outs.push(stacked);
+        }
+        let x: Vec<f32> = (0..1000).map(|i| val(i, 0.6)).collect();
+        let g: Vec<f32> = (0..1000).map(|i| val(i, 0.7)).collect();
+        for kernel in [forward_chunk, backward_chunk, mask_chunk] {
+            let mut out = vec![std::mem::MaybeUninit::new(f32::NAN); x.len()];
+            kernel(&mut out, &x, &g, 0.2);
+            // SAFETY: the kernels write every entry (and it was initialized to NaN anyway).
+            outs.push(out.iter().map(|v| unsafe { v.assume_init() }).collect());
+        }
+        outs.into_iter()
+            .map(|v| v.iter().map(|f| f.to_bits()).collect())
+            .collect()
+    }
+
+    /// The AVX-512, AVX2 and baseline copies of the kernels give the same bits (on the
+    /// instruction sets this CPU has; the baseline always runs).
+    #[test]
+    fn every_instruction_set_gives_the_same_bits() {
+        let widest = level();
+        let runs: Vec<(u8, Vec<Vec<u32>>)> = (0..=widest)
+            .rev()
+            .map(|isa| {
+                MAX_ISA.store(isa, Ordering::Relaxed);
+                assert_eq!(level(), isa);
+                let out = outputs();
+                (isa, out)
+            })
+            .collect();
+        MAX_ISA.store(2, Ordering::Relaxed);
+        let (_, first) = &runs[0];
+        for (isa, out) in &runs[1..] {
+            assert_eq!(out, first, "instruction set {isa} against {widest}");
+        }
+    }
+}
