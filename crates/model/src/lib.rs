@@ -49,6 +49,7 @@
 //! None; the crate uses burn's `flex` CPU backend with `autodiff` from the workspace.
 
 mod activation;
+mod adam;
 mod answer;
 mod baseline;
 mod camera;
@@ -70,6 +71,7 @@ mod statistics;
 mod testutil;
 pub mod work;
 
+pub use adam::{FusedAdam, FusedAdamConfig};
 pub use answer::{ANSWERS, VIEWS, answer_mask, nearest_options, option_distances};
 pub use baseline::{CnnBaseline, CnnBaselineConfig, SiameseBaseline, SiameseBaselineConfig};
 pub use class::one_hot;

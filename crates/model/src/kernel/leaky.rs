@@ -40,13 +40,7 @@ type ChunkKernel = fn(&mut [MaybeUninit<f32>], &[f32], &[f32], f32);
 
 /// `kernel(out, a_chunk, b_chunk, slope)` over parallel chunks of `a` and `b`, written into fresh
 /// memory without a zero fill, as a tensor of `shape`.
-fn zip_map(
-    a: &[f32],
-    b: &[f32],
-    shape: Shape,
-    slope: f32,
-    kernel: ChunkKernel,
-) -> FlexTensor {
+fn zip_map(a: &[f32], b: &[f32], shape: Shape, slope: f32, kernel: ChunkKernel) -> FlexTensor {
     assert_eq!(a.len(), b.len(), "operand lengths");
     let mut out: Vec<f32> = Vec::with_capacity(a.len());
     out.spare_capacity_mut()[..a.len()]

@@ -10,6 +10,7 @@
 //! burn's own convolutions as the reference they are tested against. [`leaky`] is the networks'
 //! LeakyReLU as one parallel operation with its backward.
 
+mod adam;
 mod batched;
 mod geometry;
 mod isa;
@@ -17,5 +18,6 @@ mod leaky;
 mod matmul;
 mod op;
 
+pub(crate) use adam::{AdamScalars, adam_step};
 pub(crate) use leaky::LeakyReluBackend;
 pub(crate) use op::{PatchConvBackend, Taps};

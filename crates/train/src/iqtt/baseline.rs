@@ -5,9 +5,9 @@
 use std::path::Path;
 
 use burn::module::Module;
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor};
-use pix2scene_model::{CnnBaseline, SiameseBaseline};
+use pix2scene_model::{CnnBaseline, FusedAdamConfig, SiameseBaseline};
 
 use super::config::{BaselinesSection, IqttPreset};
 use super::learner::Learner;
@@ -91,7 +91,7 @@ impl BaselineLearner {
         });
         Self {
             net,
-            optimizer: AdamConfig::new().init(),
+            optimizer: FusedAdamConfig::new().init(),
             questions,
             section: b.clone(),
             size: preset.model.resolution,
@@ -146,7 +146,7 @@ impl Learner for BaselineLearner {
         load_module(&mut self.net, &dir.join(WEIGHTS_FILE))?;
         load_optimizer(
             &mut self.optimizer,
-            &AdamConfig::new(),
+            &FusedAdamConfig::new(),
             &dir.join(OPTIMIZER_FILE),
         )
     }

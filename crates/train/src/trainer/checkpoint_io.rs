@@ -4,8 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use burn::module::Module;
-use burn::optim::{AdamConfig, ModuleOptimizer};
+use burn::optim::ModuleOptimizer;
 use burn::store::{BurnpackStore, ModuleSnapshot};
+use pix2scene_model::FusedAdamConfig;
 
 use super::{Trainer, adam_config};
 use crate::checkpoint::{self, CheckpointState};
@@ -128,7 +129,7 @@ pub(crate) fn save_optimizer(opt: &ModuleOptimizer, path: &Path) -> Result<()> {
 /// [`Error::Checkpoint`] naming a missing or unreadable file.
 pub(crate) fn load_optimizer(
     opt: &mut ModuleOptimizer,
-    config: &AdamConfig,
+    config: &FusedAdamConfig,
     path: &Path,
 ) -> Result<()> {
     if !path.is_file() {

@@ -18,9 +18,9 @@ pub use generator_step::GeneratorLoss;
 use std::sync::{Mutex, PoisonError};
 
 use burn::module::{Module, ModuleVisitor, Param};
-use burn::optim::{AdamConfig, ModuleOptimizer};
+use burn::optim::ModuleOptimizer;
 use burn::tensor::{Device, Tensor};
-use pix2scene_model::{Critic, Decoder, Encoder};
+use pix2scene_model::{Critic, Decoder, Encoder, FusedAdamConfig};
 use pix2scene_render::{RendererConfig, SurfelRenderer};
 
 use crate::batch::{DeviceBatch, HostBatch, host_values, tensor};
@@ -246,9 +246,9 @@ impl Trainer {
     }
 }
 
-/// Adam with the run's betas and ε.
-pub(crate) fn adam_config(o: &OptimSection) -> AdamConfig {
-    AdamConfig::new()
+/// Adam with the run's betas and ε (burn's Adam, fused on `Flex`).
+pub(crate) fn adam_config(o: &OptimSection) -> FusedAdamConfig {
+    FusedAdamConfig::new()
         .with_beta_1(o.beta1)
         .with_beta_2(o.beta2)
         .with_epsilon(o.epsilon)
