@@ -1,13 +1,15 @@
 //! Camera-conditional batch normalization (paper section 3.3.3, after Dumoulin et al. 2016 and
 //! Perez et al. 2017).
 
+use burn::backend::{Dispatch, DispatchDevice};
 use burn::config::Config;
 use burn::module::{Flag, Module, Param, RunningState};
 use burn::nn::{Initializer, Linear, LinearConfig};
 use burn::tensor::module::{batch_norm, batch_norm_train};
-use burn::tensor::{Device, Tensor, assert_shape};
+use burn::tensor::{DType, Device, Tensor, assert_shape};
 
 use crate::error::Error;
+use crate::kernel::CondNormBackend;
 
 /// Configuration for a [`CondNorm`]; build it with [`CondNormConfig::init`].
 #[derive(Config, Debug)]
@@ -138,43 +140,82 @@ impl CondNorm {
                 cond
             }
         };
-        let ones = Tensor::ones([channels], &device);
-        let zeros = Tensor::zeros([channels], &device);
-        let normalized = if self.training.is_enabled() {
-            let out = batch_norm_train(x, ones, zeros, self.epsilon);
-            let n = (batch * height * width) as f64;
-            let unbiased = if n > 1.0 { n / (n - 1.0) } else { 1.0 };
-            let m = self.momentum;
-            let mean = self
-                .running_mean
-                .value_sync()
-                .to_device(&device)
-                .mul_scalar(1.0 - m)
-                .add(out.mean.detach().mul_scalar(m));
-            let var = self
-                .running_var
-                .value_sync()
-                .to_device(&device)
-                .mul_scalar(1.0 - m)
-                .add(out.variance.detach().mul_scalar(m * unbiased));
-            self.running_mean.update(mean.detach());
-            self.running_var.update(var.detach());
-            out.output
-        } else {
+        let scale_shift = self.affine.forward(cond);
+        let scale = scale_shift.clone().narrow(1, 0, channels);
+        let shift = scale_shift.narrow(1, channels, channels);
+        if !self.training.is_enabled() {
             let mean = self.running_mean.value().to_device(&device);
             let var = self.running_var.value().to_device(&device);
-            batch_norm(x, ones, zeros, mean, var, self.epsilon)
+            let (ones, zeros) = (
+                Tensor::ones([channels], &device),
+                Tensor::zeros([channels], &device),
+            );
+            let normalized = batch_norm(x, ones, zeros, mean, var, self.epsilon);
+            return affine(normalized, scale, shift);
+        }
+        let (out, mean, variance) = match fused_train(x.clone(), &scale, &shift, self.epsilon) {
+            Some(fused) => fused,
+            None => {
+                let ones = Tensor::ones([channels], &device);
+                let out = batch_norm_train(x, ones.clone(), ones.zeros_like(), self.epsilon);
+                (affine(out.output, scale, shift), out.mean, out.variance)
+            }
         };
-        let scale_shift = self.affine.forward(cond);
-        let scale = scale_shift
-            .clone()
-            .narrow(1, 0, channels)
-            .reshape([batch, channels, 1, 1]);
-        let shift = scale_shift
-            .narrow(1, channels, channels)
-            .reshape([batch, channels, 1, 1]);
-        normalized * scale + shift
+        let n = (batch * height * width) as f64;
+        let unbiased = if n > 1.0 { n / (n - 1.0) } else { 1.0 };
+        let m = self.momentum;
+        let running_mean = self
+            .running_mean
+            .value_sync()
+            .to_device(&device)
+            .mul_scalar(1.0 - m)
+            .add(mean.detach().mul_scalar(m));
+        let running_var = self
+            .running_var
+            .value_sync()
+            .to_device(&device)
+            .mul_scalar(1.0 - m)
+            .add(variance.detach().mul_scalar(m * unbiased));
+        self.running_mean.update(running_mean.detach());
+        self.running_var.update(running_var.detach());
+        out
     }
+}
+
+/// `normalized · scale + shift` with the per-sample `[batch, channels]` scale and shift
+/// broadcast over the pixels.
+fn affine(normalized: Tensor<4>, scale: Tensor<2>, shift: Tensor<2>) -> Tensor<4> {
+    let [batch, channels] = scale.dims();
+    normalized * scale.reshape([batch, channels, 1, 1]) + shift.reshape([batch, channels, 1, 1])
+}
+
+/// The training-mode transform and the batch's per-channel mean and biased variance by the
+/// fused [`CondNormBackend`] operation, for `f32` tensors on a `Flex` device; `None` elsewhere
+/// (burn's `batch_norm_train` then, the reference in the tests).
+fn fused_train(
+    x: Tensor<4>,
+    scale: &Tensor<2>,
+    shift: &Tensor<2>,
+    epsilon: f64,
+) -> Option<(Tensor<4>, Tensor<1>, Tensor<1>)> {
+    let on_flex = matches!(x.device().inner().as_dispatch(), DispatchDevice::Flex(_));
+    if !(on_flex && x.dtype() == DType::F32) {
+        return None;
+    }
+    let channels = x.dims()[1];
+    let moments: Tensor<2> = Tensor::from_dispatch(<Dispatch as CondNormBackend>::channel_moments(
+        x.clone().detach().into_dispatch(),
+    ));
+    let out = Tensor::from_dispatch(<Dispatch as CondNormBackend>::cond_norm_train(
+        x.into_dispatch(),
+        moments.clone().into_dispatch(),
+        scale.clone().into_dispatch(),
+        shift.clone().into_dispatch(),
+        epsilon as f32,
+    ));
+    let mean = moments.clone().narrow(0, 0, 1).reshape([channels]);
+    let variance = moments.narrow(0, 1, 1).reshape([channels]);
+    Some((out, mean, variance))
 }
 
 #[cfg(test)]
@@ -251,6 +292,108 @@ mod tests {
             1e-5,
         );
         assert!(max_abs_diff(&to_vec(out_a), &want) < 1e-4);
+    }
+
+    /// The layer's output, running statistics after the step, and the gradients of
+    /// `Σ y ⊙ r` with respect to `x` and the affine weight and bias, on the autodiff Flex device;
+    /// `burn` picks burn's `batch_norm_train` (the reference) instead of the fused operation.
+    fn run_layer(
+        norm: &CondNorm,
+        x: &Tensor<4>,
+        cam: &Tensor<2>,
+        r: &Tensor<4>,
+        burn: bool,
+    ) -> Vec<Vec<f64>> {
+        let x = x.clone().require_grad();
+        let y = if burn {
+            let [_, c, _, _] = x.dims();
+            let scale_shift = norm.affine.forward(cam.clone());
+            let ones = Tensor::ones([c], &x.device());
+            let out = batch_norm_train(x.clone(), ones.clone(), ones.zeros_like(), norm.epsilon);
+            let m = norm.momentum;
+            let unbiased = {
+                let [b, _, h, w] = x.dims();
+                let n = (b * h * w) as f64;
+                n / (n - 1.0)
+            };
+            let mean = norm
+                .running_mean
+                .value()
+                .mul_scalar(1.0 - m)
+                .add(out.mean.detach().mul_scalar(m));
+            let var = norm
+                .running_var
+                .value()
+                .mul_scalar(1.0 - m)
+                .add(out.variance.detach().mul_scalar(m * unbiased));
+            norm.running_mean.update(mean);
+            norm.running_var.update(var);
+            affine(
+                out.output,
+                scale_shift.clone().narrow(1, 0, c),
+                scale_shift.narrow(1, c, c),
+            )
+        } else {
+            norm.forward(x.clone(), Some(cam.clone()))
+        };
+        let grads = (y.clone() * r.clone()).sum().backward();
+        let bias = norm.affine.bias.as_ref().expect("bias");
+        vec![
+            to_vec(y),
+            to_vec(norm.running_mean.value()),
+            to_vec(norm.running_var.value()),
+            to_vec(x.grad(&grads).expect("x gradient")),
+            to_vec(
+                norm.affine
+                    .weight
+                    .val()
+                    .grad(&grads)
+                    .expect("weight gradient"),
+            ),
+            to_vec(bias.val().grad(&grads).expect("bias gradient")),
+        ]
+    }
+
+    /// The fused training-mode operation (output, running statistics, and the gradients of the
+    /// input and of the affine layer) against burn's `batch_norm_train` on odd shapes: planes of
+    /// 35, 1 and 64 pixels, one sample, channels that are not a multiple of anything.
+    #[test]
+    fn fused_training_norm_matches_burn_forward_and_backward() {
+        let (host, mut rng) = (device(), Rng::new(11));
+        let dev = host.autodiff();
+        for (i, dims) in [[3, 5, 7, 5], [6, 7, 1, 1], [1, 3, 8, 8]]
+            .into_iter()
+            .enumerate()
+        {
+            let weight = rng.tensor([3, 2 * dims[1]], -1.0, 1.0, &dev);
+            // Two layers with the same weights (running statistics are shared between clones).
+            let layer = || {
+                let mut norm = CondNormConfig::new(dims[1]).init(&dev);
+                norm.affine.weight = Param::from_tensor(weight.clone());
+                norm
+            };
+            let x = rng.tensor(dims, -3.0, 4.0, &dev);
+            let cam = rng.tensor([dims[0], 3], 0.0, 1.0, &dev);
+            let r = rng.tensor(dims, -1.0, 1.0, &dev);
+            let fused = run_layer(&layer(), &x, &cam, &r, false);
+            let reference = run_layer(&layer(), &x, &cam, &r, true);
+            let names = [
+                "output",
+                "running mean",
+                "running variance",
+                "x gradient",
+                "weight gradient",
+                "bias gradient",
+            ];
+            for ((f, r), name) in fused.iter().zip(&reference).zip(names) {
+                let scale = r.iter().fold(1.0f64, |m, v| m.max(v.abs()));
+                let diff = max_abs_diff(f, r);
+                assert!(
+                    diff < 2e-5 * scale,
+                    "case {i}, {name}: {diff} (scale {scale})"
+                );
+            }
+        }
     }
 
     #[test]

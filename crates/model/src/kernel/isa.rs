@@ -90,6 +90,7 @@ mod tests {
     use crate::kernel::batched::{patches, scatter, stack, unstack};
     use crate::kernel::geometry::Geometry;
     use crate::kernel::leaky::{backward_chunk, forward_chunk, mask_chunk};
+    use crate::kernel::norm::{gradient_sums, input_gradient_plane, normalize_plane, plane_sums};
 
     /// Every [`vectorized!`] kernel's output on every instruction set this CPU has, as bits.
     fn outputs() -> Vec<Vec<u32>> {
@@ -124,9 +125,47 @@ mod tests {
             // SAFETY: the kernels write every entry (and it was initialized to NaN anyway).
             outs.push(out.iter().map(|v| unsafe { v.assume_init() }).collect());
         }
-        outs.into_iter()
+        // The normalization's sums (f64, 35-pixel planes: 4 lanes of 8 and a tail) and planes.
+        let (plane, planes) = (35, 6);
+        let xs = &x[..plane * planes];
+        let gs = &g[..plane * planes];
+        let centre: Vec<f64> = (0..planes).map(|i| f64::from(val(i, 0.8))).collect();
+        let mut sums = Vec::new();
+        for square in [false, true] {
+            let mut out = vec![0.0f64; planes];
+            plane_sums(xs, plane, &centre, square, &mut out);
+            sums.extend(out);
+        }
+        let mut pairs = vec![0.0f64; 2 * planes];
+        gradient_sums(xs, gs, plane, 4, 1, (&centre, &centre), &mut pairs);
+        sums.extend(pairs);
+        let mut planes_out = Vec::new();
+        let mut out = vec![std::mem::MaybeUninit::new(f32::NAN); plane];
+        normalize_plane(&xs[..plane], &mut out, 0.3, 1.7, 0.9, -0.2);
+        // SAFETY: written whole (and initialized to NaN before).
+        planes_out.extend(out.iter().map(|v| unsafe { v.assume_init() }));
+        input_gradient_plane(
+            &xs[..plane],
+            &gs[..plane],
+            &mut out,
+            [0.3, 1.7, 0.9, 0.05, -0.4],
+        );
+        // SAFETY: as above.
+        planes_out.extend(out.iter().map(|v| unsafe { v.assume_init() }));
+        outs.push(planes_out);
+        let mut bits: Vec<Vec<u32>> = outs
+            .into_iter()
             .map(|v| v.iter().map(|f| f.to_bits()).collect())
-            .collect()
+            .collect();
+        bits.push(
+            sums.iter()
+                .flat_map(|v| {
+                    let b = v.to_bits();
+                    [b as u32, (b >> 32) as u32]
+                })
+                .collect(),
+        );
+        bits
     }
 
     /// The AVX-512, AVX2 and baseline copies of the kernels give the same bits (on the

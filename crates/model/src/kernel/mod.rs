@@ -16,8 +16,10 @@ mod geometry;
 mod isa;
 mod leaky;
 mod matmul;
+mod norm;
 mod op;
 
 pub(crate) use adam::{AdamScalars, adam_step};
 pub(crate) use leaky::LeakyReluBackend;
+pub(crate) use norm::CondNormBackend;
 pub(crate) use op::{PatchConvBackend, Taps};
