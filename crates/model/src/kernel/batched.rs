@@ -160,7 +160,9 @@ pub fn patches(g: &Geometry, big: &[f32]) -> Vec<f32> {
     let fill = |out: &mut [MaybeUninit<f32>]| {
         out.par_chunks_mut(kk * ld)
             .enumerate()
-            .for_each(|(c, rows)| im2col_channel(g, big, c, rows, ld));
+            .for_each_init(Vec::new, |scratch, (c, rows)| {
+                im2col_channel(g, big, c, rows, ld, scratch);
+            });
     };
     // SAFETY: channel `c` owns rows `c·k·k ..` of length `ld`, and its im2col calls write
     // every entry of them: sample `b`'s `px` columns at `b·px` in every row.
@@ -170,11 +172,18 @@ pub fn patches(g: &Geometry, big: &[f32]) -> Vec<f32> {
 vectorized! {
     /// The `k·k` rows of channel `c` of the stacked patch matrix (row stride `ld`), from every
     /// sample of `big` (`[batch, channels, big_h, big_w]`).
-    fn im2col_channel(g: &Geometry, big: &[f32], c: usize, rows: &mut [MaybeUninit<f32>], ld: usize) {
+    fn im2col_channel(
+        g: &Geometry,
+        big: &[f32],
+        c: usize,
+        rows: &mut [MaybeUninit<f32>],
+        ld: usize,
+        scratch: &mut Vec<f32>,
+    ) {
         let (plane, px) = (g.big[0] * g.big[1], g.small_pixels());
         for b in 0..big.len() / g.big_len() {
             let src = &big[(b * g.channels + c) * plane..][..plane];
-            g.im2col(src, &mut rows[b * px..], ld);
+            g.im2col(src, &mut rows[b * px..], ld, scratch);
         }
     }
 }

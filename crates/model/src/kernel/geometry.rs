@@ -134,42 +134,45 @@ impl Geometry {
     /// (`small_h·small_w` entries each, row `ky·k + kx` starting at `ky·k + kx` times `ld`) from
     /// the `[big_h, big_w]` plane; the rows need not be initialized.
     ///
+    /// The plane is first copied into `scratch` with its zero padding, so that every patch row
+    /// is a plain strided copy with no bounds to work out.
+    ///
     /// Inlined into its callers, which compile it for the CPU's widest vectors ([`super::isa`]).
     ///
     /// # Panics
     /// If the slices are too short for the geometry and `ld`.
     #[inline(always)]
-    pub fn im2col(&self, plane: &[f32], patches: &mut [MaybeUninit<f32>], ld: usize) {
+    pub fn im2col(
+        &self,
+        plane: &[f32],
+        patches: &mut [MaybeUninit<f32>],
+        ld: usize,
+        scratch: &mut Vec<f32>,
+    ) {
         self.check(plane.len(), patches.len(), ld);
         let [bh, bw] = self.big;
         let [sh, sw] = self.small;
         let (k, s, p) = (self.kernel, self.stride, self.padding);
+        let pw = bw + 2 * p;
+        // One spare row: the stride-2 pairs below read one entry past a row's last tap.
+        let ph = bh + 2 * p + 1;
+        scratch.clear();
+        scratch.resize(ph * pw, 0.0);
+        for (y, src) in plane.chunks_exact(bw).enumerate() {
+            scratch[(y + p) * pw + p..][..bw].copy_from_slice(src);
+        }
         for ky in 0..k {
-            let rows = self.valid(ky, bh, sh);
             for kx in 0..k {
-                let cols = self.valid(kx, bw, sw);
                 let start = (ky * k + kx) * ld;
-                let row = &mut patches[start..start + sh * sw];
-                for (oy, dst) in row.chunks_exact_mut(sw).enumerate() {
-                    if !rows.contains(&oy) || cols.is_empty() {
-                        zero(dst);
-                        continue;
-                    }
-                    // Zero padding taps left and right of the valid columns.
-                    zero(&mut dst[..cols.start]);
-                    zero(&mut dst[cols.end..]);
-                    let dst = &mut dst[cols.clone()];
-                    let first = (oy * s + ky - p) * bw + cols.start * s + kx - p;
-                    let src = &plane[first..first + (dst.len() - 1) * s + 1];
+                let block = &mut patches[start..start + sh * sw];
+                for (oy, dst) in block.chunks_exact_mut(sw).enumerate() {
+                    let src = &scratch[(oy * s + ky) * pw + kx..];
                     match s {
-                        1 => write(dst, src),
+                        1 => write(dst, &src[..sw]),
                         2 => {
-                            // Pairs let the compiler vectorize the stride-2 gather.
-                            let (last, head) = dst.split_last_mut().expect("valid columns");
-                            for (d, pair) in head.iter_mut().zip(src.chunks_exact(2)) {
+                            for (d, pair) in dst.iter_mut().zip(src[..2 * sw].chunks_exact(2)) {
                                 d.write(pair[0]);
                             }
-                            last.write(src[src.len() - 1]);
                         }
                         _ => {
                             for (d, v) in dst.iter_mut().zip(src.iter().step_by(s)) {
@@ -258,12 +261,6 @@ impl Geometry {
     }
 }
 
-/// Writes zeros into every entry.
-#[inline(always)]
-fn zero(dst: &mut [MaybeUninit<f32>]) {
-    dst.fill(MaybeUninit::new(0.0));
-}
-
 /// Writes `src` into `dst` (same length).
 #[inline(always)]
 fn write(dst: &mut [MaybeUninit<f32>], src: &[f32]) {
@@ -319,8 +316,9 @@ mod tests {
     fn im2col_all(g: &Geometry, big: &[f32]) -> Vec<f32> {
         let (plane, rows) = (g.big[0] * g.big[1], g.kernel * g.kernel * g.small_pixels());
         let mut out = vec![MaybeUninit::uninit(); g.channels * rows];
+        let mut scratch = Vec::new();
         for (src, dst) in big.chunks_exact(plane).zip(out.chunks_exact_mut(rows)) {
-            g.im2col(src, dst, g.small_pixels());
+            g.im2col(src, dst, g.small_pixels(), &mut scratch);
         }
         // SAFETY: im2col wrote every entry of every channel's rows.
         out.into_iter()
