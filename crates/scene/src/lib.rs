@@ -61,6 +61,7 @@ mod error;
 mod frame;
 mod generator;
 mod iqtt;
+pub mod isa;
 mod lanes;
 mod obj;
 mod object;

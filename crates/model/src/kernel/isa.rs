@@ -1,57 +1,21 @@
 //! Runtime choice of the widest vector instructions for the kernels' plain loops.
 //!
 //! The workspace compiles for the baseline x86-64 (SSE2), so the compiler vectorizes the copy
-//! and elementwise loops of [`super::batched`], [`super::geometry`] and [`super::leaky`] four
-//! lanes wide at most, and loops whose closures capture a scalar by reference not at all.
-//! [`vectorized!`] compiles such a loop also for AVX-512 and for AVX2 + FMA and runs the widest
-//! copy this CPU supports, so that the compiler can use 16 (or 8) lanes there. The loops do the same
-//! operations on every element in the same order whatever the lane width (no reductions are
-//! reordered, no multiply-adds fused: Rust never contracts `a·b + c`), so every instruction set
-//! gives the same bits; the tests check it.
-
-/// The widest instruction set [`level`] may report: tests lower it to compare the paths on one
-/// machine. 2: AVX-512, 1: AVX2 + FMA, 0: the baseline.
-#[cfg(test)]
-pub(crate) static MAX_ISA: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(2);
-
-#[cfg(all(test, target_arch = "x86_64"))]
-fn isa_allowed(level: u8) -> bool {
-    MAX_ISA.load(std::sync::atomic::Ordering::Relaxed) >= level
-}
-
-#[cfg(all(not(test), target_arch = "x86_64"))]
-#[inline(always)]
-fn isa_allowed(_: u8) -> bool {
-    true
-}
-
-/// The widest instruction set this CPU offers the [`vectorized!`] functions: 2 for AVX-512F/VL
-/// (with AVX2 and FMA), 1 for AVX2 + FMA, 0 for neither (or another architecture).
-#[inline(always)]
-pub(crate) fn level() -> u8 {
-    #[cfg(target_arch = "x86_64")]
-    {
-        let avx2 =
-            isa_allowed(1) && is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma");
-        if avx2
-            && isa_allowed(2)
-            && is_x86_feature_detected!("avx512f")
-            && is_x86_feature_detected!("avx512vl")
-        {
-            return 2;
-        }
-        if avx2 {
-            return 1;
-        }
-    }
-    0
-}
+//! and elementwise loops of the kernels (im2col, col2im, the stacked copies, LeakyReLU, Adam,
+//! the batch norm) four lanes wide at most, and loops whose closures capture a scalar by
+//! reference not at all. [`vectorized!`] compiles such a loop also for AVX-512 and for AVX2 +
+//! FMA and runs the widest copy this CPU supports ([`pix2scene_scene::isa::level`]), so that
+//! the compiler can use 16 (or 8) lanes there. The loops do the same operations on every element
+//! in the same order whatever the lane width (no reductions are reordered, no multiply-adds
+//! fused: Rust never contracts `a·b + c`), so every instruction set gives the same bits; the
+//! tests check it.
 
 /// Defines a function (no generics, returning nothing) whose body is compiled three times —
 /// for AVX-512F/VL, for AVX2 + FMA and for the baseline — and runs the widest that
-/// [`level`] allows. The body and what it calls with `#[inline(always)]` are inlined into each
-/// copy, so that the compiler vectorizes its loops for that instruction set; keep the loops in
-/// the body (a rayon task's work, not a `par_iter` chain, whose tasks run elsewhere).
+/// [`pix2scene_scene::isa::level`] allows. The body and what it calls with `#[inline(always)]`
+/// are inlined into each copy, so that the compiler vectorizes its loops for that instruction
+/// set; keep the loops in the body (a rayon task's work, not a `par_iter` chain, whose tasks run
+/// elsewhere).
 macro_rules! vectorized {
     ($(#[$attr:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $body:block) => {
         $(#[$attr])*
@@ -68,11 +32,11 @@ macro_rules! vectorized {
                 fn avx2($($arg: $ty),*) {
                     body($($arg),*)
                 }
-                match $crate::kernel::isa::level() {
-                    // SAFETY: level 2: the CPU supports AVX-512F/VL, AVX2 and FMA.
-                    2 => return unsafe { avx512($($arg),*) },
-                    // SAFETY: level 1: the CPU supports AVX2 and FMA.
-                    1 => return unsafe { avx2($($arg),*) },
+                match pix2scene_scene::isa::level() {
+                    // SAFETY: level AVX512: the CPU supports AVX-512F/VL, AVX2 and FMA.
+                    pix2scene_scene::isa::AVX512 => return unsafe { avx512($($arg),*) },
+                    // SAFETY: level AVX2: the CPU supports AVX2 and FMA.
+                    pix2scene_scene::isa::AVX2 => return unsafe { avx2($($arg),*) },
                     _ => {}
                 }
             }
@@ -84,9 +48,8 @@ pub(crate) use vectorized;
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::Ordering;
+    use pix2scene_scene::isa::{AVX512, cap_level, level};
 
-    use super::{MAX_ISA, level};
     use crate::kernel::batched::{patches, scatter, stack, unstack};
     use crate::kernel::geometry::Geometry;
     use crate::kernel::leaky::{backward_chunk, forward_chunk, mask_chunk};
@@ -176,13 +139,13 @@ mod tests {
         let runs: Vec<(u8, Vec<Vec<u32>>)> = (0..=widest)
             .rev()
             .map(|isa| {
-                MAX_ISA.store(isa, Ordering::Relaxed);
+                cap_level(isa);
                 assert_eq!(level(), isa);
                 let out = outputs();
                 (isa, out)
             })
             .collect();
-        MAX_ISA.store(2, Ordering::Relaxed);
+        cap_level(AVX512);
         let (_, first) = &runs[0];
         for (isa, out) in &runs[1..] {
             assert_eq!(out, first, "instruction set {isa} against {widest}");

@@ -39,15 +39,13 @@ pub use op::{SurfelKernelBackend, render_packed};
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::Ordering;
-
     use super::backward::backward;
     use super::forward::forward;
     use super::inputs::{KernelInputs, KernelOutputs, KernelParams};
-    use super::simd::MAX_ISA;
+    use pix2scene_scene::isa::{AVX512, cap_level};
 
     /// Forward (all channels) and depth gradient of a fixed weighted loss, with the lane types
-    /// of instruction sets up to `max_isa` (see [`MAX_ISA`]).
+    /// of instruction sets up to `max_isa` (see [`cap_level`]).
     fn sweep_both(max_isa: u8) -> (Vec<f32>, Vec<f32>) {
         let (batch, size) = (2, 35);
         let depth: Vec<f32> = (0..batch * size * size)
@@ -75,14 +73,14 @@ mod tests {
             [batch, size],
             &params,
         );
-        MAX_ISA.store(max_isa, Ordering::Relaxed);
+        cap_level(max_isa);
         let (out, sums) = forward(&inputs, true);
         let sums = sums.expect("kept when asked for");
         let grad: Vec<f32> = (0..out.len())
             .map(|i| ((i * 7919) % 13) as f32 / 13.0 - 0.4)
             .collect();
         let g = backward(&inputs, &sums, &grad);
-        MAX_ISA.store(2, Ordering::Relaxed);
+        cap_level(AVX512);
         (out, g)
     }
 

@@ -128,48 +128,27 @@ pub(crate) trait Sweep {
 pub(crate) fn run<S: Sweep>(sweep: S) -> S::Output {
     #[cfg(target_arch = "x86_64")]
     {
-        let avx2 =
-            isa_allowed(1) && is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma");
-        let avx512 = avx2
-            && isa_allowed(2)
-            && is_x86_feature_detected!("avx512f")
-            && is_x86_feature_detected!("avx512vl");
-        if avx512 {
+        let level = pix2scene_scene::isa::level();
+        if level == pix2scene_scene::isa::AVX512 {
             #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
             fn avx512<S: Sweep>(sweep: S) -> S::Output {
                 sweep.sweep::<x86::F32x16>()
             }
-            // SAFETY: the CPU supports AVX-512F/VL, AVX2 and FMA (checked just above), so
+            // SAFETY: level AVX512: the CPU supports AVX-512F/VL, AVX2 and FMA, so
             // `avx512` and the AVX-512 intrinsics of `F32x16` may run.
             return unsafe { avx512(sweep) };
         }
-        if avx2 {
+        if level == pix2scene_scene::isa::AVX2 {
             #[target_feature(enable = "avx2,fma")]
             fn avx2<S: Sweep>(sweep: S) -> S::Output {
                 sweep.sweep::<x86::F32x8>()
             }
-            // SAFETY: the CPU supports AVX2 and FMA (checked just above), so `avx2` and the AVX
+            // SAFETY: level AVX2: the CPU supports AVX2 and FMA, so `avx2` and the AVX
             // intrinsics of `F32x8` may run.
             return unsafe { avx2(sweep) };
         }
     }
     sweep.sweep::<Portable>()
-}
-
-/// The widest instruction set [`run`] may use: tests lower it to check each lane type against
-/// the others on one machine. 2: AVX-512, 1: AVX2, 0: portable.
-#[cfg(test)]
-pub(crate) static MAX_ISA: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(2);
-
-#[cfg(all(test, target_arch = "x86_64"))]
-fn isa_allowed(level: u8) -> bool {
-    MAX_ISA.load(std::sync::atomic::Ordering::Relaxed) >= level
-}
-
-#[cfg(all(not(test), target_arch = "x86_64"))]
-#[inline(always)]
-fn isa_allowed(_: u8) -> bool {
-    true
 }
 
 /// Implements the binary operator `$trait::$method` of a lane type of [`x86_lanes`] by the
