@@ -103,11 +103,13 @@ fn over_batch(per_plane: &[f64], channels: usize) -> Vec<f64> {
     out
 }
 
+/// Planes per parallel task of the sums.
+const PLANES: usize = 64;
+
 /// Per-plane values computed in parallel chunks of planes.
 fn per_plane(x: &[f32], plane: usize, centre: &[f64], square: bool) -> Vec<f64> {
     let planes = x.len() / plane.max(1);
     let mut out = vec![0.0; planes];
-    const PLANES: usize = 64;
     out.par_chunks_mut(PLANES)
         .zip(x.par_chunks(PLANES * plane.max(1)))
         .zip(centre.par_chunks(PLANES))
@@ -133,6 +135,8 @@ fn read_moments(t: &FlexTensor) -> Moments {
     }
 }
 
+/// The moments of `x` (`[batch, channels, plane]` values): the means first, then the biased
+/// variances as sums of squares about them (two passes, in `f64`).
 fn moments(x: &[f32], channels: usize, plane: usize) -> Moments {
     let planes = x.len() / plane.max(1);
     let n = (planes / channels.max(1) * plane) as f64;
@@ -333,7 +337,6 @@ impl Backward<Flex, 3> for NormBackward {
         // Per plane (sample b, channel c): Σ g and Σ g·x̂ — the shift's and the scale's gradients.
         let planes = xs.len() / plane.max(1);
         let mut sums = vec![0.0f64; 2 * planes];
-        const PLANES: usize = 64;
         sums.par_chunks_mut(2 * PLANES)
             .enumerate()
             .for_each(|(k, s)| {
