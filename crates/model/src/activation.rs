@@ -1,20 +1,19 @@
 //! The networks' LeakyReLU, routed to the parallel [`crate::kernel`] operation on `Flex` and to
 //! burn's own `leaky_relu` (the reference) everywhere else.
 
-use burn::backend::{Dispatch, DispatchDevice};
+use burn::backend::Dispatch;
+use burn::tensor::Tensor;
 use burn::tensor::activation;
-use burn::tensor::{DType, Tensor};
 
 use crate::LEAKY_SLOPE;
-use crate::kernel::LeakyReluBackend;
+use crate::kernel::{LeakyReluBackend, on_flex_f32};
 
 /// LeakyReLU with the networks' slope ([`LEAKY_SLOPE`]): `x` where `x ≥ 0`, else `0.2·x`.
 ///
 /// # Shapes
 /// - `x`: any; returns the same shape
 pub(crate) fn leaky_relu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
-    let on_flex = matches!(x.device().inner().as_dispatch(), DispatchDevice::Flex(_));
-    if !(on_flex && x.dtype() == DType::F32) {
+    if !on_flex_f32(&x) {
         return activation::leaky_relu(x, LEAKY_SLOPE);
     }
     Tensor::from_dispatch(<Dispatch as LeakyReluBackend>::par_leaky_relu(
@@ -29,8 +28,7 @@ pub(crate) fn leaky_relu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
 /// # Shapes
 /// - `x`: any; returns the same shape
 pub(crate) fn slope_mask<const D: usize>(x: Tensor<D>) -> Tensor<D> {
-    let on_flex = matches!(x.device().inner().as_dispatch(), DispatchDevice::Flex(_));
-    if !(on_flex && x.dtype() == DType::F32) {
+    if !on_flex_f32(&x) {
         let positive = x.clone().greater_elem(0.0);
         return x.ones_like().mask_fill(positive.bool_not(), LEAKY_SLOPE);
     }

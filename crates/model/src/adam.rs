@@ -2,16 +2,14 @@
 //! on `Flex` ([`crate::kernel`]), burn's own Adam (the reference) on every other device.
 
 use burn::backend::flex::FlexTensor;
-use burn::backend::{
-    BackendTensor, DispatchAutodiffContext, DispatchDevice, DispatchTensor, DispatchTensorKind,
-};
+use burn::backend::{BackendTensor, DispatchAutodiffContext, DispatchTensor, DispatchTensorKind};
 use burn::config::Config;
 use burn::optim::{
     Adam, AdamConfig, AdamState, AdaptiveMomentumState, LearningRate, ModuleOptimizer, Optimizer,
 };
-use burn::tensor::{DType, Device, Tensor};
+use burn::tensor::{Device, Tensor};
 
-use crate::kernel::{AdamScalars, adam_step};
+use crate::kernel::{AdamScalars, adam_step, on_flex_f32};
 
 /// Configuration of [`FusedAdam`]: burn's [`AdamConfig`] without weight decay, AMSGrad or
 /// gradient clipping (the presets use none of them). Build the module optimizer with
@@ -39,9 +37,7 @@ impl FusedAdamConfig {
     /// The optimizer itself, not wrapped in a module optimizer.
     fn optimizer(&self) -> FusedAdam {
         FusedAdam {
-            beta_1: self.beta_1,
-            beta_2: self.beta_2,
-            epsilon: self.epsilon,
+            config: self.clone(),
         }
     }
 
@@ -58,28 +54,20 @@ impl FusedAdamConfig {
 /// Adam with burn's update rule, state and bits, one parallel pass per parameter on `Flex`.
 #[derive(Clone, Debug)]
 pub struct FusedAdam {
-    beta_1: f32,
-    beta_2: f32,
-    epsilon: f32,
+    config: FusedAdamConfig,
 }
 
 impl FusedAdam {
-    fn config(&self) -> FusedAdamConfig {
-        FusedAdamConfig::new()
-            .with_beta_1(self.beta_1)
-            .with_beta_2(self.beta_2)
-            .with_epsilon(self.epsilon)
-    }
-
     /// The step's scalars at step `time` (1 on the first), as burn computes them.
     fn scalars(&self, time: usize, lr: LearningRate) -> AdamScalars {
+        let c = &self.config;
         let time = time as i32;
-        let bias_correction2_sqrt = (1.0 - self.beta_2.powi(time)).sqrt();
+        let bias_correction2_sqrt = (1.0 - c.beta_2.powi(time)).sqrt();
         AdamScalars {
-            beta_1: self.beta_1,
-            beta_2: self.beta_2,
-            combined: bias_correction2_sqrt / (1.0 - self.beta_1.powi(time)),
-            epsilon: self.epsilon * bias_correction2_sqrt,
+            beta_1: c.beta_1,
+            beta_2: c.beta_2,
+            combined: bias_correction2_sqrt / (1.0 - c.beta_1.powi(time)),
+            epsilon: c.epsilon * bias_correction2_sqrt,
             lr: lr as f32,
         }
     }
@@ -88,8 +76,7 @@ impl FusedAdam {
 /// The `Flex` float primitive of a tensor and its autodiff context, or `None` when it is not an
 /// `f32` tensor on `Flex`.
 fn flex<const D: usize>(t: &Tensor<D>) -> Option<(FlexTensor, DispatchAutodiffContext)> {
-    let on_flex = matches!(t.device().inner().as_dispatch(), DispatchDevice::Flex(_));
-    if !on_flex || t.dtype() != DType::F32 {
+    if !on_flex_f32(t) {
         return None;
     }
     let DispatchTensor { kind, autodiff } = t.clone().into_dispatch();
@@ -147,7 +134,7 @@ impl Optimizer for FusedAdam {
     ) -> (Tensor<D>, Option<Self::State<D>>) {
         match self.fused(lr, &tensor, &grad, state.as_ref()) {
             Some((tensor, state)) => (tensor, Some(state)),
-            None => self.config().reference().step(lr, tensor, grad, state),
+            None => self.config.reference().step(lr, tensor, grad, state),
         }
     }
 
@@ -160,6 +147,7 @@ impl Optimizer for FusedAdam {
 mod tests {
     use burn::nn::{Linear, LinearConfig};
     use burn::optim::GradientsParams;
+    use burn::tensor::DType;
     use burn::tensor::TensorData;
 
     use super::*;
@@ -249,7 +237,7 @@ mod tests {
             .fused(1e-2, &p, &g, Some(&state))
             .expect("fused, second step");
         assert_eq!(
-            FusedAdam::config(&adam)
+            adam.config
                 .reference()
                 .step(1e-2, t.clone(), g.clone(), None)
                 .0

@@ -1,15 +1,15 @@
 //! Camera-conditional batch normalization (paper section 3.3.3, after Dumoulin et al. 2016 and
 //! Perez et al. 2017).
 
-use burn::backend::{Dispatch, DispatchDevice};
+use burn::backend::Dispatch;
 use burn::config::Config;
 use burn::module::{Flag, Module, Param, RunningState};
 use burn::nn::{Initializer, Linear, LinearConfig};
 use burn::tensor::module::{batch_norm, batch_norm_train};
-use burn::tensor::{DType, Device, Tensor, assert_shape};
+use burn::tensor::{Device, Tensor, assert_shape};
 
 use crate::error::Error;
-use crate::kernel::CondNormBackend;
+use crate::kernel::{CondNormBackend, on_flex_f32};
 
 /// Configuration for a [`CondNorm`]; build it with [`CondNormConfig::init`].
 #[derive(Config, Debug)]
@@ -198,8 +198,7 @@ fn fused_train(
     shift: &Tensor<2>,
     epsilon: f64,
 ) -> Option<(Tensor<4>, Tensor<1>, Tensor<1>)> {
-    let on_flex = matches!(x.device().inner().as_dispatch(), DispatchDevice::Flex(_));
-    if !(on_flex && x.dtype() == DType::F32) {
+    if !on_flex_f32(&x) {
         return None;
     }
     let channels = x.dims()[1];

@@ -1,13 +1,13 @@
 //! The convolutions of every network, routed to the fast [`crate::kernel`] where it applies and
 //! to burn's own `conv2d` / `conv_transpose2d` (the reference) everywhere else.
 
-use burn::backend::{Dispatch, DispatchDevice};
+use burn::backend::Dispatch;
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::{Conv2d, ConvTranspose2d};
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
 use burn::tensor::{DType, Tensor, module};
 
-use crate::kernel::{PatchConvBackend, Taps};
+use crate::kernel::{PatchConvBackend, Taps, on_flex_f32};
 
 /// `conv.forward(x)` of a burn [`Conv2d`] module (`Same` padding goes to burn directly).
 ///
@@ -121,10 +121,8 @@ pub(crate) fn conv_transpose2d(
 /// not), with a square kernel.
 fn fast_applies(x: &Tensor<4>, weight: &Tensor<4>, bias: Option<&Tensor<1>>) -> bool {
     let [_, _, k0, k1] = weight.dims();
-    let on_flex = matches!(x.device().inner().as_dispatch(), DispatchDevice::Flex(_));
-    on_flex
+    on_flex_f32(x)
         && k0 == k1
-        && x.dtype() == DType::F32
         && weight.dtype() == DType::F32
         && bias.is_none_or(|b| b.dtype() == DType::F32)
 }

@@ -14,7 +14,7 @@ use burn::tensor::TensorData;
 use rayon::prelude::*;
 
 use super::isa::vectorized;
-use super::op::contiguous;
+use super::op::{contiguous, slice};
 
 /// Elements per parallel task.
 const CHUNK: usize = 1 << 14;
@@ -47,11 +47,11 @@ pub(crate) fn adam_step(
     let shape = p.shape();
     let (p, g) = (contiguous(p), contiguous(g));
     let moments = moments.map(|(m, v)| (contiguous(m), contiguous(v)));
-    let (ps, gs) = (values(&p), values(&g));
+    let (ps, gs) = (slice(&p), slice(&g));
     let n = ps.len();
     assert_eq!(gs.len(), n, "gradient length");
     let (ms, vs) = match &moments {
-        Some((m, v)) => (Some(values(m)), Some(values(v))),
+        Some((m, v)) => (Some(slice(m)), Some(slice(v))),
         None => (None, None),
     };
     assert!(ms.is_none_or(|m| m.len() == n) && vs.is_none_or(|v| v.len() == n));
@@ -90,11 +90,6 @@ pub(crate) fn adam_step(
     }
     let tensor = |values: Vec<f32>| FlexTensor::from_data(TensorData::new(values, shape.clone()));
     (tensor(p_out), tensor(m_out), tensor(v_out))
-}
-
-/// The contiguous `f32` values of a tensor.
-fn values(t: &FlexTensor) -> &[f32] {
-    t.as_slice().expect("contiguous f32")
 }
 
 /// Entries `at .. at + len` of an optional slice.

@@ -18,7 +18,7 @@ use burn::tensor::{Shape, TensorData};
 use rayon::prelude::*;
 
 use super::isa::vectorized;
-use super::op::contiguous;
+use super::op::{contiguous, slice};
 
 /// Elements per parallel task.
 const CHUNK: usize = 1 << 14;
@@ -87,12 +87,12 @@ vectorized! {
 }
 
 fn slope_mask(x: &FlexTensor, slope: f32) -> FlexTensor {
-    let values = x.as_slice::<f32>().expect("contiguous f32");
+    let values = slice(x);
     zip_map(values, values, x.shape(), slope, mask_chunk)
 }
 
 fn forward(x: &FlexTensor, slope: f32) -> FlexTensor {
-    let values = x.as_slice::<f32>().expect("contiguous f32");
+    let values = slice(x);
     zip_map(values, values, x.shape(), slope, forward_chunk)
 }
 
@@ -119,8 +119,8 @@ impl Backward<Flex, 1> for LeakyBackward {
         let grad = contiguous(grads.consume::<Flex>(&ops.node));
         let (x, slope) = ops.state;
         if let Some(node) = node {
-            let g = grad.as_slice::<f32>().expect("contiguous f32");
-            let x = x.as_slice::<f32>().expect("contiguous f32");
+            let g = slice(&grad);
+            let x = slice(&x);
             let dx = zip_map(x, g, grad.shape(), slope, backward_chunk);
             grads.register::<Flex>(node.id, dx);
         }

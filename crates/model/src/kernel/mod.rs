@@ -20,6 +20,15 @@ mod norm;
 mod op;
 
 pub(crate) use adam::{AdamScalars, adam_step};
+
+use burn::backend::DispatchDevice;
+use burn::tensor::{DType, Tensor};
+
+/// Whether `t` is an `f32` tensor on a `Flex` device (autodiff or not): where the kernels of
+/// this module apply.
+pub(crate) fn on_flex_f32<const D: usize>(t: &Tensor<D>) -> bool {
+    matches!(t.device().inner().as_dispatch(), DispatchDevice::Flex(_)) && t.dtype() == DType::F32
+}
 pub(crate) use leaky::LeakyReluBackend;
 pub(crate) use norm::CondNormBackend;
 pub(crate) use op::{PatchConvBackend, Taps};

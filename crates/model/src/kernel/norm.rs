@@ -22,7 +22,7 @@ use burn::tensor::TensorData;
 use rayon::prelude::*;
 
 use super::isa::vectorized;
-use super::op::contiguous;
+use super::op::{contiguous, slice};
 
 /// Backends that run the fused conditional batch normalization. Implemented for `Flex` and
 /// `Autodiff<Flex>`.
@@ -126,7 +126,7 @@ struct Moments {
 
 /// The moments' values (`f32`, as [`CondNormBackend::channel_moments`] returns them) read back.
 fn read_moments(t: &FlexTensor) -> Moments {
-    let v = values(t);
+    let v = slice(t);
     let channels = v.len() / 2;
     let wide = |s: &[f32]| s.iter().map(|&x| f64::from(x)).collect();
     Moments {
@@ -184,10 +184,6 @@ fn layout(x: &FlexTensor) -> (usize, usize) {
     (c, h * w)
 }
 
-fn values(t: &FlexTensor) -> &[f32] {
-    t.as_slice().expect("contiguous f32")
-}
-
 /// A tensor of `values` with `t`'s shape.
 fn like(t: &FlexTensor, values: Vec<f32>) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(values, t.shape()))
@@ -222,10 +218,10 @@ fn forward(
     epsilon: f32,
 ) -> FlexTensor {
     let (channels, plane) = layout(x);
-    let xs = values(x);
+    let xs = slice(x);
     let m = read_moments(moments);
     let inv = inverse_std(&m, epsilon);
-    let (scale, shift) = (values(scale), values(shift));
+    let (scale, shift) = (slice(scale), slice(shift));
     let out = planes_out(xs, plane, |i, src, dst| {
         let c = i % channels;
         normalize_plane(src, dst, m.mean[c], inv[c], scale[i], shift[i]);
@@ -235,7 +231,7 @@ fn forward(
 
 fn channel_moments(x: &FlexTensor) -> FlexTensor {
     let (channels, plane) = layout(x);
-    let m = moments(values(x), channels, plane);
+    let m = moments(slice(x), channels, plane);
     let out: Vec<f32> = m.mean.iter().chain(&m.var).map(|&v| v as f32).collect();
     FlexTensor::from_data(TensorData::new(out, [2, channels]))
 }
@@ -331,7 +327,7 @@ impl Backward<Flex, 3> for NormBackward {
             epsilon,
         } = ops.state;
         let (channels, plane) = layout(&x);
-        let (xs, gs, scales) = (values(&x), values(&grad), values(&scale));
+        let (xs, gs, scales) = (slice(&x), slice(&grad), slice(&scale));
         let m = read_moments(&moments);
         let inv = inverse_std(&m, epsilon);
         // Per plane (sample b, channel c): Σ g and Σ g·x̂ — the shift's and the scale's gradients.

@@ -60,7 +60,8 @@ pub(super) fn contiguous(t: FlexTensor) -> FlexTensor {
     }
 }
 
-fn slice(t: &FlexTensor) -> &[f32] {
+/// The values of a contiguous `f32` Flex tensor.
+pub(super) fn slice(t: &FlexTensor) -> &[f32] {
     t.as_slice().expect("contiguous f32")
 }
 
