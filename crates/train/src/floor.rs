@@ -20,6 +20,9 @@
 //!   the reconstruction and all but the projection for the sample (its input `z` is fixed).
 //!
 //! Each pass of a convolution costs [`ConvShape::macs`] multiply-adds per sample, 2 FLOP each.
+//! The critic's first layer counts the image channels only: its camera planes are constant, and
+//! their response is one convolution of a plane of ones per pass (forward and weight gradient),
+//! whatever the batch ([`pix2scene_model::CriticConfig::camera_response_shape`]).
 //! The renderer, the planarity prior and the pyramid's block means are elementwise work, given
 //! here as estimates per pixel ([`Floor::elementwise_flop`]); they are a few percent of the
 //! convolutions' work.
@@ -99,6 +102,8 @@ impl Floor {
         let enc = m.encoder().conv_shapes().map_err(bad)?;
         let dec = m.decoder().conv_shapes().map_err(bad)?;
         let critic = m.critic().conv_shapes().map_err(bad)?;
+        let response = m.critic().camera_response_shape().map_err(bad)?;
+        let response = response.as_slice();
         let o = &preset.optim;
         let b = o.batch;
         let stride2 = &critic[..critic.len() - 1];
@@ -119,9 +124,12 @@ impl Floor {
             t.add(Encoder, Forward, &enc, b);
             t.add(Decoder, Forward, &dec, b);
             t.add(Critic, Forward, &critic, 2 * b);
+            t.add(Critic, Forward, response, 1);
             t.add(Critic, WeightGradient, &critic, 2 * b);
+            t.add(Critic, WeightGradient, response, 1);
             t.add(Critic, InputGradient, &critic[1..], 2 * b);
             t.add(Penalty, Forward, stride2, b);
+            t.add(Penalty, Forward, response, 1);
             t.add(Penalty, Forward, &chain, b);
             t.add(Penalty, InputGradient, &chain, b);
             t.add(Penalty, WeightGradient, &chain, b);
@@ -137,6 +145,7 @@ impl Floor {
         t.add(Encoder, Forward, &enc, 2 * b);
         t.add(Decoder, Forward, &dec, 2 * b);
         t.add(Critic, Forward, &critic, 2 * b);
+        t.add(Critic, Forward, response, 1);
         t.add(Critic, InputGradient, &critic, 2 * b);
         t.add(Encoder, WeightGradient, &enc, 2 * b);
         t.add(Encoder, InputGradient, &enc, b);
@@ -194,16 +203,18 @@ mod tests {
     ///
     /// Encoder: conv 3→2 on 8² (4² outputs): 3·2·16·16 = 1536 MACs; head 2→3 on 4² (1 output):
     /// 2·3·16 = 96. Decoder: projection 6→2, 1² → 4²: 6·2·16 = 192; transpose 2→1, 4² → 8²:
-    /// 2·1·16·16 = 512. Critic: conv 6→2 on 8²: 6·2·16·16 = 3072; head (2+3)→1: 80.
-    /// Per sample: encoder 1632, decoder 704, critic 3152; the penalty's conv 3072 and its
+    /// 2·1·16·16 = 512. Critic: conv 3→2 on 8² (the image channels): 3·2·16·16 = 1536; head
+    /// (2+3)→1: 80; and once per pass, whatever the batch, the camera response 1→6 on 8²:
+    /// 6·16·16 = 1536.
+    /// Per sample: encoder 1632, decoder 704, critic 1616; the penalty's conv 1536 and its
     /// transpose 2→3 (back to the image channels only) on 4²: 2·3·16·16 = 1536.
     ///
-    /// Critic step (b = 2): encoder F 2·1632, decoder F 2·704, critic F 4·3152, critic W
-    /// 4·3152, critic I 4·80, penalty F 2·(3072 + 1536), penalty I 2·1536, penalty W 2·1536.
-    /// Encoder/decoder step: encoder F 4·1632, decoder F 4·704, critic F 4·3152, critic I
-    /// 4·3152, encoder W 4·1632, encoder I 2·1632 + 2·96, decoder W 4·704, decoder I 2·704 +
-    /// 2·512. Sum of MACs: 3264 + 1408 + 12608 + 12608 + 320 + 9216 + 3072 + 3072 + 6528 +
-    /// 2816 + 12608 + 12608 + 6528 + 3456 + 2816 + 2432 = 95360.
+    /// Critic step (b = 2): encoder F 2·1632, decoder F 2·704, critic F 4·1616 + 1536, critic W
+    /// 4·1616 + 1536, critic I 4·80, penalty F 2·(1536 + 1536) + 1536, penalty I 2·1536,
+    /// penalty W 2·1536. Encoder/decoder step: encoder F 4·1632, decoder F 4·704, critic F
+    /// 4·1616 + 1536, critic I 4·1616, encoder W 4·1632, encoder I 2·1632 + 2·96, decoder W
+    /// 4·704, decoder I 2·704 + 2·512. Sum of MACs: 3264 + 1408 + 8000 + 8000 + 320 + 7680 +
+    /// 3072 + 3072 + 6528 + 2816 + 8000 + 6464 + 6528 + 3456 + 2816 + 2432 = 73856.
     #[test]
     fn floor_matches_a_hand_count() {
         let preset = crate::testutil::preset(&[
@@ -216,11 +227,11 @@ mod tests {
         ])
         .unwrap();
         let floor = Floor::of(&preset).unwrap();
-        assert_eq!(floor.convolution_flop, 2 * 95_360);
+        assert_eq!(floor.convolution_flop, 2 * 73_856);
         assert_eq!(floor.flop_of(Part::Penalty, Pass::InputGradient), 2 * 3072);
         assert_eq!(
             floor.flop_of(Part::Critic, Pass::InputGradient),
-            2 * (320 + 12608)
+            2 * (320 + 6464)
         );
     }
 }

@@ -5,7 +5,7 @@
 use burn::tensor::Tensor;
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
 
-use super::Critic;
+use super::{Critic, first_conv};
 use crate::IMAGE_CHANNELS;
 use crate::activation::{leaky_relu, slope_mask};
 use crate::conv::{conv_transpose2d, conv2d};
@@ -73,13 +73,16 @@ impl Critic {
     /// stride-2 layer, computed outside autodiff.
     fn slope_masks(&self, x: Tensor<4>, camera: Option<Tensor<2>>) -> Vec<Tensor<4>> {
         let camera = camera.map(Tensor::without_autodiff);
-        let mut h = Self::joint_input(x.without_autodiff(), camera);
+        let mut h = x.without_autodiff();
         let mut masks = Vec::with_capacity(self.convs.len());
         let stride2 = ConvOptions::new([2, 2], [1, 1], [1, 1], 1);
-        for conv in &self.convs {
+        for (i, conv) in self.convs.iter().enumerate() {
             let weight = conv.weight.val().without_autodiff();
             let bias = conv.bias.as_ref().map(|b| b.val().without_autodiff());
-            let pre = conv2d(h, weight, bias, stride2.clone());
+            let pre = match i {
+                0 => first_conv(h, camera.clone(), weight, bias),
+                _ => conv2d(h, weight, bias, stride2.clone()),
+            };
             masks.push(slope_mask(pre.clone()));
             h = leaky_relu(pre);
         }

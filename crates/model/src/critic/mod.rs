@@ -7,12 +7,13 @@ use burn::config::Config;
 use burn::module::Module;
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Tensor, assert_shape};
 
 use crate::activation::leaky_relu;
 use crate::camera::check_camera;
 use crate::class::check_class;
-use crate::conv::conv2d_layer;
+use crate::conv::{conv2d, conv2d_layer};
 use crate::stages::{stage_widths, validate};
 use crate::work::{ConvShape, Part, part_scope};
 use crate::{CAMERA_DIM, IMAGE_CHANNELS};
@@ -45,7 +46,8 @@ pub struct CriticConfig {
 /// channels) → `L` convolutions 4×4, stride 2, padding 1, with bias, no normalization,
 /// LeakyReLU(0.2), widths `width·2^i` → at 4×4, `z` (and the one-hot class) broadcast to 4×4
 /// planes and concatenated → a 4×4 valid convolution to one scalar. With `camera_dim = 0` the
-/// image enters alone (3 channels).
+/// image enters alone (3 channels). The camera planes are never built: the first layer adds
+/// their response, which is the same for every image of a camera ([`first_conv`]).
 ///
 /// Paper Table 6 (128², width 85, "BatchNorm: No"; the camera enters as input planes). The
 /// width is a parameter; otherwise exactly the PyTorch yardstick (`bench/torch_reference.py`, class
@@ -85,7 +87,9 @@ impl CriticConfig {
     /// As [`CriticConfig::validate`].
     pub fn conv_shapes(&self) -> crate::Result<Vec<ConvShape>> {
         let stages = validate("critic", self.resolution, self.width, self.z_dim)?;
-        let (mut c_in, mut size) = (IMAGE_CHANNELS + CAMERA_DIM, self.resolution);
+        // The camera planes are constant: their response is one small convolution per pass,
+        // whatever the batch (see [`first_conv`]), so the first layer counts the image channels.
+        let (mut c_in, mut size) = (IMAGE_CHANNELS, self.resolution);
         let mut shapes = Vec::with_capacity(stages + 1);
         for w in stage_widths(self.width, stages) {
             shapes.push(ConvShape::conv(c_in, w, 4, 2, 1).on([size, size]));
@@ -94,6 +98,20 @@ impl CriticConfig {
         let joined = c_in + self.z_dim + self.num_classes;
         shapes.push(ConvShape::conv(joined, 1, 4, 1, 0).on([4, 4]));
         Ok(shapes)
+    }
+
+    /// The convolution of one plane of ones with the first layer's camera kernels (see
+    /// [`first_conv`]), one per pass whatever the batch: `1 → camera_dim·width` channels on
+    /// the input resolution; `None` without camera planes.
+    ///
+    /// # Errors
+    /// As [`CriticConfig::validate`].
+    pub fn camera_response_shape(&self) -> crate::Result<Option<ConvShape>> {
+        let stages = validate("critic", self.resolution, self.width, self.z_dim)?;
+        let first = stage_widths(self.width, stages)[0];
+        let r = self.resolution;
+        Ok((self.camera_dim > 0)
+            .then(|| ConvShape::conv(1, self.camera_dim * first, 4, 2, 1).on([r, r])))
     }
 
     /// Builds the critic with PyTorch-style (Kaiming-uniform) initial weights.
@@ -155,8 +173,13 @@ impl Critic {
         self.check_shapes(&x, &z, camera.as_ref(), class.as_ref());
         let _part = part_scope(Part::Critic);
         let [batch, _, _, _] = x.dims();
-        let mut h = Self::joint_input(x, camera);
-        for conv in &self.convs {
+        let (first, rest) = self
+            .convs
+            .split_first()
+            .expect("at least one stride-2 layer");
+        let bias = first.bias.as_ref().map(|b| b.val());
+        let mut h = leaky_relu(first_conv(x, camera, first.weight.val(), bias));
+        for conv in rest {
             h = leaky_relu(conv2d_layer(conv, h));
         }
         let h = Self::join_latent(h, z, class);
@@ -178,19 +201,6 @@ impl Critic {
         check_class("critic", self.num_classes, class, batch);
     }
 
-    /// `[x, camera planes]`: `[batch, 3 + camera_dim, R, R]`.
-    fn joint_input(x: Tensor<4>, camera: Option<Tensor<2>>) -> Tensor<4> {
-        let Some(camera) = camera else {
-            return x;
-        };
-        let [batch, _, r, _] = x.dims();
-        let [_, dim] = camera.dims();
-        let planes = camera
-            .reshape([batch, dim, 1, 1])
-            .expand([batch, dim, r, r]);
-        Tensor::cat(vec![x, planes], 1)
-    }
-
     /// `[features, z planes(, class planes)]` at the 4×4 level.
     fn join_latent(h: Tensor<4>, z: Tensor<2>, class: Option<Tensor<2>>) -> Tensor<4> {
         let [batch, _, s, _] = h.dims();
@@ -202,6 +212,50 @@ impl Critic {
         let planes = latent.reshape([batch, n, 1, 1]).expand([batch, n, s, s]);
         Tensor::cat(vec![h, planes], 1)
     }
+}
+
+/// The critic's first stride-2 convolution (4×4, stride 2, padding 1) of the image joined with
+/// its constant camera planes, `conv([x, planes(camera)], weight) + bias`, without building the
+/// planes: the convolution runs on the image channels alone, and adds `Σ_c camera[b, c] · R_c`,
+/// where `R_c` is the response of the camera kernels of channel `c` to a plane of ones (their
+/// tap sums, smaller at the border, where the taps reach into the zero padding). `R` is one
+/// small convolution per call, whatever the batch; the image convolution's patch matrix and
+/// product are half as wide as with the planes. Differentiable w.r.t. `weight` and `bias` (and
+/// `x`); `camera` is a constant. With `camera = None` it is the plain convolution.
+///
+/// # Shapes
+/// - `x`: `[batch, 3, R, R]`; `camera`: `[batch, camera_dim]`
+/// - `weight`: `[c_out, 3 + camera_dim, 4, 4]`; `bias`: `[c_out]`
+/// - returns `[batch, c_out, R/2, R/2]`
+pub(crate) fn first_conv(
+    x: Tensor<4>,
+    camera: Option<Tensor<2>>,
+    weight: Tensor<4>,
+    bias: Option<Tensor<1>>,
+) -> Tensor<4> {
+    let options = ConvOptions::new([2, 2], [1, 1], [1, 1], 1);
+    let Some(camera) = camera else {
+        return conv2d(x, weight, bias, options);
+    };
+    let [batch, _, r, _] = x.dims();
+    let [c_out, _, k, _] = weight.dims();
+    let [_, dim] = camera.dims();
+    let device = x.device();
+    let image = conv2d(
+        x,
+        weight.clone().narrow(1, 0, IMAGE_CHANNELS),
+        bias,
+        options.clone(),
+    );
+    let [_, _, h, w] = image.dims();
+    let kernels = weight
+        .narrow(1, IMAGE_CHANNELS, dim)
+        .reshape([c_out * dim, 1, k, k]);
+    let response = conv2d(Tensor::ones([1, 1, r, r], &device), kernels, None, options)
+        .reshape([c_out, dim, h * w])
+        .swap_dims(0, 1)
+        .reshape([dim, c_out * h * w]);
+    image + camera.matmul(response).reshape([batch, c_out, h, w])
 }
 
 #[cfg(test)]
@@ -262,6 +316,58 @@ mod tests {
             })
             .collect();
         assert!(max_abs_diff(&got, &want) < 1e-4, "{got:?} vs {want:?}");
+    }
+
+    /// [`first_conv`] against burn's convolution of the image with its camera planes
+    /// concatenated: output and the gradients of the image, the weight (camera channels
+    /// included) and the bias, on odd sizes, where the border responses differ from the
+    /// interior ones.
+    #[test]
+    fn first_conv_matches_the_concatenated_planes() {
+        let (device, mut rng) = (device(), Rng::new(36));
+        let ad = device.clone().autodiff();
+        for (batch, r, c_out) in [(3, 10, 5), (2, 7, 4)] {
+            let x = rng.tensor([batch, 3, r, r], 0.0, 1.0, &device);
+            let cam = rng.tensor([batch, 3], -2.0, 2.0, &device);
+            let w = rng.tensor([c_out, 6, 4, 4], -0.5, 0.5, &device);
+            let b = rng.tensor([c_out], -0.5, 0.5, &device);
+            let seed = rng.tensor([batch, c_out, r / 2, r / 2], -1.0, 1.0, &device);
+            let run = |fast: bool| {
+                let (x, w, b) = (
+                    x.clone().autodiff().require_grad(),
+                    w.clone().autodiff().require_grad(),
+                    b.clone().autodiff().require_grad(),
+                );
+                let cam = cam.clone().autodiff();
+                let out = if fast {
+                    first_conv(x.clone(), Some(cam), w.clone(), Some(b.clone()))
+                } else {
+                    let planes = cam.reshape([batch, 3, 1, 1]).expand([batch, 3, r, r]);
+                    let joined = Tensor::cat(vec![x.clone(), planes], 1);
+                    let options = ConvOptions::new([2, 2], [1, 1], [1, 1], 1);
+                    burn::tensor::module::conv2d(joined, w.clone(), Some(b.clone()), options)
+                };
+                let grads = (out.clone() * seed.clone().autodiff()).sum().backward();
+                [
+                    to_vec(out),
+                    to_vec(x.grad(&grads).expect("image gradient")),
+                    to_vec(w.grad(&grads).expect("weight gradient")),
+                    to_vec(b.grad(&grads).expect("bias gradient")),
+                ]
+            };
+            let (fast, reference) = (run(true), run(false));
+            for (name, (got, want)) in ["output", "image", "weight", "bias"]
+                .iter()
+                .zip(fast.iter().zip(&reference))
+            {
+                assert_eq!(got.len(), want.len(), "{name}");
+                let diff = max_abs_diff(got, want);
+                assert!(diff < 1e-4, "{name} ({batch}, {r}, {c_out}): {diff}");
+            }
+            // The camera kernels do receive a gradient (channels 3..6 of the weight).
+            let camera_grads = fast[2].chunks(16).skip(3).step_by(6).flatten();
+            assert!(camera_grads.map(|g| g.abs()).sum::<f64>() > 1e-2);
+        }
     }
 
     #[test]
