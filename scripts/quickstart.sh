@@ -2,8 +2,8 @@
 # The main job, end to end: generate box scenes with exact ground truth, train Pix2Scene on their
 # images for a few minutes, score it and the shipped box-scene model (models/boxes) on a test set
 # beside the image-blind baselines and the paper's Table 1, reconstruct test images in 3D, and
-# write one HTML report. About 10 minutes on a 2-core CPU once built (the first build compiles
-# burn: about 10 minutes more).
+# write one HTML report. About 4 minutes on a 2-core CPU once built (the first build compiles
+# burn: about 12 minutes more).
 #
 #   OUT=DIR      where everything goes (default out/quickstart)
 #   STEPS=N      training iterations (default: the preset's 300)
