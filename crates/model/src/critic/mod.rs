@@ -325,7 +325,6 @@ mod tests {
     #[test]
     fn first_conv_matches_the_concatenated_planes() {
         let (device, mut rng) = (device(), Rng::new(36));
-        let ad = device.clone().autodiff();
         for (batch, r, c_out) in [(3, 10, 5), (2, 7, 4)] {
             let x = rng.tensor([batch, 3, r, r], 0.0, 1.0, &device);
             let cam = rng.tensor([batch, 3], -2.0, 2.0, &device);
