@@ -91,16 +91,20 @@ def main():
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 
     summary = {"what": a.what, "threads": a.threads, "pairs": a.pairs,
-               "config": a.config if a.what == "train" else None}
+               "config": a.config if a.what == "train" else None, "figures": rows}
     for name in rows:
         for k in keys + ["peak_rss_mib"]:
             summary[f"{name}_{k}"] = statistics.median(r[k] for r in rows[name])
     for k in keys:
         ours_k, ref_k = summary[f"pix2scene_{k}"], summary[f"pytorch_{k}"]
         # Times: the reference's over ours; rates: ours over the reference's.
-        summary[f"ratio_{k}"] = ref_k / ours_k if k.endswith("_ms_per_image") else ours_k / ref_k
+        faster = (lambda o, r: r / o) if k.endswith("_ms_per_image") else (lambda o, r: o / r)
+        summary[f"ratio_{k}"] = faster(ours_k, ref_k)
+        pair = sorted(faster(o[k], r[k]) for o, r in zip(rows["pix2scene"], rows["pytorch"]))
+        summary[f"pair_ratios_{k}"] = pair
         print(f"median {k}: pix2scene {ours_k:.4g}, pytorch {ref_k:.4g}: pix2scene "
-              f"{summary[f'ratio_{k}']:.2f}x faster")
+              f"{summary[f'ratio_{k}']:.2f}x faster (median pair {statistics.median(pair):.2f}x, "
+              f"pairs {pair[0]:.2f}-{pair[-1]:.2f}x)")
     print(f"median peak RSS: pix2scene {summary['pix2scene_peak_rss_mib']:.0f} MiB, "
           f"pytorch {summary['pytorch_peak_rss_mib']:.0f} MiB")
     if a.json:
