@@ -18,7 +18,7 @@ use burn::tensor::{Shape, TensorData};
 use rayon::prelude::*;
 
 use super::isa::vectorized;
-use super::op::{contiguous, slice};
+use super::op::{ConstantBackward, contiguous, slice};
 
 /// Elements per parallel task.
 const CHUNK: usize = 1 << 14;
@@ -127,17 +127,6 @@ impl Backward<Flex, 1> for LeakyBackward {
     }
 }
 
-/// Backward step of [`LeakyReluBackend::par_slope_mask`]: the mask is piecewise constant, so
-/// it passes no gradient on.
-#[derive(Debug)]
-struct MaskBackward;
-
-impl Backward<Flex, 1> for MaskBackward {
-    type State = ();
-
-    fn backward(self, _: Ops<(), 1>, _: &mut Gradients, _: &mut Checkpointer) {}
-}
-
 impl<C: CheckpointStrategy> LeakyReluBackend for Autodiff<Flex, C> {
     fn par_leaky_relu(x: FloatTensor<Self>, slope: f32) -> FloatTensor<Self> {
         let kind = LeakyBackward
@@ -155,7 +144,8 @@ impl<C: CheckpointStrategy> LeakyReluBackend for Autodiff<Flex, C> {
     }
 
     fn par_slope_mask(x: FloatTensor<Self>, slope: f32) -> FloatTensor<Self> {
-        let prep = MaskBackward.prepare::<C>([x.node()]).compute_bound();
+        // The mask is piecewise constant: it passes no gradient on.
+        let prep = ConstantBackward.prepare::<C>([x.node()]).compute_bound();
         prep.stateless(slope_mask(&contiguous(x.into_primitive()), slope))
     }
 }

@@ -22,7 +22,7 @@ use burn::tensor::TensorData;
 use rayon::prelude::*;
 
 use super::isa::vectorized;
-use super::op::{contiguous, slice};
+use super::op::{ConstantBackward, contiguous, slice};
 
 /// Backends that run the fused conditional batch normalization. Implemented for `Flex` and
 /// `Autodiff<Flex>`.
@@ -377,16 +377,6 @@ impl Backward<Flex, 3> for NormBackward {
     }
 }
 
-/// Backward step of [`CondNormBackend::channel_moments`]: a constant passes no gradient on.
-#[derive(Debug)]
-struct MomentsBackward;
-
-impl Backward<Flex, 1> for MomentsBackward {
-    type State = ();
-
-    fn backward(self, _: Ops<(), 1>, _: &mut Gradients, _: &mut Checkpointer) {}
-}
-
 impl<C: CheckpointStrategy> CondNormBackend for Autodiff<Flex, C> {
     fn cond_norm_train(
         x: FloatTensor<Self>,
@@ -421,7 +411,7 @@ impl<C: CheckpointStrategy> CondNormBackend for Autodiff<Flex, C> {
     }
 
     fn channel_moments(x: FloatTensor<Self>) -> FloatTensor<Self> {
-        let prep = MomentsBackward.prepare::<C>([x.node()]).compute_bound();
+        let prep = ConstantBackward.prepare::<C>([x.node()]).compute_bound();
         prep.stateless(channel_moments(&contiguous(x.into_primitive())))
     }
 }

@@ -166,6 +166,17 @@ impl PatchConvBackend for Flex {
     }
 }
 
+/// Backward step of an operation whose output is a constant of its input (a slope mask, batch
+/// moments taken as constants): it passes no gradient on.
+#[derive(Debug)]
+pub(super) struct ConstantBackward;
+
+impl Backward<Flex, 1> for ConstantBackward {
+    type State = ();
+
+    fn backward(self, _: Ops<(), 1>, _: &mut Gradients, _: &mut Checkpointer) {}
+}
+
 /// Backward step of [`PatchConvBackend::patch_conv2d`].
 #[derive(Debug)]
 struct ConvBackward;
