@@ -11,6 +11,7 @@ use crate::camera::check_camera;
 use crate::cond_norm::{CondNorm, CondNormConfig};
 
 use crate::conv::conv2d_layer;
+use crate::resnet::{Block, BlockConfig};
 use crate::stages::{stage_widths, validate};
 use crate::work::{ConvShape, Part, part_scope};
 use crate::{CAMERA_DIM, IMAGE_CHANNELS};
@@ -30,6 +31,10 @@ pub struct EncoderConfig {
     /// position), or 0 for an encoder that takes no camera (3D-IQTT, paper Appendix D).
     #[config(default = "CAMERA_DIM")]
     pub camera_dim: usize,
+    /// Basic residual blocks (two 3×3 convolutions, [`Block`]) after each stride-2 layer, at
+    /// that layer's width and resolution: depth without downsampling. 0 = the paper's encoder.
+    #[config(default = 0)]
+    pub blocks: usize,
 }
 
 /// Maps an image seen from a known camera to a latent code.
@@ -38,7 +43,8 @@ pub struct EncoderConfig {
 /// followed by camera-conditional batch normalization ([`CondNorm`]; all but the last) and
 /// LeakyReLU(0.2); then a 4×4 valid convolution (with bias) from 4×4 to `z_dim`. With
 /// `camera_dim = 0` the normalizations are unconditional (learned scale and shift) and no
-/// camera is passed.
+/// camera is passed. With `blocks = n`, `n` basic residual blocks (unconditional batch
+/// normalization, ReLU) follow each stride-2 layer's activation.
 ///
 /// Paper Table 4 (128², width 85, "BatchNorm: Yes" on all but the last stride-2 layer). Departures:
 /// the width is a parameter, the normalization is conditioned on the camera (paper section
@@ -51,6 +57,8 @@ pub struct Encoder {
     pub convs: Vec<Conv2d>,
     /// Conditional normalizations after `convs[i]` for `i < L − 1`.
     pub norms: Vec<CondNorm>,
+    /// The residual blocks, `blocks` per stride-2 layer, stage after stage.
+    pub blocks: Vec<Block>,
     /// The final 4×4 valid convolution to `z_dim` channels.
     pub head: Conv2d,
     /// Input resolution in pixels.
@@ -82,6 +90,9 @@ impl EncoderConfig {
         for w in stage_widths(self.width, stages) {
             shapes.push(ConvShape::conv(c_in, w, 4, 2, 1).on([size, size]));
             (c_in, size) = (w, size / 2);
+            for _ in 0..2 * self.blocks {
+                shapes.push(ConvShape::conv(w, w, 3, 1, 1).on([size, size]));
+            }
         }
         shapes.push(ConvShape::conv(c_in, self.z_dim, 4, 1, 0).on([4, 4]));
         Ok(shapes)
@@ -117,10 +128,16 @@ impl EncoderConfig {
                     .init(device)
             })
             .collect();
+        let blocks = widths
+            .iter()
+            .flat_map(|&w| std::iter::repeat_n(w, self.blocks))
+            .map(|w| BlockConfig::new(w, w).with_bottleneck(false).init(device))
+            .collect();
         let head = Conv2dConfig::new([c_in, self.z_dim], [4, 4]).init(device);
         Encoder {
             convs,
             norms,
+            blocks,
             head,
             resolution: self.resolution,
             z_dim: self.z_dim,
@@ -146,6 +163,7 @@ impl Encoder {
         assert_shape!(x, [_, IMAGE_CHANNELS, self.resolution, self.resolution]);
         check_camera("encoder", self.camera_dim, camera.as_ref(), batch);
         let _part = part_scope(Part::Encoder);
+        let per_stage = self.blocks.len() / self.convs.len();
         let mut h = x;
         for (i, conv) in self.convs.iter().enumerate() {
             h = conv2d_layer(conv, h);
@@ -153,6 +171,9 @@ impl Encoder {
                 h = norm.forward(h, camera.clone());
             }
             h = leaky_relu(h);
+            for block in &self.blocks[i * per_stage..(i + 1) * per_stage] {
+                h = block.forward(h);
+            }
         }
         conv2d_layer(&self.head, h).reshape([batch, self.z_dim])
     }
@@ -198,6 +219,38 @@ mod tests {
         }
         // (16, 4, 6): 3·4·16 + 8·4 + 4·8·16 + 8·6·16 + 6 = 192 + 32 + 512 + 774 = 1510.
         assert_eq!(expected_params(16, 4, 6), 1510);
+    }
+
+    /// Each residual block adds two bias-free 3×3 convolutions of its stage's width and two
+    /// batch normalizations (scale and shift; the running statistics are not parameters), and
+    /// the forward pass runs exactly the convolutions [`EncoderConfig::conv_shapes`] lists.
+    #[test]
+    fn residual_blocks_add_their_weights_and_listed_convolutions() {
+        let (device, mut rng) = (device(), Rng::new(13));
+        let (r, w, z) = (16, 4, 6);
+        let config = EncoderConfig::new(r).with_width(w).with_z_dim(z);
+        let plain = config.init(&device);
+        let deep = config.clone().with_blocks(2).init(&device);
+        assert_eq!(deep.blocks.len(), 4);
+        // Per block: 2·9·c² weights, 2·2c scale and shift, 2·2c running statistics.
+        let per_block = |c: usize| 2 * 9 * c * c + 8 * c;
+        assert_eq!(
+            deep.num_params() - plain.num_params(),
+            2 * (per_block(w) + per_block(2 * w))
+        );
+        let x = rng.tensor([2, 3, r, r], 0.0, 1.0, &device);
+        let cam = rng.tensor([2, 3], 0.0, 1.0, &device);
+        crate::work::start_recording();
+        assert_eq!(deep.forward(x, Some(cam)).dims(), [2, z]);
+        let mut ran: Vec<ConvShape> = crate::work::take_records()
+            .into_iter()
+            .flat_map(|rec| std::iter::repeat_n(rec.shape, rec.calls as usize))
+            .collect();
+        let mut listed = config.with_blocks(2).conv_shapes().unwrap();
+        assert_eq!(listed.len(), 2 + 2 * 4 + 1);
+        ran.sort();
+        listed.sort();
+        assert_eq!(ran, listed);
     }
 
     #[test]

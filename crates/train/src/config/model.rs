@@ -23,6 +23,10 @@ pub struct ModelSection {
     /// added to the depth before its softplus; at most `log2(resolution / 4)`. 0 = the decoder
     /// of the paper's Table 5 and the PyTorch yardstick. Default 0.
     pub decoder_coarse_heads: usize,
+    /// Basic residual blocks after each of the encoder's stride-2 layers (see
+    /// `pix2scene_model::EncoderConfig::blocks`); 0 = the encoder of the paper's Table 4.
+    /// Default 0.
+    pub encoder_blocks: usize,
     /// Factor on the decoder's last-layer output (see `pix2scene_model::DecoderConfig::fine_gain`);
     /// 1 = the paper's decoder. Default 1.
     pub decoder_fine_gain: f64,
@@ -44,6 +48,7 @@ impl Default for ModelSection {
             z_dim: 128,
             num_classes: 0,
             decoder_coarse_heads: 0,
+            encoder_blocks: 0,
             decoder_fine_gain: 1.0,
             camera: true,
             foreground_mask: false,
@@ -63,6 +68,7 @@ impl ModelSection {
             .with_width(self.width)
             .with_z_dim(self.z_dim)
             .with_camera_dim(self.camera_dim())
+            .with_blocks(self.encoder_blocks)
     }
 
     /// The decoder's configuration.

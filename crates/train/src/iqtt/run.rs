@@ -4,7 +4,9 @@
 //!
 //! Run directory: `config.toml` (the resolved preset, one method and one label count),
 //! `metrics.jsonl` ([`IqttRecord`] lines), `checkpoints/step-NNNNNNNN/` (the learner's files,
-//! `state.json` and `window.json`) and, once finished, `result.json` ([`IqttRunSummary`]).
+//! `state.json` and `window.json`), `best/step-NNNNNNNN/` (the same for the evaluation with the
+//! highest validation accuracy so far: model selection, the weights that are tested) and, once
+//! finished, `result.json` ([`IqttRunSummary`]).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -38,6 +40,9 @@ pub const RESULT_FILE: &str = "result.json";
 /// The loss window and training time in a checkpoint.
 const WINDOW_FILE: &str = "window.json";
 
+/// The folder of the run's best checkpoint (highest validation accuracy).
+const BEST_DIR: &str = "best";
+
 /// What `pix2scene iqtt train` (or one run of `iqtt run`) was asked to do.
 #[derive(Clone, Debug, Default)]
 pub struct IqttOptions {
@@ -63,9 +68,13 @@ pub struct IqttRunSummary {
     pub labels: u64,
     /// Iterations completed.
     pub steps: u64,
-    /// Accuracy on the validation questions.
+    /// The evaluation the test figure is of: the one with the highest validation accuracy
+    /// (the earliest of equals), every `run.eval_every` iterations and at the end.
+    #[serde(default)]
+    pub best_step: u64,
+    /// Accuracy on the validation questions at `best_step`.
     pub validation: Accuracy,
-    /// Accuracy on the test questions (absent for an interrupted run).
+    /// Accuracy on the test questions at `best_step` (absent for an interrupted run).
     pub test: Option<Accuracy>,
     /// Seconds spent training, over every resume (evaluation excluded).
     pub train_seconds: f64,
@@ -78,6 +87,9 @@ pub struct IqttRunSummary {
 struct Window {
     losses: IqttAverager,
     train_seconds: f64,
+    /// The step and validation accuracy of the best evaluation so far.
+    #[serde(default)]
+    best: Option<(u64, Accuracy)>,
 }
 
 /// Trains (or resumes) one run as described by `options`, then evaluates it on the test
@@ -185,12 +197,15 @@ fn train_loop(
         let is_final = step == total;
         let evaluated = step.is_multiple_of(run.eval_every) || is_final;
         if evaluated {
-            validation = Some(accuracy(
-                learner,
-                questions,
-                questions.validation(),
-                preset,
-            )?);
+            let v = accuracy(learner, questions, questions.validation(), preset)?;
+            validation = Some(v);
+            if window
+                .best
+                .is_none_or(|(_, best)| v.fraction() > best.fraction())
+            {
+                window.best = Some((step, v));
+                save(learner, &out.join(BEST_DIR), step, &window, 1)?;
+            }
         }
         if step.is_multiple_of(run.log_every) || is_final {
             let (t0, s0) = window_start;
@@ -212,10 +227,17 @@ fn train_loop(
         save(learner, &checkpoints, step, &window, run.keep_last)?;
     }
     progress.finished(step, interrupted);
-    let validation = match validation {
-        Some(v) => v,
-        None => accuracy(learner, questions, questions.validation(), preset)?,
+    let (best_step, validation) = match (window.best, validation) {
+        (Some(best), _) if !interrupted => best,
+        (_, Some(v)) => (step, v),
+        _ => (
+            step,
+            accuracy(learner, questions, questions.validation(), preset)?,
+        ),
     };
+    if best_step != step {
+        load_best(learner, out, Some(best_step))?;
+    }
     let test = if interrupted {
         None
     } else {
@@ -225,6 +247,7 @@ fn train_loop(
         method: preset.iqtt.method.clone(),
         labels: questions.labels(),
         steps: step,
+        best_step,
         validation,
         test,
         train_seconds: window.train_seconds,
@@ -264,6 +287,26 @@ fn save(
     checkpoint::prune(checkpoints, keep_last)
 }
 
+/// Loads the run's best checkpoint (`RUN/best/step-N`, the newest there when `step` is `None`)
+/// into `learner`.
+///
+/// # Errors
+/// [`Error::Checkpoint`] when it is missing, or as [`load_checkpoint`].
+fn load_best(learner: &mut dyn Learner, run: &Path, step: Option<u64>) -> Result<()> {
+    let dir = run.join(BEST_DIR);
+    let found = checkpoint::checkpoint_dirs(&dir)?
+        .into_iter()
+        .rfind(|(s, _)| step.is_none_or(|want| *s == want));
+    let (_, best) = found.ok_or_else(|| Error::Checkpoint {
+        path: dir,
+        message: match step {
+            Some(s) => format!("no best checkpoint of step {s}"),
+            None => "no best checkpoint".into(),
+        },
+    })?;
+    load_checkpoint(learner, &best).map(|_| ())
+}
+
 /// Verifies checkpoint directory `dir` against its checksums (the learner's files and the
 /// loss window) and loads the learner from it; a checkpoint that fails verification changes
 /// nothing.
@@ -300,7 +343,8 @@ pub fn accuracy(
     Ok(total)
 }
 
-/// Evaluates the newest checkpoint of run `run` on its test questions (`iqtt eval`).
+/// Evaluates run `run` on its test questions (`iqtt eval`): its best checkpoint (`RUN/best/`,
+/// the weights its `result.json` reports), or its newest for a run that has none.
 ///
 /// # Errors
 /// A directory that is not a 3D-IQTT run or has no checkpoint, and checkpoint errors naming
@@ -318,7 +362,9 @@ pub fn evaluate_run(run: &Path, overrides: &[String]) -> Result<(IqttPreset, Acc
     let device = TrainDevice::parse(&preset.run.device)?.autodiff_device();
     let questions = QuestionSet::open(&preset.iqtt, preset.model.resolution, labels)?;
     let mut learner = new_learner(&preset, questions.clone(), &device);
-    if learner.steps() > 0 {
+    if run.join(BEST_DIR).is_dir() {
+        load_best(learner.as_mut(), run, None)?;
+    } else if learner.steps() > 0 {
         let checkpoints = run.join("checkpoints");
         let (_, latest) = checkpoint::checkpoint_dirs(&checkpoints)?
             .pop()
@@ -500,6 +546,57 @@ mod tests {
         assert_eq!(metrics(&split), metrics(&straight));
         for dir in [straight, split] {
             std::fs::remove_dir_all(dir).unwrap();
+        }
+    }
+
+    /// The tested weights are those of the evaluation with the highest validation accuracy
+    /// (the earliest of equals): `result.json` names its step and validation figure, which
+    /// are the log's, `RUN/best/` holds that checkpoint alone, and `evaluate_run` of the run
+    /// reproduces the test figure from it.
+    #[test]
+    fn the_best_validation_checkpoint_is_tested() {
+        for method in ["siamese", "pix2scene"] {
+            let out = scratch(&format!("best-{method}"));
+            let options = IqttOptions {
+                config: Some(tiny()),
+                out: out.clone(),
+                overrides: vec![
+                    "run.steps=8".into(),
+                    "baselines.steps=8".into(),
+                    "run.eval_every=1".into(),
+                    "iqtt.labels=[20]".into(),
+                    format!("iqtt.method=\"{method}\""),
+                ],
+                ..IqttOptions::default()
+            };
+            let summary = train_iqtt(&options, &mut ()).unwrap();
+            let logged: Vec<(u64, Accuracy)> = std::fs::read_to_string(out.join("metrics.jsonl"))
+                .unwrap()
+                .lines()
+                .map(|l| {
+                    let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                    let acc = serde_json::from_value(v["validation"].clone()).unwrap();
+                    (v["step"].as_u64().unwrap(), acc)
+                })
+                .collect();
+            assert_eq!(logged.len(), 8, "{method}");
+            let best = logged.iter().fold(logged[0], |b, &(s, a)| {
+                if a.fraction() > b.1.fraction() {
+                    (s, a)
+                } else {
+                    b
+                }
+            });
+            assert_eq!(
+                (summary.best_step, summary.validation),
+                best,
+                "{method}: {logged:?}"
+            );
+            let kept = checkpoint::checkpoint_dirs(&out.join(BEST_DIR)).unwrap();
+            assert_eq!(kept.iter().map(|(s, _)| *s).collect::<Vec<_>>(), [best.0]);
+            let (_, test) = evaluate_run(&out, &[]).unwrap();
+            assert_eq!(Some(test), summary.test, "{method}");
+            std::fs::remove_dir_all(out).unwrap();
         }
     }
 

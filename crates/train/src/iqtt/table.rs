@@ -38,6 +38,8 @@ pub struct TableRow {
     pub validation: Accuracy,
     /// Training iterations.
     pub steps: u64,
+    /// The iteration whose weights were tested (the best on the validation questions).
+    pub best_step: u64,
     /// Seconds of training.
     pub train_seconds: f64,
 }
@@ -54,6 +56,7 @@ impl TableRow {
             accuracy: summary.test.expect("a finished run has a test accuracy"),
             validation: summary.validation,
             steps: summary.steps,
+            best_step: summary.best_step,
             train_seconds: summary.train_seconds,
         }
     }
@@ -151,8 +154,8 @@ impl IqttTable {
         s += &format!("; human (paper) {PAPER_HUMAN:.4}\n\ntraining time, seconds:");
         for row in &self.rows {
             s += &format!(
-                " {} {}: {:.0} ({} steps);",
-                row.method, row.labels, row.train_seconds, row.steps
+                " {} {}: {:.0} ({} steps, tested at {});",
+                row.method, row.labels, row.train_seconds, row.steps, row.best_step
             );
         }
         s.pop();
@@ -161,7 +164,7 @@ impl IqttTable {
     }
 
     /// The table as one JSON object: `{"pix2scene": {"0": {"accuracy", "interval", "correct",
-    /// "total", "validation", "steps", "train_seconds"}, …}, "cnn": …, "siamese": …, "chance",
+    /// "total", "validation", "steps", "best_step", "train_seconds"}, …}, "cnn": …, "siamese": …, "chance",
     /// "shortcuts": {"area-nearest": …, "pixel-nearest": …}, "paper": …, "human_paper",
     /// "test_questions", "train_questions", "resolution", "hard"}`.
     pub fn to_json(&self) -> Value {
@@ -172,6 +175,7 @@ impl IqttTable {
                 let mut cell = accuracy_json(&row.accuracy);
                 cell["validation"] = json!(row.validation.fraction());
                 cell["steps"] = json!(row.steps);
+                cell["best_step"] = json!(row.best_step);
                 cell["train_seconds"] = json!(row.train_seconds);
                 by_labels.insert(row.labels.to_string(), cell);
             }
@@ -223,6 +227,7 @@ mod tests {
             accuracy: Accuracy::new(correct, 100),
             validation: Accuracy::new(1, 2),
             steps: 10,
+            best_step: 8,
             train_seconds: 1.5,
         }
     }
@@ -256,7 +261,12 @@ mod tests {
             "{md}"
         );
         let json = table.to_json();
+        assert!(
+            md.contains("pix2scene 0: 2 (10 steps, tested at 8)"),
+            "{md}"
+        );
         assert_eq!(json["pix2scene"]["200"]["correct"], 60);
+        assert_eq!(json["pix2scene"]["200"]["best_step"], 8);
         assert_eq!(json["cnn"]["0"]["accuracy"], 0.33);
         assert_eq!(json["paper"]["siamese"]["10000"], 0.3752);
         assert_eq!(json["shortcuts"]["area-nearest"]["total"], 100);
