@@ -9,7 +9,7 @@ use pix2scene_train::iqtt::figures::{write_answered_questions, write_reconstruct
 use pix2scene_train::iqtt::pix2scene::Pix2SceneLearner;
 use pix2scene_train::iqtt::questions::QuestionSet;
 use pix2scene_train::iqtt::{
-    IqttOptions, Method, evaluate_run, load_checkpoint, run_all, train_iqtt,
+    IqttOptions, Method, evaluate_run, load_checkpoint, run_all, tested_checkpoint, train_iqtt,
 };
 
 use super::iqtt_human::{HumanArgs, ScoreArgs};
@@ -32,7 +32,7 @@ enum IqttCommand {
     Run(RunArgs),
     /// Train one method at one label count (resumable like `train`), then test it.
     Train(TrainArgs),
-    /// Evaluate a run's newest checkpoint on its test questions (and write figures).
+    /// Evaluate a run's tested weights (its best validation checkpoint) on its test questions (and write figures).
     Eval(EvalArgs),
     /// Write the human test: a static HTML page of questions, one at a time.
     Human(HumanArgs),
@@ -160,8 +160,9 @@ pub fn run(args: IqttArgs, threads: Option<usize>) -> anyhow::Result<()> {
                 .with_context(|| format!("3D-IQTT run {}", a.out.display()))?;
             match s.test {
                 Some(test) => println!(
-                    "done: {} with {} labels, {} steps in {:.0} s; validation {}; test {test}",
-                    s.method, s.labels, s.steps, s.train_seconds, s.validation
+                    "done: {} with {} labels, {} steps in {:.0} s; at its best validation \
+                     (step {}): validation {}; test {test}",
+                    s.method, s.labels, s.steps, s.train_seconds, s.best_step, s.validation
                 ),
                 None => println!(
                     "interrupted, saved at step {}; continue with --resume",
@@ -209,10 +210,8 @@ fn eval(a: EvalArgs) -> anyhow::Result<()> {
     let questions =
         QuestionSet::open(&preset.iqtt, preset.model.resolution, 0).with_context(what)?;
     let mut learner = Pix2SceneLearner::new(&preset, questions.clone(), &device);
-    let (_, latest) = pix2scene_train::checkpoint::checkpoint_dirs(&a.run.join("checkpoints"))?
-        .pop()
-        .with_context(|| format!("{}: no checkpoint", a.run.display()))?;
-    load_checkpoint(&mut learner, &latest).with_context(what)?;
+    let tested = tested_checkpoint(&a.run).with_context(what)?;
+    load_checkpoint(&mut learner, &tested).with_context(what)?;
     let ids: Vec<u64> = questions.test().take(a.figure_questions as usize).collect();
     let drawn = questions.draw(&ids);
     std::fs::create_dir_all(&dir).with_context(|| dir.display().to_string())?;

@@ -236,7 +236,7 @@ fn train_loop(
         ),
     };
     if best_step != step {
-        load_best(learner, out, Some(best_step))?;
+        load_best(learner, out, best_step)?;
     }
     let test = if interrupted {
         None
@@ -287,24 +287,37 @@ fn save(
     checkpoint::prune(checkpoints, keep_last)
 }
 
-/// Loads the run's best checkpoint (`RUN/best/step-N`, the newest there when `step` is `None`)
-/// into `learner`.
+/// Loads the run's best checkpoint of step `step` (`RUN/best/step-N`) into `learner`.
 ///
 /// # Errors
 /// [`Error::Checkpoint`] when it is missing, or as [`load_checkpoint`].
-fn load_best(learner: &mut dyn Learner, run: &Path, step: Option<u64>) -> Result<()> {
-    let dir = run.join(BEST_DIR);
-    let found = checkpoint::checkpoint_dirs(&dir)?
-        .into_iter()
-        .rfind(|(s, _)| step.is_none_or(|want| *s == want));
-    let (_, best) = found.ok_or_else(|| Error::Checkpoint {
-        path: dir,
-        message: match step {
-            Some(s) => format!("no best checkpoint of step {s}"),
-            None => "no best checkpoint".into(),
-        },
-    })?;
-    load_checkpoint(learner, &best).map(|_| ())
+fn load_best(learner: &mut dyn Learner, run: &Path, step: u64) -> Result<()> {
+    let dir = run.join(BEST_DIR).join(checkpoint::checkpoint_name(step));
+    if !dir.is_dir() {
+        return Err(Error::Checkpoint {
+            path: dir,
+            message: "missing: the best checkpoint this run recorded".into(),
+        });
+    }
+    load_checkpoint(learner, &dir).map(|_| ())
+}
+
+/// The checkpoint whose weights a run's test figure is of: its best (`RUN/best/`), or its
+/// newest (`RUN/checkpoints/`) for a run without one.
+///
+/// # Errors
+/// [`Error::Checkpoint`] when the run has neither; [`Error::Io`] for an unreadable directory.
+pub fn tested_checkpoint(run: &Path) -> Result<PathBuf> {
+    let checkpoints = run.join("checkpoints");
+    for dir in [run.join(BEST_DIR), checkpoints.clone()] {
+        if let Some((_, newest)) = checkpoint::checkpoint_dirs(&dir)?.pop() {
+            return Ok(newest);
+        }
+    }
+    Err(Error::Checkpoint {
+        path: checkpoints,
+        message: "no checkpoint to evaluate".into(),
+    })
 }
 
 /// Verifies checkpoint directory `dir` against its checksums (the learner's files and the
@@ -362,17 +375,8 @@ pub fn evaluate_run(run: &Path, overrides: &[String]) -> Result<(IqttPreset, Acc
     let device = TrainDevice::parse(&preset.run.device)?.autodiff_device();
     let questions = QuestionSet::open(&preset.iqtt, preset.model.resolution, labels)?;
     let mut learner = new_learner(&preset, questions.clone(), &device);
-    if run.join(BEST_DIR).is_dir() {
-        load_best(learner.as_mut(), run, None)?;
-    } else if learner.steps() > 0 {
-        let checkpoints = run.join("checkpoints");
-        let (_, latest) = checkpoint::checkpoint_dirs(&checkpoints)?
-            .pop()
-            .ok_or_else(|| Error::Checkpoint {
-                path: checkpoints,
-                message: "no checkpoint to evaluate".into(),
-            })?;
-        load_checkpoint(learner.as_mut(), &latest)?;
+    if learner.steps() > 0 {
+        load_checkpoint(learner.as_mut(), &tested_checkpoint(run)?)?;
     }
     let test = accuracy(learner.as_ref(), &questions, questions.test(), &preset)?;
     Ok((preset, test))
