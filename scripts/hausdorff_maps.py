@@ -6,8 +6,10 @@
 
 DATASET is a `pix2scene generate` directory (its first shard is read). Each `--pred` is
 LABEL=SOURCE: SOURCE is either a directory holding `I/depth.npy` for record I (what
-`pix2scene reconstruct --input DATASET --index I --out SOURCE/I` writes), or a run's
-`refined-targets.bin` (the kept training targets; scene identifiers are generator records).
+`pix2scene reconstruct --input DATASET --index I --out SOURCE/I` writes), a path pattern with
+`{i}` for the record (e.g. `rec/{i}/snapped-depth.npy`, what `reconstruct --snap-edges` adds),
+or a run's `refined-targets.bin` (the kept training targets; scene identifiers are generator
+records).
 For every source it prints, over the first N records, the mean Hausdorff-F (max over predicted
 surfels of the distance to the nearest true surfel, as `pix2scene eval`), the same after each
 map's median depth ratio to the truth is divided out, and the mean forward distance. The figure
@@ -53,9 +55,10 @@ def source(spec, size):
         sys.exit(f"error: --pred {spec!r}: expected LABEL=DIR or LABEL=refined-targets.bin")
     if os.path.isfile(path):
         return label, read_targets(path, size)
+    pattern = path if "{i}" in path else os.path.join(path, "{i}", "depth.npy")
 
     def load(i):
-        p = os.path.join(path, str(i), "depth.npy")
+        p = pattern.replace("{i}", str(i))
         return np.load(p).reshape(size, size) if os.path.exists(p) else None
 
     return label, load

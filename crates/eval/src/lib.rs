@@ -50,6 +50,7 @@
 pub mod bench;
 mod dataset;
 mod depth_metrics;
+mod edge_snap;
 mod error;
 mod evaluate;
 pub mod export;
@@ -72,6 +73,7 @@ pub mod view;
 
 pub use dataset::{open_room_dataset, read_record};
 pub use depth_metrics::{mse_depth, side};
+pub use edge_snap::EdgeSnap;
 pub use error::{Error, Result};
 pub use evaluate::{EvalOptions, evaluate, view_sample};
 pub use generation::{interpolation_strip, prior_codes, sample_grid};
@@ -80,7 +82,7 @@ pub use metrics::{ImageMetrics, Metric, Scorer};
 pub use normal_angle::{interior, mad_deg, mean_angle_deg};
 pub use paper::{PaperRow, paper_row};
 pub use points::{PixelRays, Point};
-pub use predictor::{BaselineKind, DepthPredictor, ImageBlind, Refined};
+pub use predictor::{BaselineKind, DepthPredictor, ImageBlind, Refined, Snapped};
 pub use reconstruct::{
     ReconstructOptions, ReconstructSummary, ReconstructionScore, TURNTABLE_SWEEP_DEG, reconstruct,
 };

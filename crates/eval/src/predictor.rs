@@ -10,6 +10,7 @@ use pix2scene_scene::Sample;
 use pix2scene_train::baselines::{MeanDepth, MeanDepthSum};
 
 use crate::dataset::open_room_dataset;
+use crate::edge_snap::EdgeSnap;
 use crate::error::{Error, Result};
 use crate::trained_model::TrainedModel;
 
@@ -108,6 +109,45 @@ impl DepthPredictor for Refined {
             .predict(sources, views)?
             .iter()
             .map(|depth| self.model.refine(depth, &batch, self.steps))
+            .collect())
+    }
+}
+
+/// A predictor whose depth maps are edge-snapped ([`EdgeSnap`], `eval --snap-edges`) at every
+/// view: the same maps, with the pixels that straddle a depth edge moved onto one side.
+pub struct Snapped {
+    inner: Box<dyn DepthPredictor>,
+    snap: EdgeSnap,
+}
+
+impl Snapped {
+    /// `inner`'s maps, snapped by `snap`.
+    pub fn new(inner: Box<dyn DepthPredictor>, snap: EdgeSnap) -> Self {
+        Self { inner, snap }
+    }
+}
+
+impl DepthPredictor for Snapped {
+    fn resolution(&self) -> usize {
+        self.inner.resolution()
+    }
+
+    fn label(&self) -> String {
+        format!(
+            "{}, edges snapped ({} px, {})",
+            self.inner.label(),
+            self.snap.window(),
+            self.snap.relative_range()
+        )
+    }
+
+    fn predict(&self, sources: &[Sample], views: &[Vec<Sample>]) -> Result<Vec<Vec<f32>>> {
+        let size = self.resolution();
+        Ok(self
+            .inner
+            .predict(sources, views)?
+            .iter()
+            .map(|maps| self.snap.apply_batch(maps, size))
             .collect())
     }
 }

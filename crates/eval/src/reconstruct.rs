@@ -6,6 +6,7 @@ use std::path::Path;
 use pix2scene_scene::Sample;
 use serde::{Deserialize, Serialize};
 
+use crate::edge_snap::EdgeSnap;
 use crate::error::{Error, Result};
 use crate::export::{
     Surfels, TurntableFrame, write_depth_png, write_image_png, write_normal_png, write_npy,
@@ -29,6 +30,8 @@ const TURNTABLE_DELAY_MS: u32 = 100;
 pub struct ReconstructOptions {
     /// Steps of test-time refinement (0 = none).
     pub refine: usize,
+    /// Also write the network's map edge-snapped ([`EdgeSnap`]), if given.
+    pub snap_edges: Option<EdgeSnap>,
     /// Frames of the turntable GIF (at least 1).
     pub turntable_frames: usize,
 }
@@ -37,6 +40,7 @@ impl Default for ReconstructOptions {
     fn default() -> Self {
         Self {
             refine: 0,
+            snap_edges: None,
             turntable_frames: 24,
         }
     }
@@ -63,6 +67,8 @@ pub struct ReconstructSummary {
     pub refined: Option<ReconstructionScore>,
     /// Steps of refinement.
     pub refine_steps: usize,
+    /// The network's map edge-snapped, if asked for.
+    pub snapped: Option<ReconstructionScore>,
     /// Turntable frames.
     pub turntable_frames: usize,
 }
@@ -81,6 +87,7 @@ pub struct ReconstructSummary {
 ///   (see [`TURNTABLE_SWEEP_DEG`]), image | depth | normals per frame;
 /// - with `refine > 0`, the same maps after test-time refinement through the renderer,
 ///   prefixed `refined-`;
+/// - with `snap_edges`, the network's maps after edge snapping, prefixed `snapped-`;
 /// - `summary.json` ([`ReconstructSummary`]).
 ///
 /// # Errors
@@ -122,6 +129,13 @@ pub fn reconstruct(
     } else {
         None
     };
+    let snapped = match options.snap_edges {
+        Some(snap) => {
+            let snapped = snap.apply(&depth, model.resolution());
+            Some(write_maps(model, sample, truth, &snapped, out, "snapped-")?)
+        }
+        None => None,
+    };
     write_turntable(
         model,
         sample,
@@ -134,6 +148,7 @@ pub fn reconstruct(
         network,
         refined,
         refine_steps: options.refine,
+        snapped,
         turntable_frames: options.turntable_frames,
     };
     let text = serde_json::to_string_pretty(&summary).map_err(|e| Error::Encode {

@@ -8,9 +8,10 @@ use std::sync::OnceLock;
 use base64::Engine;
 use pix2scene_eval::report::{ReportOptions, write_report};
 use pix2scene_eval::{
-    BaselineKind, CheckpointChoice, DepthPredictor, EvalOptions, EvalResult, ImageBlind, Metric,
-    PixelRays, ReconstructOptions, Refined, Result, TrainedModel, evaluate, interpolation_strip,
-    mse_depth, open_room_dataset, orbit_camera, read_record, reconstruct, sample_grid,
+    BaselineKind, CheckpointChoice, DepthPredictor, EdgeSnap, EvalOptions, EvalResult, ImageBlind,
+    Metric, PixelRays, ReconstructOptions, Refined, Result, Snapped, TrainedModel, evaluate,
+    interpolation_strip, mse_depth, open_room_dataset, orbit_camera, read_record, reconstruct,
+    sample_grid,
 };
 use pix2scene_scene::dataset::{ShardPart, WriteOptions, write_dataset};
 use pix2scene_scene::{Generator, GeneratorConfig, Preset, Sample};
@@ -304,6 +305,7 @@ fn reconstruct_writes_maps_a_point_cloud_and_a_turntable_that_read_back() {
     let out = f.dir.join("reconstruct");
     let options = ReconstructOptions {
         refine: 3,
+        snap_edges: Some(EdgeSnap::default()),
         turntable_frames: 5,
     };
     let summary = reconstruct(&m, &sample, true, &out, &options).unwrap();
@@ -330,12 +332,18 @@ fn reconstruct_writes_maps_a_point_cloud_and_a_turntable_that_read_back() {
     assert_eq!(frames, 5);
     // The network's output and the refined one are scored separately; refinement lowers the
     // image error it minimizes.
-    let refined = summary.refined.unwrap();
+    let refined = summary.refined.as_ref().unwrap();
     assert!(refined.image_mse < summary.network.image_mse, "{summary:?}");
     assert!(summary.network.metrics.is_some() && refined.metrics.is_some());
+    // The snapped maps are the network's map, edge-snapped, scored on their own.
+    let snapped = pix2scene_render::npy::read_f32(&out.join("snapped-depth.npy")).unwrap();
+    assert_eq!(snapped.data, EdgeSnap::default().apply(&depth.data, 32));
+    assert!(summary.snapped.unwrap().metrics.is_some());
+    assert!(summary.refined.is_some());
     for file in [
         "refined-depth.png",
         "refined-surfels.ply",
+        "snapped-surfels.ply",
         "render.png",
         "camera.json",
     ] {
@@ -351,6 +359,7 @@ fn eval_refinement_scores_the_map_that_reconstruct_refines_and_only_at_the_input
     let out = f.dir.join("reconstruct-refined");
     let options = ReconstructOptions {
         refine: 4,
+        snap_edges: None,
         turntable_frames: 2,
     };
     reconstruct(
@@ -385,6 +394,39 @@ fn eval_refinement_scores_the_map_that_reconstruct_refines_and_only_at_the_input
     assert_eq!(
         err.to_string(),
         "--refine: 0 steps: leave --refine out to score the network's own maps"
+    );
+}
+
+#[test]
+fn snapped_predictions_are_the_models_maps_edge_snapped_at_every_view() {
+    let f = fixture();
+    let reader = open_room_dataset(&f.test, None).unwrap();
+    let sources: Vec<_> = (0..3)
+        .map(|i| read_record(&reader, &f.test, i).unwrap())
+        .collect();
+    let turned: Vec<_> = sources
+        .iter()
+        .map(|s| {
+            let mut t = s.clone();
+            t.camera = orbit_camera(&s.camera, 35.0);
+            t
+        })
+        .collect();
+    let views = [sources.clone(), turned];
+    let snap = EdgeSnap::new(3, 0.05).unwrap();
+    let plain = model(CheckpointChoice::Best)
+        .predict(&sources, &views)
+        .unwrap();
+    let snapped = Snapped::new(Box::new(model(CheckpointChoice::Best)), snap);
+    let got = snapped.predict(&sources, &views).unwrap();
+    assert_eq!(got.len(), 2);
+    for (g, p) in got.iter().zip(&plain) {
+        assert_eq!(*g, snap.apply_batch(p, 32));
+    }
+    assert!(
+        snapped.label().ends_with(", edges snapped (3 px, 0.05)"),
+        "{}",
+        snapped.label()
     );
 }
 

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 use pix2scene_eval::{
-    BaselineKind, CheckpointChoice, DepthPredictor, EvalOptions, ImageBlind, Refined, TrainedModel,
-    evaluate, open_room_dataset, parse_views, table,
+    BaselineKind, CheckpointChoice, DepthPredictor, EdgeSnap, EvalOptions, ImageBlind, Refined,
+    Snapped, TrainedModel, evaluate, open_room_dataset, parse_views, table,
 };
 
 use crate::progress;
@@ -43,6 +43,11 @@ pub struct EvalArgs {
     /// its image (as `reconstruct --refine`) before scoring; input view (0°) only.
     #[arg(long, value_name = "K", conflicts_with = "baseline")]
     refine: Option<usize>,
+    /// Snap each depth map's edges before scoring: a pixel whose 5×5 neighbourhood spans more
+    /// than 10 % of its depth takes the nearer of the neighbourhood's least and greatest depth
+    /// (flying pixels moved onto a surface; docs/eval.md). Every view.
+    #[arg(long, conflicts_with = "baseline")]
+    snap_edges: bool,
     /// Score only the first N records.
     #[arg(long, value_name = "N")]
     limit: Option<u64>,
@@ -79,9 +84,14 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
                 .clone();
             let model = TrainedModel::load(run, choice, Some(&scenes))
                 .with_context(|| format!("loading {}", run.display()))?;
-            match args.refine {
+            let network: Box<dyn DepthPredictor> = match args.refine {
                 Some(steps) => Box::new(Refined::new(model, steps)?),
                 None => Box::new(model),
+            };
+            if args.snap_edges {
+                Box::new(Snapped::new(network, EdgeSnap::default()))
+            } else {
+                network
             }
         }
     };

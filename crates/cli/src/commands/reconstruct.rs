@@ -7,8 +7,8 @@ use anyhow::Context;
 use clap::Args;
 use pix2scene_eval::input::{CameraFile, bare_sample, read_png};
 use pix2scene_eval::{
-    CheckpointChoice, ReconstructOptions, ReconstructionScore, TrainedModel, open_room_dataset,
-    read_record, reconstruct,
+    CheckpointChoice, EdgeSnap, ReconstructOptions, ReconstructionScore, TrainedModel,
+    open_room_dataset, read_record, reconstruct,
 };
 
 /// Flags of `pix2scene reconstruct`.
@@ -32,6 +32,10 @@ pub struct ReconstructArgs {
     /// Steps of test-time refinement through the renderer (0 = none), reported separately.
     #[arg(long, value_name = "K", default_value_t = 0)]
     refine: usize,
+    /// Also write the depth map with its edges snapped (flying pixels moved onto a surface, as
+    /// `eval --snap-edges`), as `snapped-*` files, reported separately.
+    #[arg(long)]
+    snap_edges: bool,
     /// Frames of the turntable GIF.
     #[arg(long, value_name = "N", default_value_t = 24)]
     frames: usize,
@@ -71,6 +75,7 @@ pub fn run(args: ReconstructArgs) -> anyhow::Result<()> {
     };
     let options = ReconstructOptions {
         refine: args.refine,
+        snap_edges: args.snap_edges.then(EdgeSnap::default),
         turntable_frames: args.frames,
     };
     let summary = reconstruct(&model, &sample, has_truth, &args.out, &options)
@@ -96,6 +101,9 @@ pub fn run(args: ReconstructArgs) -> anyhow::Result<()> {
             &format!("refined ({} steps)", summary.refine_steps),
             refined,
         );
+    }
+    if let Some(snapped) = &summary.snapped {
+        line("edges snapped", snapped);
     }
     Ok(())
 }
