@@ -61,6 +61,8 @@ stage "3/5 eval on the test set: this run, the shipped model, the image-blind ba
     > "$OUT/eval-run.json"
 "$BIN" eval --run "$MODEL" --data "$OUT/test" --views 0 --limit "$LIMIT" --json --quiet \
     > "$OUT/eval-model.json"
+"$BIN" eval --run "$MODEL" --data "$OUT/test" --views 0 --limit "$LIMIT" --json --quiet \
+    --snap-edges > "$OUT/eval-model-snapped.json"
 for kind in per-pixel-mean global-mean; do
     "$BIN" eval --baseline "$kind" --train-data "$OUT/baseline" --data "$OUT/test" --views 0 \
         --limit "$LIMIT" --json --quiet > "$OUT/eval-$kind.json"
@@ -71,6 +73,7 @@ out, steps = sys.argv[1], sys.argv[2]
 rows = [
     (f"this run ({steps} steps)", "eval-run.json"),
     ("shipped models/boxes", "eval-model.json"),
+    ("  the same, --snap-edges (own row)", "eval-model-snapped.json"),
     ("per-pixel mean depth (image-blind)", "eval-per-pixel-mean.json"),
     ("global mean depth (image-blind)", "eval-global-mean.json"),
 ]

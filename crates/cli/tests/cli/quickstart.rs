@@ -38,6 +38,7 @@ fn the_main_job_runs_end_to_end_in_miniature() {
     for row in [
         "this run (2 steps)",
         "shipped models/boxes",
+        "the same, --snap-edges (own row)",
         "per-pixel mean depth (image-blind)",
         "global mean depth (image-blind)",
     ] {
