@@ -108,7 +108,8 @@ impl EdgeSnap {
 mod tests {
     use super::*;
 
-    /// Ray depth of the plane `z = -(a + b·x)` seen through pixel-centre rays of a 30° camera.
+    /// Ray depth of the plane `z = b·x − a` (camera frame) seen through pixel-centre rays of a 30°
+    /// camera.
     fn tilted_plane(size: usize, a: f32, b: f32) -> Vec<f32> {
         let f = 15f32.to_radians().tan();
         let mut depth = Vec::new();
@@ -116,7 +117,7 @@ mod tests {
             for x in 0..size {
                 let u = ((x as f32 + 0.5) / size as f32 * 2.0 - 1.0) * f;
                 let v = -((y as f32 + 0.5) / size as f32 * 2.0 - 1.0) * f;
-                // Along the ray (u, v, -1): t·(1 + b·u) = a, ray depth t·|(u, v, -1)|.
+                // The point t·(u, v, −1) is on the plane where t·(1 + b·u) = a; ray depth t·|(u, v, −1)|.
                 let t = a / (1.0 + b * u);
                 depth.push(t * (u * u + v * v + 1.0).sqrt());
             }
