@@ -88,6 +88,12 @@ pub struct IqttSection {
     pub question_loss: String,
     /// Questions per evaluation batch. Default 32.
     pub eval_batch: usize,
+    /// Weight of the camera-roll term (not in the paper; 0 = off): the scene code of each
+    /// unlabelled image is pulled to that of the same image turned by a multiple of 90° (a
+    /// camera rolled about its axis sees the same object) and pushed from the other images'
+    /// turned codes, by the contrastive loss of Eq. 7 (margin `baselines.margin`). No labels
+    /// are used. Default 0.
+    pub roll_weight: f32,
 }
 
 impl Default for IqttSection {
@@ -111,6 +117,7 @@ impl Default for IqttSection {
             question_weight: 1.0,
             question_loss: "paper".into(),
             eval_batch: 32,
+            roll_weight: 0.0,
         }
     }
 }
@@ -324,10 +331,22 @@ impl IqttPreset {
         for (key, w) in [
             ("iqtt.mine_weight", q.mine_weight),
             ("iqtt.question_weight", q.question_weight),
+            ("iqtt.roll_weight", q.roll_weight),
         ] {
             if !(w.is_finite() && w >= 0.0) {
                 return Err(Error::invalid(key, w, "must be a finite number ≥ 0"));
             }
+        }
+        if q.roll_weight > 0.0 && self.optim.batch < 3 {
+            return Err(Error::invalid(
+                "iqtt.roll_weight",
+                q.roll_weight,
+                format!(
+                    "needs optim.batch ≥ 3 (each image's two wrong answers are other images of \
+                     its batch; optim.batch = {})",
+                    self.optim.batch
+                ),
+            ));
         }
         self.baselines
             .cnn()
@@ -386,7 +405,7 @@ mod tests {
 
     #[test]
     fn bad_values_are_named() {
-        let cases: [(&[&str], &str); 5] = [
+        let cases: [(&[&str], &str); 7] = [
             (
                 &["iqtt.labels=[20000]"],
                 "iqtt.labels = 20000: above the 200 training questions (iqtt.train_questions)",
@@ -408,6 +427,15 @@ mod tests {
             (
                 &["baselines.blocks=[]"],
                 "baselines.blocks = []: must be at least one stage",
+            ),
+            (
+                &["iqtt.roll_weight=-1"],
+                "iqtt.roll_weight = -1: must be a finite number ≥ 0",
+            ),
+            (
+                &["iqtt.roll_weight=1", "optim.batch=2"],
+                "iqtt.roll_weight = 1: needs optim.batch ≥ 3 (each image's two wrong answers are \
+                 other images of its batch; optim.batch = 2)",
             ),
         ];
         for (overrides, expected) in cases {

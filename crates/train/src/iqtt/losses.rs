@@ -17,6 +17,9 @@ pub struct IqttLosses {
     /// The supervised loss on labelled questions (Pix2Scene: Eq. 5 or the contrastive loss;
     /// CNN: cross-entropy; Siamese: Eq. 7), on iterations that have a labelled batch.
     pub question: f32,
+    /// The camera-roll term (`iqtt.roll_weight`; Pix2Scene), 0 when off.
+    #[serde(default)]
+    pub roll: f32,
     /// Whether this iteration had a labelled batch.
     #[serde(skip)]
     pub supervised: bool,
@@ -33,6 +36,9 @@ pub struct IqttAverager {
     pub mine: f32,
     /// Sum of the supervised losses.
     pub question: f32,
+    /// Sum of the camera-roll terms.
+    #[serde(default)]
+    pub roll: f32,
     /// Iterations summed.
     pub count: u32,
     /// Iterations with a labelled batch summed.
@@ -44,6 +50,7 @@ impl IqttAverager {
     pub fn push(&mut self, losses: &IqttLosses) {
         self.ali.push(&losses.ali);
         self.mine += losses.mine;
+        self.roll += losses.roll;
         self.count += 1;
         if losses.supervised {
             self.question += losses.question;
@@ -58,6 +65,7 @@ impl IqttAverager {
             ali: self.ali.take(),
             mine: self.mine / count,
             question: self.question / self.supervised.max(1) as f32,
+            roll: self.roll / count,
             supervised: self.supervised > 0,
         };
         *self = Self::default();
@@ -118,7 +126,7 @@ mod tests {
         assert!(line.starts_with("{\"step\":2,\"critic\":0.0,"), "{line}");
         assert!(
             line.contains(
-                "\"mine\":2.0,\"question\":-4.0,\"validation\":{\"correct\":1,\"total\":3}"
+                "\"mine\":2.0,\"question\":-4.0,\"roll\":0.0,\"validation\":{\"correct\":1,\"total\":3}"
             ),
             "{line}"
         );

@@ -131,6 +131,37 @@ impl Pix2SceneLearner {
             _ => question_loss(distances, &batch.answers),
         })
     }
+
+    /// The camera-roll term (`iqtt.roll_weight`) of iteration `step` on unlabelled `images`
+    /// (`[B, 3, R, R]`, B ≥ 3) whose codes (`[B, z]`, with autodiff history) the generator step
+    /// computed: every image is turned by `90° · (1 + step mod 3)` and encoded again, and image
+    /// `i`'s scene code is a question whose right answer is its own turned code and whose two
+    /// wrong ones are those of images `i + 1` and `i + 2` (cyclically), under the contrastive
+    /// loss of Eq. 7. `[1]`, with autodiff history.
+    fn roll_term(&self, images: Tensor<4>, codes: Tensor<2>, step: u64) -> Tensor<1> {
+        let turned = rotate_quarter_turns(images, 1 + (step % 3) as usize);
+        let turned = self.trainer.nets.encoder.forward(turned, None);
+        let [b, _] = codes.dims();
+        let sd = self.section.scene_dim;
+        let (own, turned) = (codes.narrow(1, 0, sd), turned.narrow(1, 0, sd));
+        let shifted = |k: usize| {
+            Tensor::cat(
+                vec![
+                    turned.clone().narrow(0, k, b - k),
+                    turned.clone().narrow(0, 0, k),
+                ],
+                0,
+            )
+        };
+        let questions = Tensor::stack(vec![own, turned.clone(), shifted(1), shifted(2)], 1);
+        contrastive_loss(option_distances(questions), &vec![0; b], self.margin)
+    }
+}
+
+/// `images` (`[B, C, R, R]`) turned by `k` quarter turns counter-clockwise (as a camera rolled
+/// clockwise about its axis would see them).
+fn rotate_quarter_turns(images: Tensor<4>, k: usize) -> Tensor<4> {
+    (0..k % 4).fold(images, |x, _| x.swap_dims(2, 3).flip([2]))
 }
 
 impl Learner for Pix2SceneLearner {
@@ -179,6 +210,11 @@ impl Learner for Pix2SceneLearner {
         let estimate = mine_of_codes(&frozen, codes, sd, &permutation, &mut average);
         losses.mine = scalar(estimate.estimate.clone());
         let mut loss = g.loss + estimate.corrected.mul_scalar(self.section.mine_weight);
+        if self.section.roll_weight > 0.0 {
+            let term = self.roll_term(batches[c].image.clone(), g.codes.clone(), step);
+            losses.roll = scalar(term.clone());
+            loss = loss + term.mul_scalar(self.section.roll_weight);
+        }
         let k = self.section.supervised_every;
         if self.questions.labels() > 0 && (step + 1).is_multiple_of(k) {
             let term = self.question_term((step + 1) / k - 1)?;
@@ -296,6 +332,33 @@ mod tests {
     use pix2scene_model::EncoderConfig;
 
     use super::*;
+
+    /// A quarter turn is counter-clockwise (the top-right pixel goes to the top left), on
+    /// images of any shape, and four of them are the identity.
+    #[test]
+    fn quarter_turns_turn_counter_clockwise() {
+        let host = Device::flex();
+        // One channel, 2 rows × 3 columns: [[0, 1, 2], [3, 4, 5]].
+        let image = Tensor::<4>::from_data(
+            TensorData::new((0..6).map(|v| v as f32).collect::<Vec<_>>(), [1, 1, 2, 3]),
+            &host,
+        );
+        let turned = rotate_quarter_turns(image.clone(), 1);
+        assert_eq!(turned.dims(), [1, 1, 3, 2]);
+        let values: Vec<f32> = turned.to_data().try_to_vec().unwrap();
+        assert_eq!(values, [2.0, 5.0, 1.0, 4.0, 0.0, 3.0]);
+        let half: Vec<f32> = rotate_quarter_turns(image.clone(), 2)
+            .to_data()
+            .try_to_vec()
+            .unwrap();
+        assert_eq!(half, [5.0, 4.0, 3.0, 2.0, 1.0, 0.0]);
+        let square = Tensor::<4>::random([2, 3, 5, 5], Distribution::Default, &host);
+        let back: Vec<f32> = rotate_quarter_turns(square.clone(), 4)
+            .to_data()
+            .try_to_vec()
+            .unwrap();
+        assert_eq!(back, square.to_data().try_to_vec::<f32>().unwrap());
+    }
 
     /// The encoder receives MINE's gradient through its codes (the statistics network fixed,
     /// as in the encoder's step), and it is the derivative of the estimate: with the moving

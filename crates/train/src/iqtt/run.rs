@@ -500,6 +500,59 @@ mod tests {
         std::fs::remove_dir_all(out).unwrap();
     }
 
+    /// The camera-roll term (`iqtt.roll_weight`) is logged while on and 0 while off, and it
+    /// reaches the update: the same run without it ends with other weights.
+    #[test]
+    fn the_roll_term_is_logged_and_trains_the_networks() {
+        let (plain, rolled) = (scratch("roll-off"), scratch("roll-on"));
+        let options = |out: &Path, weight: &str| IqttOptions {
+            config: Some(tiny()),
+            out: out.to_path_buf(),
+            overrides: vec![
+                "run.steps=2".into(),
+                "iqtt.labels=[0]".into(),
+                format!("iqtt.roll_weight={weight}"),
+            ],
+            resume: false,
+            stop: Arc::new(AtomicBool::new(false)),
+        };
+        train_iqtt(&options(&plain, "0"), &mut ()).unwrap();
+        train_iqtt(&options(&rolled, "1"), &mut ()).unwrap();
+        let rolls = |d: &Path| -> Vec<f64> {
+            std::fs::read_to_string(d.join("metrics.jsonl"))
+                .unwrap()
+                .lines()
+                .map(|l| {
+                    serde_json::from_str::<serde_json::Value>(l).unwrap()["roll"]
+                        .as_f64()
+                        .unwrap()
+                })
+                .collect()
+        };
+        assert!(
+            rolls(&plain).iter().all(|&r| r == 0.0),
+            "{:?}",
+            rolls(&plain)
+        );
+        assert!(
+            rolls(&rolled).iter().all(|&r| r > 0.0),
+            "{:?}",
+            rolls(&rolled)
+        );
+        let encoder = |d: &Path| {
+            std::fs::read(
+                d.join("checkpoints")
+                    .join(checkpoint::checkpoint_name(2))
+                    .join("encoder.bpk"),
+            )
+            .unwrap()
+        };
+        assert_ne!(encoder(&plain), encoder(&rolled));
+        for dir in [plain, rolled] {
+            std::fs::remove_dir_all(dir).unwrap();
+        }
+    }
+
     /// A run stopped after 2 of 4 iterations and resumed logs what a straight run logs and
     /// reaches the same test accuracy; `evaluate_run` of its checkpoint agrees. With its newest
     /// checkpoint damaged, resuming falls back to the one before and redoes the steps exactly.
