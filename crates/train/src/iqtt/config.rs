@@ -94,6 +94,17 @@ pub struct IqttSection {
     /// turned codes, by the contrastive loss of Eq. 7 (margin `baselines.margin`). No labels
     /// are used. Default 0.
     pub roll_weight: f32,
+    /// Weight of the pseudo-label term (not in the paper; 0 = off): every iteration the
+    /// encoder in inference mode answers `question_batch` unlabelled training questions, and
+    /// those it answers confidently (see `pseudo_ratio`) take its answer as their label for the
+    /// supervised loss (`question_loss`) on the same questions with their four views turned by
+    /// 0, 1, 2 and 3 quarter turns in an order that changes every iteration. No labels are used;
+    /// with every training question labelled there is nothing to pseudo-label and the term is 0.
+    /// Default 0.
+    pub pseudo_weight: f32,
+    /// A question is answered confidently when the squared distance of its nearest option's
+    /// scene code is at most this fraction of the second nearest's. Default 0.5.
+    pub pseudo_ratio: f32,
 }
 
 impl Default for IqttSection {
@@ -118,6 +129,8 @@ impl Default for IqttSection {
             question_loss: "paper".into(),
             eval_batch: 32,
             roll_weight: 0.0,
+            pseudo_weight: 0.0,
+            pseudo_ratio: 0.5,
         }
     }
 }
@@ -332,10 +345,18 @@ impl IqttPreset {
             ("iqtt.mine_weight", q.mine_weight),
             ("iqtt.question_weight", q.question_weight),
             ("iqtt.roll_weight", q.roll_weight),
+            ("iqtt.pseudo_weight", q.pseudo_weight),
         ] {
             if !(w.is_finite() && w >= 0.0) {
                 return Err(Error::invalid(key, w, "must be a finite number ≥ 0"));
             }
+        }
+        if !(q.pseudo_ratio > 0.0 && q.pseudo_ratio <= 1.0) {
+            return Err(Error::invalid(
+                "iqtt.pseudo_ratio",
+                q.pseudo_ratio,
+                "must be in (0, 1]",
+            ));
         }
         if q.roll_weight > 0.0 && self.optim.batch < 3 {
             return Err(Error::invalid(
@@ -405,7 +426,7 @@ mod tests {
 
     #[test]
     fn bad_values_are_named() {
-        let cases: [(&[&str], &str); 7] = [
+        let cases: [(&[&str], &str); 10] = [
             (
                 &["iqtt.labels=[20000]"],
                 "iqtt.labels = 20000: above the 200 training questions (iqtt.train_questions)",
@@ -431,6 +452,18 @@ mod tests {
             (
                 &["iqtt.roll_weight=-1"],
                 "iqtt.roll_weight = -1: must be a finite number ≥ 0",
+            ),
+            (
+                &["iqtt.pseudo_weight=-0.5"],
+                "iqtt.pseudo_weight = -0.5: must be a finite number ≥ 0",
+            ),
+            (
+                &["iqtt.pseudo_ratio=0"],
+                "iqtt.pseudo_ratio = 0: must be in (0, 1]",
+            ),
+            (
+                &["iqtt.pseudo_ratio=1.5"],
+                "iqtt.pseudo_ratio = 1.5: must be in (0, 1]",
             ),
             (
                 &["iqtt.roll_weight=1", "optim.batch=2"],

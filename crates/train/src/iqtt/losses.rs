@@ -20,6 +20,13 @@ pub struct IqttLosses {
     /// The camera-roll term (`iqtt.roll_weight`; Pix2Scene), 0 when off.
     #[serde(default)]
     pub roll: f32,
+    /// The pseudo-label term (`iqtt.pseudo_weight`; Pix2Scene), 0 when off or when no
+    /// question was answered confidently.
+    #[serde(default)]
+    pub pseudo: f32,
+    /// The fraction of the unlabelled batch answered confidently enough to be pseudo-labelled.
+    #[serde(default)]
+    pub pseudo_kept: f32,
     /// Whether this iteration had a labelled batch.
     #[serde(skip)]
     pub supervised: bool,
@@ -39,6 +46,12 @@ pub struct IqttAverager {
     /// Sum of the camera-roll terms.
     #[serde(default)]
     pub roll: f32,
+    /// Sum of the pseudo-label terms.
+    #[serde(default)]
+    pub pseudo: f32,
+    /// Sum of the fractions pseudo-labelled.
+    #[serde(default)]
+    pub pseudo_kept: f32,
     /// Iterations summed.
     pub count: u32,
     /// Iterations with a labelled batch summed.
@@ -51,6 +64,8 @@ impl IqttAverager {
         self.ali.push(&losses.ali);
         self.mine += losses.mine;
         self.roll += losses.roll;
+        self.pseudo += losses.pseudo;
+        self.pseudo_kept += losses.pseudo_kept;
         self.count += 1;
         if losses.supervised {
             self.question += losses.question;
@@ -66,6 +81,8 @@ impl IqttAverager {
             mine: self.mine / count,
             question: self.question / self.supervised.max(1) as f32,
             roll: self.roll / count,
+            pseudo: self.pseudo / count,
+            pseudo_kept: self.pseudo_kept / count,
             supervised: self.supervised > 0,
         };
         *self = Self::default();
@@ -126,7 +143,7 @@ mod tests {
         assert!(line.starts_with("{\"step\":2,\"critic\":0.0,"), "{line}");
         assert!(
             line.contains(
-                "\"mine\":2.0,\"question\":-4.0,\"roll\":0.0,\"validation\":{\"correct\":1,\"total\":3}"
+                "\"mine\":2.0,\"question\":-4.0,\"roll\":0.0,\"pseudo\":0.0,\"pseudo_kept\":0.0,\"validation\":{\"correct\":1,\"total\":3}"
             ),
             "{line}"
         );

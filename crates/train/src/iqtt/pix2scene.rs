@@ -9,8 +9,8 @@ use burn::module::Module;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor};
 use pix2scene_model::{
-    MineAverage, MineEstimate, StatisticsConfig, StatisticsNetwork, VIEWS, contrastive_loss, mine,
-    nearest_options, option_distances, question_loss,
+    ANSWERS, MineAverage, MineEstimate, StatisticsConfig, StatisticsNetwork, VIEWS,
+    contrastive_loss, mine, nearest_options, option_distances, question_loss,
 };
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
@@ -28,6 +28,7 @@ use crate::error::{Error, Result};
 use crate::noise::IterationNoise;
 use crate::trainer::checkpoint_io::{load_module, load_optimizer, save_module, save_optimizer};
 use crate::trainer::{Trainer, adam_config, check_finite, init_seeded, scalar};
+use pix2scene_scene::Question;
 use pix2scene_scene::atomic_file::write_atomic;
 
 /// Added to `run.seed` for the statistics network's initial weights.
@@ -120,16 +121,58 @@ impl Pix2SceneLearner {
             .questions
             .labelled_batch(k, self.section.question_batch);
         let batch = QuestionBatch::new(&questions, size)?;
-        let codes = self
-            .trainer
-            .nets
-            .encoder
-            .forward(batch.images(self.trainer.device()), None);
-        let distances = option_distances(self.scene_part(codes, batch.len()));
-        Ok(match self.section.question_loss.as_str() {
-            "contrastive" => contrastive_loss(distances, &batch.answers, self.margin),
-            _ => question_loss(distances, &batch.answers),
-        })
+        Ok(self.supervised_loss(batch.images(self.trainer.device()), &batch.answers))
+    }
+
+    /// The supervised loss (`iqtt.question_loss`) of questions whose views are `images`
+    /// (`[4·Q, 3, R, R]`, question-major) and whose right answers are `answers` (`Q`), the
+    /// encoder in training mode. `[1]`, with autodiff history.
+    fn supervised_loss(&self, images: Tensor<4>, answers: &[u8]) -> Tensor<1> {
+        let codes = self.trainer.nets.encoder.forward(images, None);
+        let distances = option_distances(self.scene_part(codes, answers.len()));
+        match self.section.question_loss.as_str() {
+            "contrastive" => contrastive_loss(distances, answers, self.margin),
+            _ => question_loss(distances, answers),
+        }
+    }
+
+    /// The pseudo-label term (`iqtt.pseudo_weight`) of iteration `step` on unlabelled batch
+    /// `step`: the questions the encoder (inference mode) answers confidently, with its answers
+    /// as labels and each view turned by `(step + v) mod 4` quarter turns. `None` when no
+    /// question is answered confidently (or none is unlabelled); otherwise the loss (`[1]`,
+    /// with autodiff history) and the fraction of the batch kept.
+    fn pseudo_term(&self, step: u64) -> Result<Option<(Tensor<1>, f32)>> {
+        let size = self.trainer.preset.model.resolution;
+        let questions = self
+            .questions
+            .unlabelled_batch(step, self.section.question_batch);
+        if questions.is_empty() {
+            return Ok(None);
+        }
+        let batch = QuestionBatch::new(&questions, size)?;
+        let distances: Vec<f32> = option_distances(self.scene_codes(&batch))
+            .into_data()
+            .iter::<f32>()
+            .collect();
+        let ratio = self.section.pseudo_ratio;
+        let confident: Vec<Question> = questions
+            .into_iter()
+            .zip(distances.chunks_exact(ANSWERS))
+            .filter_map(|(mut question, d)| {
+                let (answer, nearest, second) = confident_answer(d)?;
+                (nearest <= ratio * second).then(|| {
+                    question.answer = answer;
+                    question
+                })
+            })
+            .collect();
+        if confident.is_empty() {
+            return Ok(None);
+        }
+        let kept = confident.len() as f32 / self.section.question_batch as f32;
+        let batch = QuestionBatch::new(&confident, size)?;
+        let images = turn_views(batch.images(self.trainer.device()), step);
+        Ok(Some((self.supervised_loss(images, &batch.answers), kept)))
     }
 
     /// The camera-roll term (`iqtt.roll_weight`) of iteration `step` on unlabelled `images`
@@ -162,6 +205,33 @@ impl Pix2SceneLearner {
 /// clockwise about its axis would see them).
 fn rotate_quarter_turns(images: Tensor<4>, k: usize) -> Tensor<4> {
     (0..k % 4).fold(images, |x, _| x.swap_dims(2, 3).flip([2]))
+}
+
+/// The nearest option of a question's three squared distances, its distance and the second
+/// nearest's; `None` when a distance is not finite.
+fn confident_answer(d: &[f32]) -> Option<(u8, f32, f32)> {
+    if !d.iter().all(|v| v.is_finite()) {
+        return None;
+    }
+    let mut order = [0usize, 1, 2];
+    order.sort_by(|&a, &b| d[a].total_cmp(&d[b]).then(a.cmp(&b)));
+    Some((order[0] as u8, d[order[0]], d[order[1]]))
+}
+
+/// The views of questions (`[4·Q, C, R, R]`, question-major), view `v` of every question turned
+/// by `(step + v) mod 4` quarter turns counter-clockwise, so that the four views of a question
+/// are all turned differently.
+fn turn_views(images: Tensor<4>, step: u64) -> Tensor<4> {
+    let [n, c, r, _] = images.dims();
+    let q = n / VIEWS;
+    let grouped = images.reshape([q, VIEWS, c, r, r]);
+    let turned = (0..VIEWS)
+        .map(|v| {
+            let view = grouped.clone().narrow(1, v, 1).reshape([q, c, r, r]);
+            rotate_quarter_turns(view, (step as usize + v) % 4).reshape([q, 1, c, r, r])
+        })
+        .collect();
+    Tensor::cat(turned, 1).reshape([n, c, r, r])
 }
 
 impl Learner for Pix2SceneLearner {
@@ -215,6 +285,13 @@ impl Learner for Pix2SceneLearner {
             losses.roll = scalar(term.clone());
             loss = loss + term.mul_scalar(self.section.roll_weight);
         }
+        if self.section.pseudo_weight > 0.0
+            && let Some((term, kept)) = self.pseudo_term(step)?
+        {
+            losses.pseudo = scalar(term.clone());
+            losses.pseudo_kept = kept;
+            loss = loss + term.mul_scalar(self.section.pseudo_weight);
+        }
         let k = self.section.supervised_every;
         if self.questions.labels() > 0 && (step + 1).is_multiple_of(k) {
             let term = self.question_term((step + 1) / k - 1)?;
@@ -227,6 +304,7 @@ impl Learner for Pix2SceneLearner {
             &[
                 ("mine", losses.mine),
                 ("question", losses.question),
+                ("pseudo", losses.pseudo),
                 ("generator", losses.ali.generator),
             ],
             step + 1,
@@ -358,6 +436,38 @@ mod tests {
             .try_to_vec()
             .unwrap();
         assert_eq!(back, square.to_data().try_to_vec::<f32>().unwrap());
+    }
+
+    /// A question's nearest option, its distance and the second nearest's, the lower index
+    /// first among equals; a question with a non-finite distance has no answer.
+    #[test]
+    fn the_confident_answer_is_the_nearest_option() {
+        assert_eq!(confident_answer(&[3.0, 1.0, 2.0]), Some((1, 1.0, 2.0)));
+        assert_eq!(confident_answer(&[0.5, 4.0, 0.5]), Some((0, 0.5, 0.5)));
+        assert_eq!(confident_answer(&[2.0, 9.0, 0.0]), Some((2, 0.0, 2.0)));
+        assert_eq!(confident_answer(&[f32::NAN, 1.0, 2.0]), None);
+        assert_eq!(confident_answer(&[1.0, f32::INFINITY, 2.0]), None);
+    }
+
+    /// View `v` of every question is turned by `(step + v) mod 4` quarter turns and stays in
+    /// its place.
+    #[test]
+    fn each_view_of_a_question_is_turned_differently() {
+        let host = Device::flex();
+        let images = Tensor::<4>::random([8, 2, 5, 5], Distribution::Default, &host);
+        for step in [0, 3, 6] {
+            let turned = turn_views(images.clone(), step);
+            for i in 0..8 {
+                let one = |t: Tensor<4>| -> Vec<f32> { t.to_data().try_to_vec().unwrap() };
+                let expected =
+                    rotate_quarter_turns(images.clone().narrow(0, i, 1), (step as usize + i) % 4);
+                assert_eq!(
+                    one(turned.clone().narrow(0, i, 1)),
+                    one(expected),
+                    "step {step}, image {i}"
+                );
+            }
+        }
     }
 
     /// The encoder receives MINE's gradient through its codes (the statistics network fixed,

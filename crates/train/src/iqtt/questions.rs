@@ -34,6 +34,9 @@ pub const TEST_BASE: u64 = 1 << 49;
 /// Stream of the labelled questions' per-epoch orders (apart from the unlabelled images').
 const LABELLED_STREAM_SEED: u64 = 0x1ABE_11ED;
 
+/// Stream of the unlabelled questions' per-epoch orders (pseudo-labelling).
+const UNLABELLED_STREAM_SEED: u64 = 0x0DD_BA11;
+
 /// The questions of a run: the generator and the sizes of the training set and its labelled
 /// part.
 #[derive(Clone, Debug)]
@@ -103,19 +106,33 @@ impl QuestionSet {
     /// Without labelled questions.
     pub fn labelled_batch(&self, k: u64, count: usize) -> Vec<Question> {
         assert!(self.labels > 0, "no labelled questions");
+        self.batch_of(0..self.labels, LABELLED_STREAM_SEED, k, count)
+    }
+
+    /// Unlabelled batch `k` of `count` questions (their answers are in them, for a caller that
+    /// must not read them): positions `k·count ..` of the stream of the training questions
+    /// `labels .. train`, each epoch in a seeded order; empty when every training question is
+    /// labelled.
+    pub fn unlabelled_batch(&self, k: u64, count: usize) -> Vec<Question> {
+        if self.labels >= self.train {
+            return Vec::new();
+        }
+        self.batch_of(self.labels..self.train, UNLABELLED_STREAM_SEED, k, count)
+    }
+
+    /// Batch `k` of `count` questions of the stream over `ids` whose epochs are orders seeded
+    /// by the dataset seed and `stream`.
+    fn batch_of(&self, ids: Range<u64>, stream: u64, k: u64, count: usize) -> Vec<Question> {
+        let n = ids.end - ids.start;
         let mut cache = ShardCache::default();
-        let ids: Vec<u64> = (0..count as u64)
+        let picked: Vec<u64> = (0..count as u64)
             .map(|i| {
                 let p = k * count as u64 + i;
-                let order = cache.epoch_order(
-                    p / self.labels,
-                    self.labels,
-                    self.seed ^ LABELLED_STREAM_SEED,
-                );
-                order[(p % self.labels) as usize]
+                let order = cache.epoch_order(p / n, n, self.seed ^ stream);
+                ids.start + order[(p % n) as usize]
             })
             .collect();
-        self.draw(&ids)
+        self.draw(&picked)
     }
 
     /// The validation questions' indices.
@@ -189,4 +206,50 @@ fn from_dataset(dir: &Path, size: usize, train: u64) -> Result<Generator> {
         ));
     }
     Ok(generator)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn section(train: u64) -> IqttSection {
+        IqttSection {
+            seed: 3,
+            train_questions: train,
+            ..IqttSection::default()
+        }
+    }
+
+    /// The unlabelled stream holds the training questions past the labelled ones, each once
+    /// an epoch, in an order that changes between epochs; it is empty when all are labelled.
+    #[test]
+    fn the_unlabelled_stream_holds_each_unlabelled_question_once_an_epoch() {
+        let set = QuestionSet::open(&section(12), 8, 5).unwrap();
+        let key = |q: &Question| q.views[0].frame.image.clone();
+        let unlabelled: Vec<_> = (5..12).map(|i| key(&set.generator().question(i))).collect();
+        let epoch = |k: u64| -> Vec<_> { set.unlabelled_batch(k, 7).iter().map(key).collect() };
+        let (first, second) = (epoch(0), epoch(1));
+        for e in [&first, &second] {
+            assert_eq!(e.len(), 7);
+            assert!(
+                unlabelled
+                    .iter()
+                    .all(|u| e.iter().filter(|v| *v == u).count() == 1)
+            );
+        }
+        assert_ne!(first, second);
+        assert_eq!(
+            set.unlabelled_batch(2, 3)
+                .iter()
+                .map(key)
+                .collect::<Vec<_>>(),
+            epoch(0)[6..]
+                .iter()
+                .chain(&epoch(1)[..2])
+                .cloned()
+                .collect::<Vec<_>>()
+        );
+        let all = QuestionSet::open(&section(12), 8, 12).unwrap();
+        assert!(all.unlabelled_batch(0, 4).is_empty());
+    }
 }
