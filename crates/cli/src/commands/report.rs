@@ -6,7 +6,8 @@ use anyhow::Context;
 use clap::Args;
 use pix2scene_eval::report::{ReportOptions, write_report};
 use pix2scene_eval::{
-    CheckpointChoice, DepthPredictor, ImageBlind, TrainedModel, open_room_dataset, parse_views,
+    CheckpointChoice, DepthPredictor, EdgeSnap, ImageBlind, Snapped, TrainedModel,
+    open_room_dataset, parse_views,
 };
 
 use crate::progress;
@@ -40,6 +41,10 @@ pub struct ReportArgs {
     /// scored beside the run in the evaluation table.
     #[arg(long, value_name = "DIR", requires = "data")]
     baseline_data: Option<PathBuf>,
+    /// Also score the run with its depth maps' edges snapped (as `eval --snap-edges`) as a
+    /// column of the evaluation table.
+    #[arg(long, requires = "data")]
+    snap_edges: bool,
     /// Which checkpoint of the run: best, last, or step-N.
     #[arg(long, default_value = "best")]
     checkpoint: String,
@@ -67,6 +72,14 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
             Ok((dir.display().to_string(), m))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
+    // The model again, its maps snapped, scored as one more column.
+    let snapped = if args.snap_edges {
+        let again = TrainedModel::load(&args.run, choice, scenes.as_ref())
+            .with_context(|| format!("loading {}", args.run.display()))?;
+        Some(Snapped::new(Box::new(again), EdgeSnap::default()))
+    } else {
+        None
+    };
     let baselines = match &args.baseline_data {
         Some(dir) => ImageBlind::measure_all(dir)
             .with_context(|| format!("measuring the baselines over {}", dir.display()))?
@@ -75,9 +88,14 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
             .collect(),
         None => Vec::new(),
     };
-    let others: Vec<(String, &dyn DepthPredictor)> = compared
+    let others: Vec<(String, &dyn DepthPredictor)> = snapped
         .iter()
-        .map(|(name, m)| (name.clone(), m as &dyn DepthPredictor))
+        .map(|s| ("edges snapped".to_string(), s as &dyn DepthPredictor))
+        .chain(
+            compared
+                .iter()
+                .map(|(name, m)| (name.clone(), m as &dyn DepthPredictor)),
+        )
         .chain(
             baselines
                 .iter()

@@ -440,4 +440,48 @@ fn sample_interpolate_and_report_write_their_files() {
     assert!(
         html.contains("<h2>View extrapolation</h2>") && html.contains("data:image/gif;base64,")
     );
+    // `--snap-edges` adds a column whose figures are `eval --snap-edges`'s.
+    let out = pix2scene(&[
+        "report",
+        "--run",
+        &t.run,
+        "--data",
+        &t.test,
+        "--out",
+        path(&report),
+        "--limit",
+        "2",
+        "--examples",
+        "1",
+        "--views",
+        "0",
+        "--snap-edges",
+        "--quiet",
+    ]);
+    assert_succeeded(&out);
+    let out = pix2scene(&[
+        "eval",
+        "--run",
+        &t.run,
+        "--data",
+        &t.test,
+        "--limit",
+        "2",
+        "--views",
+        "0",
+        "--snap-edges",
+        "--json",
+    ]);
+    assert_succeeded(&out);
+    let v: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim_end()).unwrap();
+    let snapped = v["views"]["0"]["hausdorff_f"].as_f64().unwrap();
+    let html = std::fs::read_to_string(&report).unwrap();
+    let first_row = html.split("<td>Hausdorff-F (max)</td>").nth(1).unwrap();
+    let columns: Vec<&str> = first_row.split("<td>").skip(2).take(1).collect();
+    assert!(html.contains("<th>edges snapped</th>"), "{html}");
+    assert!(
+        columns[0].starts_with(&format!("{snapped:.4} (")),
+        "{columns:?} against {snapped}"
+    );
 }
