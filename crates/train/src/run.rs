@@ -186,13 +186,16 @@ fn remove_temporaries(dir: &Path) -> Result<()> {
 /// Loads the newest checkpoint of `checkpoints` that verifies with `load` (which verifies a
 /// checkpoint directory and loads it, see [`Trainer::load_checkpoint`]), falling back past
 /// damaged ones: each one skipped is reported to `progress` in one line naming it and why, and
-/// removed (the resumed run writes its step again). Returns the loaded checkpoint's state.
+/// removed (the resumed run writes its step again). Then prunes to `keep_last` as a save
+/// does, so that a run killed between writing a checkpoint and pruning (after its last one,
+/// say) keeps what an uninterrupted run keeps. Returns the loaded checkpoint's state.
 ///
 /// # Errors
 /// [`Error::Checkpoint`] when no checkpoint loads (naming why the newest did not), and any
 /// other error of loading (an unreadable file) at once.
 pub(crate) fn resume_from(
     checkpoints: &Path,
+    keep_last: usize,
     progress: &mut dyn Progress,
     mut load: impl FnMut(&Path) -> Result<CheckpointState>,
 ) -> Result<CheckpointState> {
@@ -208,6 +211,7 @@ pub(crate) fn resume_from(
                     ));
                     checkpoint::discard(&bad)?;
                 }
+                checkpoint::prune(checkpoints, keep_last)?;
                 return Ok(state);
             }
             Err(why @ (Error::Checkpoint { .. } | Error::Malformed { .. })) => {
@@ -250,7 +254,9 @@ fn train_on_pool(
     let mut start = 0;
     let mut window = LossAverager::default();
     if options.resume {
-        let state = resume_from(&checkpoints, progress, |dir| trainer.load_checkpoint(dir))?;
+        let state = resume_from(&checkpoints, preset.run.keep_last, progress, |dir| {
+            trainer.load_checkpoint(dir)
+        })?;
         start = state.step;
         window = state.loss_window;
     }

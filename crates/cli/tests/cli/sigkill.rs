@@ -227,7 +227,9 @@ fn sigkilled_training_resumes_bit_exactly_and_one_run_holds_a_directory() {
         // half right after a checkpoint step is logged, in its evaluation, sample grid or
         // checkpoint write.
         let left = startup + (steps - checkpoint) as f64 * per_step;
-        let target = checkpoint + 5 * rng.random_range(1..=((steps - 1 - checkpoint) / 5).max(1));
+        // (A run killed after its last checkpoint has nothing left but its start-up.)
+        let target = checkpoint
+            + 5 * rng.random_range(1..=(steps.saturating_sub(1 + checkpoint) / 5).max(1));
         let at_write = rng.random_bool(0.5) && target < steps;
         let deadline = Instant::now() + Duration::from_secs_f64(0.8 * left * rng.random::<f64>());
         if at_write {

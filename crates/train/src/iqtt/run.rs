@@ -152,7 +152,9 @@ fn train_loop(
     let mut start = 0;
     let mut window = Window::default();
     if options.resume {
-        let state = resume_from(&checkpoints, progress, |dir| load_checkpoint(learner, dir))?;
+        let state = resume_from(&checkpoints, preset.run.keep_last, progress, |dir| {
+            load_checkpoint(learner, dir)
+        })?;
         start = state.step;
         let path = checkpoints
             .join(checkpoint::checkpoint_name(start))

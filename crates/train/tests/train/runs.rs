@@ -104,6 +104,56 @@ fn resume_is_bit_exact() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// A run killed after writing its last checkpoint but before pruning the older ones (here:
+/// the checkpoints it had pruned put back, from a run that kept them all) prunes when resumed
+/// and keeps what an uninterrupted run keeps.
+#[test]
+fn a_run_killed_before_pruning_keeps_what_a_straight_run_keeps() {
+    let dir = scratch("unpruned");
+    let (straight, all, killed) = (dir.join("straight"), dir.join("all"), dir.join("killed"));
+    let steps = ["run.steps=8", "run.checkpoint_every=2"];
+    start(&straight, &[&steps[..], &["run.keep_last=1"]].concat()).unwrap();
+    start(&all, &[&steps[..], &["run.keep_last=10"]].concat()).unwrap();
+    let names = |run: &Path| -> Vec<u64> {
+        list_checkpoints(&run.join("checkpoints"))
+            .unwrap()
+            .iter()
+            .map(|c| c.state.step)
+            .collect()
+    };
+    let kept = names(&straight);
+    assert_eq!(names(&all), [2, 4, 6, 8]);
+    assert!(kept.len() < 4 && kept.contains(&8), "{kept:?}");
+    copy_dir(&straight, &killed);
+    for step in [2, 4, 6] {
+        let name = pix2scene_train::checkpoint::checkpoint_name(step);
+        if !kept.contains(&step) {
+            copy_dir(
+                &all.join("checkpoints").join(&name),
+                &killed.join("checkpoints").join(&name),
+            );
+        }
+    }
+    assert_eq!(names(&killed), [2, 4, 6, 8]);
+    resume(&killed, &[]).unwrap();
+    assert_eq!(names(&killed), kept);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Copies directory `from` to `to`, recursively.
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let target = to.join(path.file_name().unwrap());
+        if path.is_dir() {
+            copy_dir(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).unwrap();
+        }
+    }
+}
+
 #[test]
 fn nan_loss_stops_the_run_and_keeps_the_last_checkpoint() {
     let dir = scratch("nan");
