@@ -5,20 +5,6 @@
 
 use super::*;
 
-/// Copies the files of a directory tree.
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let path = entry.unwrap().path();
-        let target = to.join(path.file_name().unwrap());
-        if path.is_dir() {
-            copy_tree(&path, &target);
-        } else {
-            std::fs::copy(&path, &target).unwrap();
-        }
-    }
-}
-
 /// The weights of the run's checkpoint after 15 steps.
 fn final_weights(run: &Path) -> Vec<Vec<f32>> {
     let (mut trainer, _, _) = trainer_and_batch(&tiny(&[]));

@@ -79,6 +79,20 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
+/// Copies the files of a directory tree.
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let target = to.join(path.file_name().unwrap());
+        if path.is_dir() {
+            copy_tree(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).unwrap();
+        }
+    }
+}
+
 /// A new `tiny-32` run into `out` with `overrides`.
 fn options(out: &Path, overrides: &[&str]) -> TrainOptions {
     TrainOptions {

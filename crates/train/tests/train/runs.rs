@@ -124,11 +124,11 @@ fn a_run_killed_before_pruning_keeps_what_a_straight_run_keeps() {
     let kept = names(&straight);
     assert_eq!(names(&all), [2, 4, 6, 8]);
     assert!(kept.len() < 4 && kept.contains(&8), "{kept:?}");
-    copy_dir(&straight, &killed);
+    copy_tree(&straight, &killed);
     for step in [2, 4, 6] {
         let name = pix2scene_train::checkpoint::checkpoint_name(step);
         if !kept.contains(&step) {
-            copy_dir(
+            copy_tree(
                 &all.join("checkpoints").join(&name),
                 &killed.join("checkpoints").join(&name),
             );
@@ -138,20 +138,6 @@ fn a_run_killed_before_pruning_keeps_what_a_straight_run_keeps() {
     resume(&killed, &[]).unwrap();
     assert_eq!(names(&killed), kept);
     std::fs::remove_dir_all(&dir).unwrap();
-}
-
-/// Copies directory `from` to `to`, recursively.
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let path = entry.unwrap().path();
-        let target = to.join(path.file_name().unwrap());
-        if path.is_dir() {
-            copy_dir(&path, &target);
-        } else {
-            std::fs::copy(&path, &target).unwrap();
-        }
-    }
 }
 
 #[test]
