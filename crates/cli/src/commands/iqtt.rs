@@ -4,12 +4,13 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use clap::{Args, Subcommand};
+use clap::{Args, Subcommand, ValueEnum};
 use pix2scene_train::iqtt::figures::{write_answered_questions, write_reconstructions};
 use pix2scene_train::iqtt::pix2scene::Pix2SceneLearner;
 use pix2scene_train::iqtt::questions::QuestionSet;
 use pix2scene_train::iqtt::{
-    IqttOptions, Method, evaluate_run, load_checkpoint, run_all, tested_checkpoint, train_iqtt,
+    IqttOptions, Method, Split, evaluate_run, load_checkpoint, run_all, tested_checkpoint,
+    train_iqtt,
 };
 
 use super::iqtt_human::{HumanArgs, ScoreArgs};
@@ -102,9 +103,31 @@ struct EvalArgs {
     /// Test questions in the figures.
     #[arg(long, value_name = "N", default_value_t = 6)]
     figure_questions: u64,
+    /// Which held-out questions to answer: `test` (the reported figures) or `validation` (the
+    /// questions every choice is made on).
+    #[arg(long, value_enum, default_value_t = SplitArg::Test)]
+    split: SplitArg,
     /// Print the result as one JSON object.
     #[arg(long)]
     json: bool,
+}
+
+/// `--split` of `pix2scene iqtt eval`.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum SplitArg {
+    /// The validation questions.
+    Validation,
+    /// The test questions.
+    Test,
+}
+
+impl From<SplitArg> for Split {
+    fn from(split: SplitArg) -> Self {
+        match split {
+            SplitArg::Validation => Split::Validation,
+            SplitArg::Test => Split::Test,
+        }
+    }
 }
 
 /// Runs `pix2scene iqtt`.
@@ -180,20 +203,24 @@ pub fn run(args: IqttArgs, threads: Option<usize>) -> anyhow::Result<()> {
 /// `pix2scene iqtt eval`.
 fn eval(a: EvalArgs) -> anyhow::Result<()> {
     let what = || format!("evaluating 3D-IQTT run {}", a.run.display());
-    let (preset, test) = evaluate_run(&a.run, &a.set).with_context(what)?;
+    let (preset, score) = evaluate_run(&a.run, &a.set, a.split.into()).with_context(what)?;
+    let split = match a.split {
+        SplitArg::Validation => "validation",
+        SplitArg::Test => "test",
+    };
     if a.json {
-        let [lo, hi] = test.interval_95();
+        let [lo, hi] = score.interval_95();
         println!(
             "{}",
             serde_json::json!({
-                "method": preset.iqtt.method, "labels": preset.iqtt.labels[0],
-                "accuracy": test.fraction(), "interval": [lo, hi],
-                "correct": test.correct, "total": test.total,
+                "method": preset.iqtt.method, "labels": preset.iqtt.labels[0], "split": split,
+                "accuracy": score.fraction(), "interval": [lo, hi],
+                "correct": score.correct, "total": score.total,
             })
         );
     } else {
         println!(
-            "{} with {:?} labels: test {test}",
+            "{} with {:?} labels: {split} {score}",
             preset.iqtt.method, preset.iqtt.labels
         );
     }

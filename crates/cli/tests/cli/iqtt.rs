@@ -59,7 +59,8 @@ fn iqtt_run_writes_table_3_of_the_tiny_preset() {
 }
 
 /// A single run stopped half-way and resumed logs what a straight run logs and reaches the
-/// same test accuracy; `iqtt eval` of the finished run agrees and writes the figures.
+/// same test accuracy; `iqtt eval` of the finished run agrees on the test and validation
+/// questions and writes the figures.
 #[test]
 fn iqtt_train_resumes_exactly_and_eval_agrees() {
     let dir = scratch("iqtt-train");
@@ -119,6 +120,21 @@ fn iqtt_train_resumes_exactly_and_eval_agrees() {
     let stdout = String::from_utf8_lossy(&eval.stdout);
     let got: Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
     assert_eq!(got["correct"], result(&straight)["test"]["correct"]);
+    assert_eq!(got["split"], "test");
+    let validation = pix2scene(&[
+        "iqtt",
+        "eval",
+        "--run",
+        straight.to_str().unwrap(),
+        "--split",
+        "validation",
+        "--json",
+    ]);
+    assert_succeeded(&validation);
+    let stdout = String::from_utf8_lossy(&validation.stdout);
+    let got: Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
+    assert_eq!(got["split"], "validation");
+    assert_eq!(got["correct"], result(&straight)["validation"]["correct"]);
     for f in ["reconstructions.png", "questions.png", "questions.md"] {
         assert!(figures.join(f).is_file(), "{f}");
     }

@@ -29,7 +29,7 @@ pub mod table;
 pub use config::IqttPreset;
 pub use method::Method;
 pub use run::{
-    IqttOptions, IqttRunSummary, evaluate_run, load_checkpoint, run_all, tested_checkpoint,
+    IqttOptions, IqttRunSummary, Split, evaluate_run, load_checkpoint, run_all, tested_checkpoint,
     train_iqtt,
 };
 pub use table::IqttTable;

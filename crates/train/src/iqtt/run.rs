@@ -358,13 +358,26 @@ pub fn accuracy(
     Ok(total)
 }
 
-/// Evaluates run `run` on its test questions (`iqtt eval`): its best checkpoint (`RUN/best/`,
-/// the weights its `result.json` reports), or its newest for a run that has none.
+/// The held-out questions a run is scored on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Split {
+    /// The validation questions (model selection and every recipe decision).
+    Validation,
+    /// The test questions (the reported figures).
+    Test,
+}
+
+/// Evaluates run `run` on its `split` questions (`iqtt eval`): its best checkpoint
+/// (`RUN/best/`, the weights its `result.json` reports), or its newest for a run that has none.
 ///
 /// # Errors
 /// A directory that is not a 3D-IQTT run or has no checkpoint, and checkpoint errors naming
 /// the file.
-pub fn evaluate_run(run: &Path, overrides: &[String]) -> Result<(IqttPreset, Accuracy)> {
+pub fn evaluate_run(
+    run: &Path,
+    overrides: &[String],
+    split: Split,
+) -> Result<(IqttPreset, Accuracy)> {
     let config_path = run.join("config.toml");
     if !config_path.is_file() {
         return Err(Error::Checkpoint {
@@ -380,8 +393,12 @@ pub fn evaluate_run(run: &Path, overrides: &[String]) -> Result<(IqttPreset, Acc
     if learner.steps() > 0 {
         load_checkpoint(learner.as_mut(), &tested_checkpoint(run)?)?;
     }
-    let test = accuracy(learner.as_ref(), &questions, questions.test(), &preset)?;
-    Ok((preset, test))
+    let indices = match split {
+        Split::Validation => questions.validation(),
+        Split::Test => questions.test(),
+    };
+    let score = accuracy(learner.as_ref(), &questions, indices, &preset)?;
+    Ok((preset, score))
 }
 
 /// Every method at every label count of the preset at `config` (`iqtt run`): each run in
@@ -584,7 +601,7 @@ mod tests {
                 .collect()
         };
         assert_eq!(metrics(&split), metrics(&straight));
-        let (_, test) = evaluate_run(&straight, &[]).unwrap();
+        let (_, test) = evaluate_run(&straight, &[], Split::Test).unwrap();
         assert_eq!(Some(test), a.test);
         let newest = split
             .join("checkpoints")
@@ -604,7 +621,7 @@ mod tests {
     /// The tested weights are those of the evaluation with the highest validation accuracy
     /// (the earliest of equals): `result.json` names its step and validation figure, which
     /// are the log's, `RUN/best/` holds that checkpoint alone, and `evaluate_run` of the run
-    /// reproduces the test figure from it.
+    /// reproduces the test and validation figures from it.
     #[test]
     fn the_best_validation_checkpoint_is_tested() {
         for method in ["siamese", "pix2scene"] {
@@ -646,8 +663,10 @@ mod tests {
             );
             let kept = checkpoint::checkpoint_dirs(&out.join(BEST_DIR)).unwrap();
             assert_eq!(kept.iter().map(|(s, _)| *s).collect::<Vec<_>>(), [best.0]);
-            let (_, test) = evaluate_run(&out, &[]).unwrap();
+            let (_, test) = evaluate_run(&out, &[], Split::Test).unwrap();
             assert_eq!(Some(test), summary.test, "{method}");
+            let (_, validation) = evaluate_run(&out, &[], Split::Validation).unwrap();
+            assert_eq!(validation, summary.validation, "{method}");
             std::fs::remove_dir_all(out).unwrap();
         }
     }
