@@ -203,11 +203,9 @@ pub fn run(args: IqttArgs, threads: Option<usize>) -> anyhow::Result<()> {
 /// `pix2scene iqtt eval`.
 fn eval(a: EvalArgs) -> anyhow::Result<()> {
     let what = || format!("evaluating 3D-IQTT run {}", a.run.display());
-    let (preset, score) = evaluate_run(&a.run, &a.set, a.split.into()).with_context(what)?;
-    let split = match a.split {
-        SplitArg::Validation => "validation",
-        SplitArg::Test => "test",
-    };
+    let split = Split::from(a.split);
+    let (preset, score) = evaluate_run(&a.run, &a.set, split).with_context(what)?;
+    let split = split.name();
     if a.json {
         let [lo, hi] = score.interval_95();
         println!(

@@ -367,6 +367,16 @@ pub enum Split {
     Test,
 }
 
+impl Split {
+    /// The name used on the command line and in JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Split::Validation => "validation",
+            Split::Test => "test",
+        }
+    }
+}
+
 /// Evaluates run `run` on its `split` questions (`iqtt eval`): its best checkpoint
 /// (`RUN/best/`, the weights its `result.json` reports), or its newest for a run that has none.
 ///
