@@ -105,36 +105,34 @@ fn iqtt_train_resumes_exactly_and_eval_agrees() {
     };
     assert_eq!(result(&split)["test"], result(&straight)["test"]);
     let figures = dir.join("figures");
-    let eval = pix2scene(&[
-        "iqtt",
-        "eval",
-        "--run",
-        straight.to_str().unwrap(),
-        "--json",
+    let eval = |extra: &[&str]| -> Value {
+        let mut args = vec![
+            "iqtt",
+            "eval",
+            "--run",
+            straight.to_str().unwrap(),
+            "--json",
+        ];
+        args.extend(extra);
+        let out = pix2scene(&args);
+        assert_succeeded(&out);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        serde_json::from_str(stdout.lines().next().unwrap()).unwrap()
+    };
+    let test = eval(&[
         "--figures",
         figures.to_str().unwrap(),
         "--figure-questions",
         "2",
     ]);
-    assert_succeeded(&eval);
-    let stdout = String::from_utf8_lossy(&eval.stdout);
-    let got: Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
-    assert_eq!(got["correct"], result(&straight)["test"]["correct"]);
-    assert_eq!(got["split"], "test");
-    let validation = pix2scene(&[
-        "iqtt",
-        "eval",
-        "--run",
-        straight.to_str().unwrap(),
-        "--split",
-        "validation",
-        "--json",
-    ]);
-    assert_succeeded(&validation);
-    let stdout = String::from_utf8_lossy(&validation.stdout);
-    let got: Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
-    assert_eq!(got["split"], "validation");
-    assert_eq!(got["correct"], result(&straight)["validation"]["correct"]);
+    assert_eq!(test["split"], "test");
+    assert_eq!(test["correct"], result(&straight)["test"]["correct"]);
+    let validation = eval(&["--split", "validation"]);
+    assert_eq!(validation["split"], "validation");
+    assert_eq!(
+        validation["correct"],
+        result(&straight)["validation"]["correct"]
+    );
     for f in ["reconstructions.png", "questions.png", "questions.md"] {
         assert!(figures.join(f).is_file(), "{f}");
     }
