@@ -83,6 +83,11 @@ pub struct IqttSection {
     pub question_batch: usize,
     /// Weight of the supervised loss. Default 1.
     pub question_weight: f32,
+    /// The supervised loss's weight at particular label counts, in place of `question_weight`
+    /// (`[{ labels = 10000, weight = 10.0 }]`). The labelled set's size decides how hard its
+    /// answers may be pulled before the encoder learns them by heart, so a weight chosen on
+    /// validation at one count need not suit another. Default empty.
+    pub question_weight_at: Vec<LabelWeight>,
     /// The supervised loss on scene codes: `paper` (Eq. 5, unbounded below) or `contrastive`
     /// (Eq. 7 with margin `baselines.margin`, bounded). Default `paper`.
     pub question_loss: String,
@@ -126,6 +131,7 @@ impl Default for IqttSection {
             supervised_every: 1,
             question_batch: 6,
             question_weight: 1.0,
+            question_weight_at: Vec::new(),
             question_loss: "paper".into(),
             eval_batch: 32,
             roll_weight: 0.0,
@@ -196,6 +202,27 @@ impl BaselinesSection {
     /// The Siamese baseline's configuration.
     pub fn siamese(&self) -> SiameseBaselineConfig {
         SiameseBaselineConfig::new(self.trunk()).with_margin(self.margin)
+    }
+}
+
+/// One entry of `iqtt.question_weight_at`: the supervised loss's weight at one label count.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LabelWeight {
+    /// The label count (`iqtt.labels` entry) this weight applies to.
+    pub labels: u64,
+    /// The weight of the supervised loss there.
+    pub weight: f32,
+}
+
+impl IqttSection {
+    /// The supervised loss's weight with `labels` labelled questions: its entry in
+    /// `question_weight_at`, else `question_weight`.
+    pub fn question_weight_for(&self, labels: u64) -> f32 {
+        self.question_weight_at
+            .iter()
+            .find(|entry| entry.labels == labels)
+            .map_or(self.question_weight, |entry| entry.weight)
     }
 }
 
@@ -351,6 +378,29 @@ impl IqttPreset {
                 return Err(Error::invalid(key, w, "must be a finite number ≥ 0"));
             }
         }
+        for (i, entry) in q.question_weight_at.iter().enumerate() {
+            let key = "iqtt.question_weight_at";
+            if !(entry.weight.is_finite() && entry.weight >= 0.0) {
+                return Err(Error::invalid(
+                    key,
+                    entry.weight,
+                    format!(
+                        "the weight at {} labels must be a finite number ≥ 0",
+                        entry.labels
+                    ),
+                ));
+            }
+            if q.question_weight_at[..i]
+                .iter()
+                .any(|e| e.labels == entry.labels)
+            {
+                return Err(Error::invalid(
+                    key,
+                    entry.labels,
+                    "this label count is given a weight twice",
+                ));
+            }
+        }
         if !(q.pseudo_ratio > 0.0 && q.pseudo_ratio <= 1.0) {
             return Err(Error::invalid(
                 "iqtt.pseudo_ratio",
@@ -425,8 +475,27 @@ mod tests {
     }
 
     #[test]
+    fn the_question_weight_may_depend_on_the_label_count() {
+        let preset = tiny(&[
+            "iqtt.question_weight=2",
+            "iqtt.question_weight_at=[{ labels = 20, weight = 10.0 }, { labels = 200, weight = 5.0 }]",
+        ])
+        .unwrap();
+        let q = &preset.iqtt;
+        assert_eq!(q.question_weight_for(20), 10.0);
+        assert_eq!(q.question_weight_for(200), 5.0);
+        assert_eq!(q.question_weight_for(0), 2.0);
+        assert_eq!(q.question_weight_for(1000), 2.0);
+        let again: IqttPreset = parse_toml(&preset.to_toml(), Path::new("config.toml")).unwrap();
+        assert_eq!(
+            again, preset,
+            "the map is written to and read from config.toml"
+        );
+    }
+
+    #[test]
     fn bad_values_are_named() {
-        let cases: [(&[&str], &str); 10] = [
+        let cases: [(&[&str], &str); 13] = [
             (
                 &["iqtt.labels=[20000]"],
                 "iqtt.labels = 20000: above the 200 training questions (iqtt.train_questions)",
@@ -458,6 +527,21 @@ mod tests {
                 "iqtt.pseudo_weight = -0.5: must be a finite number ≥ 0",
             ),
             (
+                &["iqtt.question_weight_at=[{ labels = 20, weight = -1.0 }]"],
+                "iqtt.question_weight_at = -1: the weight at 20 labels must be a finite number \
+                 ≥ 0",
+            ),
+            (
+                &[
+                    "iqtt.question_weight_at=[{ labels = 20, weight = 1.0 }, { labels = 20, weight = 2.0 }]",
+                ],
+                "iqtt.question_weight_at = 20: this label count is given a weight twice",
+            ),
+            (
+                &["iqtt.question_weight_at=[{ labels = 20 }]"],
+                "iqtt.question_weight_at = [{ labels = 20 }]: missing field `weight`",
+            ),
+            (
                 &["iqtt.pseudo_ratio=0"],
                 "iqtt.pseudo_ratio = 0: must be in (0, 1]",
             ),
@@ -479,6 +563,7 @@ mod tests {
             );
         }
         let two = tiny(&[]).unwrap();
+        assert_eq!(two.iqtt.question_weight_for(20), two.iqtt.question_weight);
         assert_eq!(
             two.single_label_count().unwrap_err().to_string(),
             "iqtt.labels = [0, 20]: a single run takes one label count (pass --labels N)"

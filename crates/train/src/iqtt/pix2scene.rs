@@ -297,7 +297,8 @@ impl Learner for Pix2SceneLearner {
             let term = self.question_term((step + 1) / k - 1)?;
             losses.question = scalar(term.clone());
             losses.supervised = true;
-            loss = loss + term.mul_scalar(self.section.question_weight);
+            let weight = self.section.question_weight_for(self.questions.labels());
+            loss = loss + term.mul_scalar(weight);
         }
         losses.ali.generator = scalar(loss.clone());
         check_finite(
