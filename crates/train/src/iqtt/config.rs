@@ -489,7 +489,7 @@ mod tests {
         let again: IqttPreset = parse_toml(&preset.to_toml(), Path::new("config.toml")).unwrap();
         assert_eq!(
             again, preset,
-            "the map is written to and read from config.toml"
+            "the entries are written to and read from config.toml"
         );
     }
 

@@ -529,31 +529,38 @@ mod tests {
         std::fs::remove_dir_all(out).unwrap();
     }
 
+    /// The lines of `metrics.jsonl` of a two-iteration run of the tiny preset with `set`.
+    fn two_iterations(name: &str, set: &[&str]) -> Vec<serde_json::Value> {
+        let out = scratch(name);
+        let mut overrides = vec!["run.steps=2".to_string()];
+        overrides.extend(set.iter().map(|s| s.to_string()));
+        let options = IqttOptions {
+            config: Some(tiny()),
+            out: out.clone(),
+            overrides,
+            resume: false,
+            stop: Arc::new(AtomicBool::new(false)),
+        };
+        train_iqtt(&options, &mut ()).unwrap();
+        let lines = std::fs::read_to_string(out.join("metrics.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        std::fs::remove_dir_all(out).unwrap();
+        lines
+    }
+
     /// Each label-free term (camera roll, pseudo-labels) is logged while on and 0 while off,
     /// and it reaches the update: the second iteration's reconstruction loss, a function of
     /// the weights after the first, differs from that of the same run without it. With
     /// `iqtt.pseudo_ratio = 1` every unlabelled question is pseudo-labelled.
     #[test]
     fn the_label_free_terms_are_logged_and_train_the_networks() {
-        let run = |name: &str, set: &[&str]| -> Vec<serde_json::Value> {
-            let out = scratch(name);
-            let mut overrides = vec!["run.steps=2".to_string(), "iqtt.labels=[0]".into()];
-            overrides.extend(set.iter().map(|s| s.to_string()));
-            let options = IqttOptions {
-                config: Some(tiny()),
-                out: out.clone(),
-                overrides,
-                resume: false,
-                stop: Arc::new(AtomicBool::new(false)),
-            };
-            train_iqtt(&options, &mut ()).unwrap();
-            let lines = std::fs::read_to_string(out.join("metrics.jsonl"))
-                .unwrap()
-                .lines()
-                .map(|l| serde_json::from_str(l).unwrap())
-                .collect();
-            std::fs::remove_dir_all(out).unwrap();
-            lines
+        let run = |name: &str, set: &[&str]| {
+            let mut set = set.to_vec();
+            set.push("iqtt.labels=[0]");
+            two_iterations(name, &set)
         };
         let column = |lines: &[serde_json::Value], key: &str| -> Vec<f64> {
             lines.iter().map(|l| l[key].as_f64().unwrap()).collect()
@@ -573,6 +580,36 @@ mod tests {
         assert_eq!(column(&plain, "recon_x")[0], column(&pseudo, "recon_x")[0]);
         assert_ne!(second(&plain), second(&rolled));
         assert_ne!(second(&plain), second(&pseudo));
+    }
+
+    /// A run with 20 labels takes the supervised weight `iqtt.question_weight_at` gives 20
+    /// labels, and `iqtt.question_weight` when its entries name other counts: its metrics
+    /// equal those of the run with that weight as `question_weight`, and differ from the other
+    /// weight's (the second iteration's losses depend on the first update).
+    #[test]
+    fn the_label_counts_weight_is_the_one_trained_with() {
+        let at = |labels: u64| {
+            format!("iqtt.question_weight_at=[{{ labels = {labels}, weight = 4.0 }}]")
+        };
+        let half = two_iterations("w-half", &["iqtt.labels=[20]", "iqtt.question_weight=0.5"]);
+        let four = two_iterations("w-four", &["iqtt.labels=[20]", "iqtt.question_weight=4"]);
+        let here = two_iterations(
+            "w-at-20",
+            &["iqtt.labels=[20]", "iqtt.question_weight=0.5", &at(20)],
+        );
+        let elsewhere = two_iterations(
+            "w-at-200",
+            &["iqtt.labels=[20]", "iqtt.question_weight=0.5", &at(200)],
+        );
+        let losses = |lines: &[serde_json::Value]| -> Vec<String> {
+            lines
+                .iter()
+                .map(|l| format!("{} {}", l["generator"], l["recon_x"]))
+                .collect()
+        };
+        assert_eq!(losses(&here), losses(&four));
+        assert_eq!(losses(&elsewhere), losses(&half));
+        assert_ne!(losses(&half), losses(&four));
     }
 
     /// A run stopped after 2 of 4 iterations and resumed logs what a straight run logs and
