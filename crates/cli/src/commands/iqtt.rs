@@ -9,8 +9,8 @@ use pix2scene_train::iqtt::figures::{write_answered_questions, write_reconstruct
 use pix2scene_train::iqtt::pix2scene::Pix2SceneLearner;
 use pix2scene_train::iqtt::questions::QuestionSet;
 use pix2scene_train::iqtt::{
-    IqttOptions, Method, Split, evaluate_run, load_checkpoint, run_all, tested_checkpoint,
-    train_iqtt,
+    IqttOptions, Method, Split, evaluate_ensemble, evaluate_run, load_checkpoint, run_all,
+    tested_checkpoint, train_iqtt,
 };
 
 use super::iqtt_human::{HumanArgs, ScoreArgs};
@@ -90,9 +90,10 @@ struct TrainArgs {
 /// Flags of `pix2scene iqtt eval`.
 #[derive(Debug, Args)]
 struct EvalArgs {
-    /// Run directory of `iqtt train` (or one of `iqtt run`'s).
-    #[arg(long, value_name = "RUN")]
-    run: PathBuf,
+    /// Run directory of `iqtt train` (or one of `iqtt run`'s). Repeat it to answer with several
+    /// Pix2Scene runs together (each run's distances over their sum, added; docs/iqtt.md).
+    #[arg(long, value_name = "RUN", required = true)]
+    run: Vec<PathBuf>,
     /// Override a preset key, e.g. `--set iqtt.test=20000` (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     set: Vec<String>,
@@ -202,9 +203,13 @@ pub fn run(args: IqttArgs, threads: Option<usize>) -> anyhow::Result<()> {
 
 /// `pix2scene iqtt eval`.
 fn eval(a: EvalArgs) -> anyhow::Result<()> {
-    let what = || format!("evaluating 3D-IQTT run {}", a.run.display());
     let split = Split::from(a.split);
-    let (preset, score) = evaluate_run(&a.run, &a.set, split).with_context(what)?;
+    if a.run.len() > 1 {
+        return eval_ensemble(&a, split);
+    }
+    let run = &a.run[0];
+    let what = || format!("evaluating 3D-IQTT run {}", run.display());
+    let (preset, score) = evaluate_run(run, &a.set, split).with_context(what)?;
     let split = split.name();
     if a.json {
         let [lo, hi] = score.interval_95();
@@ -228,14 +233,14 @@ fn eval(a: EvalArgs) -> anyhow::Result<()> {
     anyhow::ensure!(
         preset.method() == Method::Pix2Scene,
         "--figures: {} is a {} run; figures show Pix2Scene's codes",
-        a.run.display(),
+        run.display(),
         preset.iqtt.method
     );
     let device = pix2scene_train::TrainDevice::parse(&preset.run.device)?.autodiff_device();
     let questions =
         QuestionSet::open(&preset.iqtt, preset.model.resolution, 0).with_context(what)?;
     let mut learner = Pix2SceneLearner::new(&preset, questions.clone(), &device);
-    let tested = tested_checkpoint(&a.run).with_context(what)?;
+    let tested = tested_checkpoint(run).with_context(what)?;
     load_checkpoint(&mut learner, &tested).with_context(what)?;
     let ids: Vec<u64> = questions.test().take(a.figure_questions as usize).collect();
     let drawn = questions.draw(&ids);
@@ -249,5 +254,35 @@ fn eval(a: EvalArgs) -> anyhow::Result<()> {
     )
     .with_context(what)?;
     println!("figures in {}", dir.display());
+    Ok(())
+}
+
+/// `pix2scene iqtt eval` with several runs: the ensemble's accuracy.
+fn eval_ensemble(a: &EvalArgs, split: Split) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        a.figures.is_none(),
+        "--figures: show one run's codes, not an ensemble's (give one --run)"
+    );
+    let names: Vec<String> = a.run.iter().map(|r| r.display().to_string()).collect();
+    let (presets, score) = evaluate_ensemble(&a.run, &a.set, split)
+        .with_context(|| format!("evaluating 3D-IQTT runs {} together", names.join(", ")))?;
+    let labels: Vec<u64> = presets.iter().map(|p| p.iqtt.labels[0]).collect();
+    let split = split.name();
+    if a.json {
+        let [lo, hi] = score.interval_95();
+        println!(
+            "{}",
+            serde_json::json!({
+                "method": "pix2scene", "runs": names, "labels": labels, "split": split,
+                "accuracy": score.fraction(), "interval": [lo, hi],
+                "correct": score.correct, "total": score.total,
+            })
+        );
+    } else {
+        println!(
+            "pix2scene, {} runs together with {labels:?} labels: {split} {score}",
+            a.run.len()
+        );
+    }
     Ok(())
 }

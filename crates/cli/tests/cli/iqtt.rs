@@ -138,6 +138,57 @@ fn iqtt_train_resumes_exactly_and_eval_agrees() {
     }
 }
 
+/// `iqtt eval` with several runs answers with them together: a run twice answers as the run
+/// alone, and runs whose held-out questions differ are refused on one line.
+#[test]
+fn iqtt_eval_answers_with_several_runs_together() {
+    let dir = scratch("iqtt-ensemble");
+    let train = |name: &str, seed: &str| -> String {
+        let out = dir.join(name);
+        assert_succeeded(&pix2scene(&[
+            "iqtt",
+            "train",
+            "--config",
+            &tiny(),
+            "--out",
+            out.to_str().unwrap(),
+            "--labels",
+            "20",
+            "--set",
+            "run.steps=2",
+            "--set",
+            seed,
+            "--quiet",
+        ]));
+        out.to_string_lossy().into_owned()
+    };
+    let (a, b) = (train("a", "iqtt.seed=0"), train("b", "iqtt.seed=1"));
+    let eval = |runs: &[&str]| {
+        let mut args = vec!["iqtt", "eval", "--json"];
+        for r in runs {
+            args.extend(["--run", r]);
+        }
+        pix2scene(&args)
+    };
+    let json = |out: std::process::Output| -> Value {
+        assert_succeeded(&out);
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).unwrap()
+    };
+    let alone = json(eval(&[&a]));
+    let twice = json(eval(&[&a, &a]));
+    assert_eq!(twice["correct"], alone["correct"], "{twice}");
+    assert_eq!(twice["total"], 30);
+    assert_eq!(twice["runs"], json!([a, a]));
+    assert_fails_with(
+        &eval(&[&a, &b]),
+        &format!(
+            "error: evaluating 3D-IQTT runs {a}, {b} together: {b}: its held-out questions are \
+             not those of {a} (iqtt.seed, iqtt.hard, iqtt.dir, iqtt.validation and iqtt.test \
+             must agree)"
+        ),
+    );
+}
+
 /// Bad input to `iqtt` fails on one line naming what is wrong.
 #[test]
 fn iqtt_bad_input_is_refused_on_one_line() {

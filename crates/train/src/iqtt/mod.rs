@@ -12,10 +12,12 @@
 //! - [`losses`]: what a run logs.
 //! - [`run`]: one resumable run (`iqtt train`), its evaluation (`iqtt eval`), and every method
 //!   at every label count (`iqtt run`), into a [`table`].
+//! - [`ensemble`]: several Pix2Scene runs answering together (`iqtt eval --run A --run B`).
 //! - [`figures`]: reconstructions of test questions and questions with their codes' distances.
 
 pub mod baseline;
 pub mod config;
+pub mod ensemble;
 pub mod figures;
 pub mod learner;
 pub mod losses;
@@ -27,6 +29,7 @@ pub mod run;
 pub mod table;
 
 pub use config::IqttPreset;
+pub use ensemble::evaluate_ensemble;
 pub use method::Method;
 pub use run::{
     IqttOptions, IqttRunSummary, Split, evaluate_run, load_checkpoint, run_all, tested_checkpoint,

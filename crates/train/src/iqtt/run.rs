@@ -388,14 +388,7 @@ pub fn evaluate_run(
     overrides: &[String],
     split: Split,
 ) -> Result<(IqttPreset, Accuracy)> {
-    let config_path = run.join("config.toml");
-    if !config_path.is_file() {
-        return Err(Error::Checkpoint {
-            path: run.to_path_buf(),
-            message: "no config.toml: not a run directory".into(),
-        });
-    }
-    let preset = IqttPreset::load(&config_path, overrides).map_err(|e| in_file(e, &config_path))?;
+    let preset = run_preset(run, overrides)?;
     let labels = preset.single_label_count()?;
     let device = TrainDevice::parse(&preset.run.device)?.autodiff_device();
     let questions = QuestionSet::open(&preset.iqtt, preset.model.resolution, labels)?;
@@ -409,6 +402,21 @@ pub fn evaluate_run(
     };
     let score = accuracy(learner.as_ref(), &questions, indices, &preset)?;
     Ok((preset, score))
+}
+
+/// The preset of run `run` (its `config.toml`) with `overrides` applied.
+///
+/// # Errors
+/// [`Error::Checkpoint`] when `run` holds no `config.toml`; the preset's errors, naming it.
+pub(super) fn run_preset(run: &Path, overrides: &[String]) -> Result<IqttPreset> {
+    let config_path = run.join("config.toml");
+    if !config_path.is_file() {
+        return Err(Error::Checkpoint {
+            path: run.to_path_buf(),
+            message: "no config.toml: not a run directory".into(),
+        });
+    }
+    IqttPreset::load(&config_path, overrides).map_err(|e| in_file(e, &config_path))
 }
 
 /// Every method at every label count of the preset at `config` (`iqtt run`): each run in
