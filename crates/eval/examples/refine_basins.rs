@@ -1,0 +1,131 @@
+//! Where test-time refinement can take a depth map: each pipeline of operations applied to every
+//! record of a dataset, scored against the truth at 0°, with the surfel renderer's image error
+//! beside (docs/results.md, "Why Hausdorff-F stays near the baseline's").
+//!
+//! ```sh
+//! cargo run --release -p pix2scene-eval --example refine_basins -- \
+//!     models/boxes data/boxes-val 40 net net,ref200 truth,ref200 net,snap5,ref200,snap5
+//! ```
+//!
+//! Operations, applied left to right: `net` (the model's depth map of the record's image),
+//! `truth` (the true depth; where no ray hit, the network's), `snapN` (edge snapping with an
+//! N-pixel window and the default 10 % range, as `eval --snap-edges`), `refK` (K steps of the
+//! model's test-time refinement, as `eval --refine K`). `truth` is not a predictor: it shows
+//! where the refinement's objective has its minima near the true geometry.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use pix2scene_eval::{
+    CheckpointChoice, EdgeSnap, Scorer, TrainedModel, open_room_dataset, read_record,
+};
+
+/// One operation of a pipeline.
+enum Op {
+    Network,
+    Truth,
+    Snap(usize),
+    Refine(usize),
+}
+
+impl Op {
+    fn parse(text: &str) -> Result<Self, String> {
+        let number = |rest: &str| {
+            rest.parse::<usize>()
+                .map_err(|_| format!("{text}: expected a whole number after the operation"))
+        };
+        match text {
+            "net" => Ok(Self::Network),
+            "truth" => Ok(Self::Truth),
+            _ => match (text.strip_prefix("snap"), text.strip_prefix("ref")) {
+                (Some(n), _) => Ok(Self::Snap(number(n)?)),
+                (_, Some(k)) => Ok(Self::Refine(number(k)?)),
+                _ => Err(format!(
+                    "{text}: unknown operation (net, truth, snapN, refK)"
+                )),
+            },
+        }
+    }
+}
+
+/// The sums over records of Hausdorff-F, Hausdorff-R, MSE-depth and the image error.
+#[derive(Default)]
+struct Sums([f64; 4]);
+
+fn run(args: &[String]) -> Result<(), String> {
+    let [model, data, count, pipelines @ ..] = args else {
+        return Err("usage: refine_basins MODEL DATA COUNT PIPELINE...".into());
+    };
+    let count: u64 = count
+        .parse()
+        .map_err(|_| format!("COUNT = {count}: expected a whole number"))?;
+    let pipelines = pipelines
+        .iter()
+        .map(|p| p.split(',').map(Op::parse).collect::<Result<Vec<_>, _>>())
+        .collect::<Result<Vec<_>, _>>()?;
+    let model = TrainedModel::load(Path::new(model), CheckpointChoice::Best, None)
+        .map_err(|e| e.to_string())?;
+    let data = Path::new(data);
+    let reader = open_room_dataset(data, Some(model.resolution())).map_err(|e| e.to_string())?;
+    let r = model.resolution();
+    let mut sums: Vec<Sums> = pipelines.iter().map(|_| Sums::default()).collect();
+    for i in 0..count {
+        let sample = read_record(&reader, data, i).map_err(|e| e.to_string())?;
+        let frame = &sample.frame;
+        let scorer = Scorer::new(sample.camera.fov_y_deg, r);
+        let batch = model
+            .batch(std::slice::from_ref(&sample))
+            .map_err(|e| e.to_string())?;
+        let network = model.decode(&model.encode(&batch), &batch);
+        for (ops, sum) in pipelines.iter().zip(&mut sums) {
+            let mut depth = network.clone();
+            for op in ops {
+                depth = match op {
+                    Op::Network => network.clone(),
+                    Op::Truth => (frame.depth.iter().zip(&frame.mask).zip(&network))
+                        .map(|((&d, &m), &n)| if m != 0 { d } else { n })
+                        .collect(),
+                    Op::Snap(window) => EdgeSnap::new(*window, 0.1)
+                        .map_err(|e| e.to_string())?
+                        .apply(&depth, r),
+                    Op::Refine(steps) => model.refine(&depth, &batch, *steps),
+                };
+            }
+            let m = scorer
+                .score(&depth, &frame.depth, &frame.mask)
+                .map_err(|e| e.to_string())?;
+            let (image, _) = model.render(&depth, &batch);
+            let image_error = image
+                .iter()
+                .zip(&frame.image)
+                .map(|(p, q)| f64::from(p - q).powi(2))
+                .sum::<f64>()
+                / image.len() as f64;
+            for (s, v) in
+                sum.0
+                    .iter_mut()
+                    .zip([m.hausdorff_f, m.hausdorff_r, m.mse_depth, image_error])
+            {
+                *s += v;
+            }
+        }
+    }
+    println!("| pipeline | Hausdorff-F | Hausdorff-R | MSE-depth | image error |");
+    println!("|---|---|---|---|---|");
+    for (name, sum) in args[3..].iter().zip(&sums) {
+        let [f, r, mse, image] = sum.0.map(|s| s / count as f64);
+        println!("| {name} | {f:.4} | {r:.4} | {mse:.5} | {image:.5} |");
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
