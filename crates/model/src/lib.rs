@@ -9,7 +9,7 @@
 //!
 //! For the 3D-IQ test task (paper section 4.4, Appendix D): the MINE [`StatisticsNetwork`] and
 //! the [`mine`] estimate of `I(z_scene; z_view)` (Eq. 6), the supervised [`question_loss`]
-//! (Eq. 5) and [`contrastive_loss`] (Eq. 7), answer selection by the nearest code
+//! (Eq. 5), [`contrastive_loss`] (Eq. 7) and [`triplet_loss`], answer selection by the nearest code
 //! ([`option_distances`], [`nearest_options`]), and the two baselines of Fig. 13 on a [`ResNet`]
 //! trunk ([`CnnBaseline`], [`SiameseBaseline`]).
 //!
@@ -82,7 +82,7 @@ pub use encoder::{Encoder, EncoderConfig};
 pub use error::{Error, Result};
 pub use gradient_penalty::gradient_penalty;
 pub use mine::{MineAverage, MineEstimate, mine};
-pub use question_loss::{CONTRASTIVE_MARGIN, contrastive_loss, question_loss};
+pub use question_loss::{CONTRASTIVE_MARGIN, contrastive_loss, question_loss, triplet_loss};
 pub use resnet::{Block, BlockConfig, ResNet, ResNetConfig};
 pub use statistics::{StatisticsConfig, StatisticsNetwork};
 

@@ -1,5 +1,6 @@
-//! The supervised losses on labelled 3D-IQTT questions: paper Eq. 5 (Pix2Scene's scene codes)
-//! and the contrastive loss of paper Eq. 7 (the Siamese baseline's features).
+//! The supervised losses on labelled 3D-IQTT questions: paper Eq. 5 (Pix2Scene's scene codes),
+//! the contrastive loss of paper Eq. 7 (the Siamese baseline's features) and a triplet ranking
+//! loss (not in the paper).
 
 use burn::tensor::{Tensor, assert_shape};
 
@@ -70,6 +71,31 @@ pub fn contrastive_loss(distances: Tensor<2>, answers: &[u8], margin: f64) -> Te
         .mean()
 }
 
+/// A triplet ranking loss (Schroff et al. 2015), averaged over the two (correct answer,
+/// distractor) pairs of every question: `L = max(0, m + D_ans − D_dist)` with `D = ‖z_ref −
+/// z‖₂`. Not in the paper. Unlike Eq. 5 and Eq. 7 it does not pull the correct answer's code
+/// onto the reference's: it asks only that the correct answer be nearer than each distractor by
+/// the margin, and a question that is answered by the margin costs nothing.
+///
+/// # Shapes
+/// - `distances`: `[batch, 3]`, the squared distances `D²` from the reference's code to each
+///   answer's ([`crate::option_distances`])
+/// - `answers`: the correct answer (0, 1 or 2) of each question, `batch` of them
+/// - `margin`: `m`, in the codes' units
+/// - returns `[1]`
+///
+/// # Panics
+/// If the shapes disagree or an answer is not 0, 1 or 2.
+pub fn triplet_loss(distances: Tensor<2>, answers: &[u8], margin: f64) -> Tensor<1> {
+    assert_shape!(distances, [answers.len(), ANSWERS]);
+    let same = answer_mask(answers, &distances.device());
+    let different = same.clone().neg().add_scalar(1.0);
+    let d = distances.add_scalar(SQRT_EPS).sqrt();
+    let correct = (d.clone() * same).sum_dim(1);
+    let hinge = (correct.add_scalar(margin) - d).clamp_min(0.0) * different;
+    hinge.sum_dim(1).mean().div_scalar((ANSWERS - 1) as f64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,6 +140,32 @@ mod tests {
         close(
             &to_vec(grad),
             &[0.0, 1.0 / 12.0, 0.0, inside, inside, 1.0 / 12.0],
+        );
+    }
+
+    #[test]
+    fn triplet_on_hand_computed_questions() {
+        let d = distances();
+        let loss = triplet_loss(d.clone(), &[1, 2], CONTRASTIVE_MARGIN);
+        // Question 1: D = 5, 1, 2 with answer 1: max(0, 2 + 1 − 5) = 0, max(0, 2 + 1 − 2) = 1.
+        // Question 2: D = √2, √2, √8 with answer 2: 2 + √8 − √2 twice.
+        // Mean over four pairs.
+        let q2 = 2.0 + 8f64.sqrt() - 2f64.sqrt();
+        close(&to_vec(loss.clone()), &[(1.0 + 2.0 * q2) / 4.0]);
+        // ∂D/∂D² = 1/(2D): each active pair adds +1/(2D) to its correct answer and −1/(2D)
+        // to its distractor, over four pairs.
+        let (r1, r2, r8) = (0.5, 0.5 / 2f64.sqrt(), 0.5 / 8f64.sqrt());
+        let grad = d.grad(&loss.backward()).unwrap();
+        close(
+            &to_vec(grad),
+            &[
+                0.0,
+                r1 / 4.0,
+                -0.5 / 2.0 / 4.0,
+                -r2 / 4.0,
+                -r2 / 4.0,
+                2.0 * r8 / 4.0,
+            ],
         );
     }
 

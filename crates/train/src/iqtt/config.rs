@@ -83,13 +83,15 @@ pub struct IqttSection {
     pub question_batch: usize,
     /// Weight of the supervised loss. Default 1.
     pub question_weight: f32,
-    /// The supervised loss's weight at particular label counts, in place of `question_weight`
-    /// (`[{ labels = 10000, weight = 10.0 }]`). The labelled set's size decides how hard its
-    /// answers may be pulled before the encoder learns them by heart, so a weight chosen on
+    /// The supervised loss's weight and kind at particular label counts, in place of
+    /// `question_weight` and `question_loss` (`[{ labels = 10000, weight = 10.0, loss =
+    /// "triplet" }]`; either may be left out). The labelled set's size decides how hard its
+    /// answers may be pulled before the encoder learns them by heart, so a choice made on
     /// validation at one count need not suit another. Default empty.
-    pub question_weight_at: Vec<LabelWeight>,
-    /// The supervised loss on scene codes: `paper` (Eq. 5, unbounded below) or `contrastive`
-    /// (Eq. 7 with margin `baselines.margin`, bounded). Default `paper`.
+    pub question_at: Vec<LabelSetting>,
+    /// The supervised loss on scene codes: `paper` (Eq. 5, unbounded below), `contrastive`
+    /// (Eq. 7 with margin `baselines.margin`, bounded) or `triplet` (the correct answer nearer
+    /// than each distractor by `baselines.margin`; not in the paper). Default `paper`.
     pub question_loss: String,
     /// Questions per evaluation batch. Default 32.
     pub eval_batch: usize,
@@ -131,7 +133,7 @@ impl Default for IqttSection {
             supervised_every: 1,
             question_batch: 6,
             question_weight: 1.0,
-            question_weight_at: Vec::new(),
+            question_at: Vec::new(),
             question_loss: "paper".into(),
             eval_batch: 32,
             roll_weight: 0.0,
@@ -205,24 +207,56 @@ impl BaselinesSection {
     }
 }
 
-/// One entry of `iqtt.question_weight_at`: the supervised loss's weight at one label count.
+/// One entry of `iqtt.question_at`: the supervised loss at one label count.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct LabelWeight {
-    /// The label count (`iqtt.labels` entry) this weight applies to.
+pub struct LabelSetting {
+    /// The label count (`iqtt.labels` entry) this entry applies to.
     pub labels: u64,
-    /// The weight of the supervised loss there.
-    pub weight: f32,
+    /// The weight of the supervised loss there, in place of `question_weight`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight: Option<f32>,
+    /// The supervised loss there, in place of `question_loss`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loss: Option<String>,
 }
 
 impl IqttSection {
-    /// The supervised loss's weight with `labels` labelled questions: its entry in
-    /// `question_weight_at`, else `question_weight`.
+    /// The entry of `question_at` for `labels` labelled questions, if any.
+    fn setting_for(&self, labels: u64) -> Option<&LabelSetting> {
+        self.question_at.iter().find(|entry| entry.labels == labels)
+    }
+
+    /// The supervised loss's weight with `labels` labelled questions: its entry's in
+    /// `question_at`, else `question_weight`.
     pub fn question_weight_for(&self, labels: u64) -> f32 {
-        self.question_weight_at
-            .iter()
-            .find(|entry| entry.labels == labels)
-            .map_or(self.question_weight, |entry| entry.weight)
+        self.setting_for(labels)
+            .and_then(|entry| entry.weight)
+            .unwrap_or(self.question_weight)
+    }
+
+    /// The supervised loss (`paper`, `contrastive` or `triplet`) with `labels` labelled
+    /// questions: its entry's in `question_at`, else `question_loss`.
+    pub fn question_loss_for(&self, labels: u64) -> &str {
+        self.setting_for(labels)
+            .and_then(|entry| entry.loss.as_deref())
+            .unwrap_or(&self.question_loss)
+    }
+}
+
+/// The supervised losses `iqtt.question_loss` may name.
+const QUESTION_LOSSES: [&str; 3] = ["paper", "contrastive", "triplet"];
+
+/// `Ok` when `loss` is one of [`QUESTION_LOSSES`]; an error naming `key` otherwise.
+fn check_question_loss(key: &str, loss: &str) -> Result<()> {
+    if QUESTION_LOSSES.contains(&loss) {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            key,
+            loss,
+            "must be paper (Eq. 5), contrastive (Eq. 7) or triplet",
+        ))
     }
 }
 
@@ -304,13 +338,7 @@ impl IqttPreset {
         self.train_preset().validate()?;
         let q = &self.iqtt;
         q.method.parse::<Method>()?;
-        if !["paper", "contrastive"].contains(&q.question_loss.as_str()) {
-            return Err(Error::invalid(
-                "iqtt.question_loss",
-                &q.question_loss,
-                "must be paper (Eq. 5) or contrastive (Eq. 7)",
-            ));
-        }
+        check_question_loss("iqtt.question_loss", &q.question_loss)?;
         for (key, value) in [
             ("iqtt.train_questions", q.train_questions),
             ("iqtt.validation", q.validation),
@@ -378,26 +406,35 @@ impl IqttPreset {
                 return Err(Error::invalid(key, w, "must be a finite number ≥ 0"));
             }
         }
-        for (i, entry) in q.question_weight_at.iter().enumerate() {
-            let key = "iqtt.question_weight_at";
-            if !(entry.weight.is_finite() && entry.weight >= 0.0) {
+        for (i, entry) in q.question_at.iter().enumerate() {
+            let key = "iqtt.question_at";
+            if let Some(weight) = entry.weight
+                && !(weight.is_finite() && weight >= 0.0)
+            {
                 return Err(Error::invalid(
                     key,
-                    entry.weight,
+                    weight,
                     format!(
                         "the weight at {} labels must be a finite number ≥ 0",
                         entry.labels
                     ),
                 ));
             }
-            if q.question_weight_at[..i]
-                .iter()
-                .any(|e| e.labels == entry.labels)
-            {
+            if let Some(loss) = &entry.loss {
+                check_question_loss(key, loss)?;
+            }
+            if entry.weight.is_none() && entry.loss.is_none() {
                 return Err(Error::invalid(
                     key,
                     entry.labels,
-                    "this label count is given a weight twice",
+                    "the entry sets neither a weight nor a loss",
+                ));
+            }
+            if q.question_at[..i].iter().any(|e| e.labels == entry.labels) {
+                return Err(Error::invalid(
+                    key,
+                    entry.labels,
+                    "this label count has two entries",
                 ));
             }
         }
@@ -475,10 +512,12 @@ mod tests {
     }
 
     #[test]
-    fn the_question_weight_may_depend_on_the_label_count() {
+    fn the_question_weight_and_loss_may_depend_on_the_label_count() {
         let preset = tiny(&[
             "iqtt.question_weight=2",
-            "iqtt.question_weight_at=[{ labels = 20, weight = 10.0 }, { labels = 200, weight = 5.0 }]",
+            "iqtt.question_loss=\"contrastive\"",
+            "iqtt.question_at=[{ labels = 20, weight = 10.0 }, { labels = 200, weight = 5.0, \
+             loss = \"triplet\" }, { labels = 1000, loss = \"paper\" }]",
         ])
         .unwrap();
         let q = &preset.iqtt;
@@ -486,6 +525,10 @@ mod tests {
         assert_eq!(q.question_weight_for(200), 5.0);
         assert_eq!(q.question_weight_for(0), 2.0);
         assert_eq!(q.question_weight_for(1000), 2.0);
+        assert_eq!(q.question_loss_for(20), "contrastive");
+        assert_eq!(q.question_loss_for(200), "triplet");
+        assert_eq!(q.question_loss_for(1000), "paper");
+        assert_eq!(q.question_loss_for(0), "contrastive");
         let again: IqttPreset = parse_toml(&preset.to_toml(), Path::new("config.toml")).unwrap();
         assert_eq!(
             again, preset,
@@ -495,7 +538,7 @@ mod tests {
 
     #[test]
     fn bad_values_are_named() {
-        let cases: [(&[&str], &str); 13] = [
+        let cases: [(&[&str], &str); 15] = [
             (
                 &["iqtt.labels=[20000]"],
                 "iqtt.labels = 20000: above the 200 training questions (iqtt.train_questions)",
@@ -527,19 +570,26 @@ mod tests {
                 "iqtt.pseudo_weight = -0.5: must be a finite number ≥ 0",
             ),
             (
-                &["iqtt.question_weight_at=[{ labels = 20, weight = -1.0 }]"],
-                "iqtt.question_weight_at = -1: the weight at 20 labels must be a finite number \
-                 ≥ 0",
+                &["iqtt.question_at=[{ labels = 20, weight = -1.0 }]"],
+                "iqtt.question_at = -1: the weight at 20 labels must be a finite number ≥ 0",
             ),
             (
                 &[
-                    "iqtt.question_weight_at=[{ labels = 20, weight = 1.0 }, { labels = 20, weight = 2.0 }]",
+                    "iqtt.question_at=[{ labels = 20, weight = 1.0 }, { labels = 20, weight = 2.0 }]",
                 ],
-                "iqtt.question_weight_at = 20: this label count is given a weight twice",
+                "iqtt.question_at = 20: this label count has two entries",
             ),
             (
-                &["iqtt.question_weight_at=[{ labels = 20 }]"],
-                "iqtt.question_weight_at = [{ labels = 20 }]: missing field `weight`",
+                &["iqtt.question_at=[{ labels = 20 }]"],
+                "iqtt.question_at = 20: the entry sets neither a weight nor a loss",
+            ),
+            (
+                &["iqtt.question_at=[{ labels = 20, loss = \"hinge\" }]"],
+                "iqtt.question_at = hinge: must be paper (Eq. 5), contrastive (Eq. 7) or triplet",
+            ),
+            (
+                &["iqtt.question_loss=\"hinge\""],
+                "iqtt.question_loss = hinge: must be paper (Eq. 5), contrastive (Eq. 7) or triplet",
             ),
             (
                 &["iqtt.pseudo_ratio=0"],

@@ -10,7 +10,7 @@ use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor};
 use pix2scene_model::{
     ANSWERS, MineAverage, MineEstimate, StatisticsConfig, StatisticsNetwork, VIEWS,
-    contrastive_loss, mine, nearest_options, option_distances, question_loss,
+    contrastive_loss, mine, nearest_options, option_distances, question_loss, triplet_loss,
 };
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
@@ -130,8 +130,9 @@ impl Pix2SceneLearner {
     fn supervised_loss(&self, images: Tensor<4>, answers: &[u8]) -> Tensor<1> {
         let codes = self.trainer.nets.encoder.forward(images, None);
         let distances = option_distances(self.scene_part(codes, answers.len()));
-        match self.section.question_loss.as_str() {
+        match self.section.question_loss_for(self.questions.labels()) {
             "contrastive" => contrastive_loss(distances, answers, self.margin),
+            "triplet" => triplet_loss(distances, answers, self.margin),
             _ => question_loss(distances, answers),
         }
     }

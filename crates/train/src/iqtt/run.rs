@@ -590,15 +590,13 @@ mod tests {
         assert_ne!(second(&plain), second(&pseudo));
     }
 
-    /// A run with 20 labels takes the supervised weight `iqtt.question_weight_at` gives 20
-    /// labels, and `iqtt.question_weight` when its entries name other counts: its metrics
-    /// equal those of the run with that weight as `question_weight`, and differ from the other
-    /// weight's (the second iteration's losses depend on the first update).
+    /// A run with 20 labels takes the supervised weight and loss `iqtt.question_at` gives 20
+    /// labels, and `iqtt.question_weight` and `iqtt.question_loss` when its entries name other
+    /// counts: its metrics equal those of the run with that weight and loss as the defaults,
+    /// and differ from the others' (the second iteration's losses depend on the first update).
     #[test]
-    fn the_label_counts_weight_is_the_one_trained_with() {
-        let at = |labels: u64| {
-            format!("iqtt.question_weight_at=[{{ labels = {labels}, weight = 4.0 }}]")
-        };
+    fn the_label_counts_weight_and_loss_are_the_ones_trained_with() {
+        let at = |labels: u64| format!("iqtt.question_at=[{{ labels = {labels}, weight = 4.0 }}]");
         let half = two_iterations("w-half", &["iqtt.labels=[20]", "iqtt.question_weight=0.5"]);
         let four = two_iterations("w-four", &["iqtt.labels=[20]", "iqtt.question_weight=4"]);
         let here = two_iterations(
@@ -618,6 +616,20 @@ mod tests {
         assert_eq!(losses(&here), losses(&four));
         assert_eq!(losses(&elsewhere), losses(&half));
         assert_ne!(losses(&half), losses(&four));
+        let triplet = two_iterations(
+            "l-triplet",
+            &["iqtt.labels=[20]", "iqtt.question_loss=\"triplet\""],
+        );
+        let triplet_here = two_iterations(
+            "l-at-20",
+            &[
+                "iqtt.labels=[20]",
+                "iqtt.question_at=[{ labels = 20, loss = \"triplet\" }]",
+            ],
+        );
+        let plain = two_iterations("l-plain", &["iqtt.labels=[20]"]);
+        assert_eq!(losses(&triplet_here), losses(&triplet));
+        assert_ne!(losses(&triplet), losses(&plain));
     }
 
     /// A run stopped after 2 of 4 iterations and resumed logs what a straight run logs and
