@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
+use pix2scene_scene::Accuracy;
 use pix2scene_train::iqtt::figures::{write_answered_questions, write_reconstructions};
 use pix2scene_train::iqtt::pix2scene::Pix2SceneLearner;
 use pix2scene_train::iqtt::questions::QuestionSet;
@@ -212,15 +213,10 @@ fn eval(a: EvalArgs) -> anyhow::Result<()> {
     let (preset, score) = evaluate_run(run, &a.set, split).with_context(what)?;
     let split = split.name();
     if a.json {
-        let [lo, hi] = score.interval_95();
-        println!(
-            "{}",
-            serde_json::json!({
-                "method": preset.iqtt.method, "labels": preset.iqtt.labels[0], "split": split,
-                "accuracy": score.fraction(), "interval": [lo, hi],
-                "correct": score.correct, "total": score.total,
-            })
-        );
+        let head = serde_json::json!({
+            "method": preset.iqtt.method, "labels": preset.iqtt.labels[0], "split": split,
+        });
+        println!("{}", with_accuracy(head, &score));
     } else {
         println!(
             "{} with {:?} labels: {split} {score}",
@@ -269,15 +265,10 @@ fn eval_ensemble(a: &EvalArgs, split: Split) -> anyhow::Result<()> {
     let labels: Vec<u64> = presets.iter().map(|p| p.iqtt.labels[0]).collect();
     let split = split.name();
     if a.json {
-        let [lo, hi] = score.interval_95();
-        println!(
-            "{}",
-            serde_json::json!({
-                "method": "pix2scene", "runs": names, "labels": labels, "split": split,
-                "accuracy": score.fraction(), "interval": [lo, hi],
-                "correct": score.correct, "total": score.total,
-            })
-        );
+        let head = serde_json::json!({
+            "method": "pix2scene", "runs": names, "labels": labels, "split": split,
+        });
+        println!("{}", with_accuracy(head, &score));
     } else {
         println!(
             "pix2scene, {} runs together with {labels:?} labels: {split} {score}",
@@ -285,4 +276,15 @@ fn eval_ensemble(a: &EvalArgs, split: Split) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// The JSON object `head` with an accuracy's `accuracy`, `interval` (95 %), `correct` and
+/// `total` added.
+fn with_accuracy(mut head: serde_json::Value, score: &Accuracy) -> serde_json::Value {
+    let [lo, hi] = score.interval_95();
+    head["accuracy"] = serde_json::json!(score.fraction());
+    head["interval"] = serde_json::json!([lo, hi]);
+    head["correct"] = serde_json::json!(score.correct);
+    head["total"] = serde_json::json!(score.total);
+    head
 }
