@@ -16,6 +16,27 @@ fn tiny() -> String {
         .into_owned()
 }
 
+/// `iqtt train` of the tiny preset into `out` with `labels` labelled questions and `--set`
+/// overrides, without a progress bar.
+fn tiny_train(out: &Path, labels: &str, sets: &[&str]) -> std::process::Output {
+    let config = tiny();
+    let mut args = vec![
+        "iqtt",
+        "train",
+        "--config",
+        &config,
+        "--out",
+        out.to_str().unwrap(),
+        "--labels",
+        labels,
+        "--quiet",
+    ];
+    for set in sets {
+        args.extend(["--set", set]);
+    }
+    pix2scene(&args)
+}
+
 /// `iqtt run` trains every method at every label count of the tiny preset and prints one
 /// table whose JSON has an accuracy per method and label count over the stated test
 /// questions, with the shortcuts on the same questions; run again, it reads the finished runs
@@ -145,21 +166,7 @@ fn iqtt_eval_answers_with_several_runs_together() {
     let dir = scratch("iqtt-ensemble");
     let train = |name: &str, seed: &str| -> String {
         let out = dir.join(name);
-        assert_succeeded(&pix2scene(&[
-            "iqtt",
-            "train",
-            "--config",
-            &tiny(),
-            "--out",
-            out.to_str().unwrap(),
-            "--labels",
-            "20",
-            "--set",
-            "run.steps=2",
-            "--set",
-            seed,
-            "--quiet",
-        ]));
+        assert_succeeded(&tiny_train(&out, "20", &["run.steps=2", seed]));
         out.to_string_lossy().into_owned()
     };
     let (a, b) = (train("a", "iqtt.seed=0"), train("b", "iqtt.seed=1"));
@@ -208,21 +215,7 @@ fn iqtt_bad_input_is_refused_on_one_line() {
         boxes.to_str().unwrap(),
     ]));
     let out = dir.join("run");
-    let train = |labels: &str, set: &str| {
-        pix2scene(&[
-            "iqtt",
-            "train",
-            "--config",
-            &tiny(),
-            "--out",
-            out.to_str().unwrap(),
-            "--labels",
-            labels,
-            "--set",
-            set,
-            "--quiet",
-        ])
-    };
+    let train = |labels: &str, set: &str| tiny_train(&out, labels, &[set]);
     assert_fails_with(
         &train("0", &format!("iqtt.dir={}", boxes.display())),
         &format!(
