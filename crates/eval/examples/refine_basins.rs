@@ -10,14 +10,17 @@
 //! Operations, applied left to right: `net` (the model's depth map of the record's image),
 //! `truth` (the true depth; where no ray hit, the network's), `snapN` (edge snapping with an
 //! N-pixel window and the default 10 % range, as `eval --snap-edges`), `refK` (K steps of the
-//! model's test-time refinement, as `eval --refine K`). `truth` is not a predictor: it shows
-//! where the refinement's objective has its minima near the true geometry.
+//! model's test-time refinement, as `eval --refine K`), `blurN` (a box filter of radius N, rows
+//! then columns, twice: the truth rounded as a network rounds it), `guidedNsM` (the
+//! colour-guided median with radius N and σ = M/100, as `eval --guided-median` with other
+//! parameters). `truth` is not a predictor: it shows where the refinement's objective has its
+//! minima near the true geometry.
 
 use std::path::Path;
 use std::process::ExitCode;
 
 use pix2scene_eval::{
-    CheckpointChoice, EdgeSnap, Scorer, TrainedModel, open_room_dataset, read_record,
+    CheckpointChoice, EdgeSnap, GuidedMedian, Scorer, TrainedModel, open_room_dataset, read_record,
 };
 
 /// One operation of a pipeline.
@@ -26,6 +29,8 @@ enum Op {
     Truth,
     Snap(usize),
     Refine(usize),
+    Blur(usize),
+    Guided(GuidedMedian),
 }
 
 impl Op {
@@ -37,11 +42,24 @@ impl Op {
         match text {
             "net" => Ok(Self::Network),
             "truth" => Ok(Self::Truth),
-            _ => match (text.strip_prefix("snap"), text.strip_prefix("ref")) {
-                (Some(n), _) => Ok(Self::Snap(number(n)?)),
-                (_, Some(k)) => Ok(Self::Refine(number(k)?)),
+            _ => match (
+                text.strip_prefix("snap"),
+                text.strip_prefix("ref"),
+                text.strip_prefix("blur"),
+            ) {
+                (Some(n), _, _) => Ok(Self::Snap(number(n)?)),
+                (_, Some(k), _) => Ok(Self::Refine(number(k)?)),
+                (_, _, Some(n)) => Ok(Self::Blur(number(n)?)),
+                _ if text.starts_with("guided") => {
+                    let (radius, sigma) = text["guided".len()..]
+                        .split_once('s')
+                        .ok_or(format!("{text}: expected guidedNsM"))?;
+                    GuidedMedian::new(number(radius)?, number(sigma)? as f32 / 100.0)
+                        .map(Self::Guided)
+                        .map_err(|e| e.to_string())
+                }
                 _ => Err(format!(
-                    "{text}: unknown operation (net, truth, snapN, refK)"
+                    "{text}: unknown operation (net, truth, snapN, refK, blurN, guidedNsM)"
                 )),
             },
         }
@@ -89,6 +107,8 @@ fn run(args: &[String]) -> Result<(), String> {
                         .map_err(|e| e.to_string())?
                         .apply(&depth, r),
                     Op::Refine(steps) => model.refine(&depth, &batch, *steps),
+                    Op::Blur(radius) => blur(&depth, r, *radius),
+                    Op::Guided(filter) => filter.apply(&depth, &frame.image, r),
                 };
             }
             let m = scorer
@@ -117,6 +137,37 @@ fn run(args: &[String]) -> Result<(), String> {
         println!("| {name} | {f:.4} | {r:.4} | {mse:.5} | {image:.5} |");
     }
     Ok(())
+}
+
+/// A box filter of `radius` pixels, rows then columns, twice (clamped at the borders): a
+/// smooth stand-in for the network's rounding of the true map.
+fn blur(depth: &[f32], r: usize, radius: usize) -> Vec<f32> {
+    let pass = |map: &[f32], step: (usize, usize)| -> Vec<f32> {
+        let mut out = vec![0.0; map.len()];
+        for y in 0..r {
+            for x in 0..r {
+                let (mut sum, mut n) = (0.0, 0.0);
+                for k in 0..=2 * radius {
+                    let o = k as isize - radius as isize;
+                    let (yy, xx) = (
+                        y as isize + o * step.0 as isize,
+                        x as isize + o * step.1 as isize,
+                    );
+                    if (0..r as isize).contains(&yy) && (0..r as isize).contains(&xx) {
+                        sum += map[yy as usize * r + xx as usize];
+                        n += 1.0;
+                    }
+                }
+                out[y * r + x] = sum / n;
+            }
+        }
+        out
+    };
+    let mut map = depth.to_vec();
+    for _ in 0..2 {
+        map = pass(&pass(&map, (0, 1)), (1, 0));
+    }
+    map
 }
 
 fn main() -> ExitCode {

@@ -55,6 +55,7 @@ mod error;
 mod evaluate;
 pub mod export;
 mod generation;
+mod guided_median;
 mod hausdorff;
 pub mod input;
 mod metrics;
@@ -77,12 +78,13 @@ pub use edge_snap::EdgeSnap;
 pub use error::{Error, Result};
 pub use evaluate::{EvalOptions, evaluate, view_sample};
 pub use generation::{interpolation_strip, prior_codes, sample_grid};
+pub use guided_median::GuidedMedian;
 pub use hausdorff::{Directed, Hausdorff, NearestTree, hausdorff, hausdorff_brute_force};
 pub use metrics::{ImageMetrics, Metric, Scorer};
 pub use normal_angle::{interior, mad_deg, mean_angle_deg};
 pub use paper::{PaperRow, paper_row};
 pub use points::{PixelRays, Point};
-pub use predictor::{BaselineKind, DepthPredictor, ImageBlind, Refined, Snapped};
+pub use predictor::{BaselineKind, DepthPredictor, Guided, ImageBlind, Refined, Snapped};
 pub use reconstruct::{
     ReconstructOptions, ReconstructSummary, ReconstructionScore, TURNTABLE_SWEEP_DEG, reconstruct,
 };

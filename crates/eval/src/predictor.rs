@@ -12,6 +12,7 @@ use pix2scene_train::baselines::{MeanDepth, MeanDepthSum};
 use crate::dataset::open_room_dataset;
 use crate::edge_snap::EdgeSnap;
 use crate::error::{Error, Result};
+use crate::guided_median::GuidedMedian;
 use crate::trained_model::TrainedModel;
 
 /// A depth predictor scored by [`evaluate`](crate::evaluate).
@@ -92,17 +93,7 @@ impl DepthPredictor for Refined {
     /// # Errors
     /// Besides the model's: a view other than the records' own cameras (view 0°).
     fn predict(&self, sources: &[Sample], views: &[Vec<Sample>]) -> Result<Vec<Vec<f32>>> {
-        let own_view = |view: &Vec<Sample>| {
-            view.len() == sources.len()
-                && view.iter().zip(sources).all(|(v, s)| v.camera == s.camera)
-        };
-        if !views.iter().all(own_view) {
-            return Err(Error::InvalidValue {
-                field: "--views".into(),
-                message: "test-time refinement refines the input view's map only: use --views 0"
-                    .into(),
-            });
-        }
+        input_view_only(sources, views, "test-time refinement refines")?;
         let batch = self.model.batch(sources)?;
         Ok(self
             .model
@@ -149,6 +140,69 @@ impl DepthPredictor for Snapped {
             .iter()
             .map(|maps| self.snap.apply_batch(maps, size))
             .collect())
+    }
+}
+
+/// A predictor whose depth maps are filtered by the colour-guided weighted median
+/// ([`GuidedMedian`], `eval --guided-median`) with each record's image: the input view's maps
+/// only, as the image shows that view alone.
+pub struct Guided {
+    inner: Box<dyn DepthPredictor>,
+    filter: GuidedMedian,
+}
+
+impl Guided {
+    /// `inner`'s maps, filtered by `filter`.
+    pub fn new(inner: Box<dyn DepthPredictor>, filter: GuidedMedian) -> Self {
+        Self { inner, filter }
+    }
+}
+
+impl DepthPredictor for Guided {
+    fn resolution(&self) -> usize {
+        self.inner.resolution()
+    }
+
+    fn label(&self) -> String {
+        format!(
+            "{}, colour-guided median ({} px, σ {})",
+            self.inner.label(),
+            2 * self.filter.radius() + 1,
+            self.filter.sigma()
+        )
+    }
+
+    /// # Errors
+    /// Besides the inner predictor's: a view other than the records' own cameras (view 0°).
+    fn predict(&self, sources: &[Sample], views: &[Vec<Sample>]) -> Result<Vec<Vec<f32>>> {
+        input_view_only(sources, views, "the colour-guided median filters")?;
+        let size = self.resolution();
+        let images: Vec<f32> = sources
+            .iter()
+            .flat_map(|s| s.frame.image.iter().copied())
+            .collect();
+        Ok(self
+            .inner
+            .predict(sources, views)?
+            .iter()
+            .map(|maps| self.filter.apply_batch(maps, &images, size))
+            .collect())
+    }
+}
+
+/// Refuses views other than the records' own cameras, for a predictor (`what`, a phrase
+/// ending in a verb) that works on the input view's map only.
+fn input_view_only(sources: &[Sample], views: &[Vec<Sample>], what: &str) -> Result<()> {
+    let own_view = |view: &Vec<Sample>| {
+        view.len() == sources.len() && view.iter().zip(sources).all(|(v, s)| v.camera == s.camera)
+    };
+    if views.iter().all(own_view) {
+        Ok(())
+    } else {
+        Err(Error::InvalidValue {
+            field: "--views".into(),
+            message: format!("{what} the input view's map only: use --views 0"),
+        })
     }
 }
 

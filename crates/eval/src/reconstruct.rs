@@ -12,6 +12,7 @@ use crate::export::{
     Surfels, TurntableFrame, write_depth_png, write_image_png, write_normal_png, write_npy,
     write_ply, write_turntable_gif,
 };
+use crate::guided_median::GuidedMedian;
 use crate::input::{CameraFile, bare_sample};
 use crate::metrics::{ImageMetrics, Scorer};
 use crate::points::PixelRays;
@@ -32,6 +33,9 @@ pub struct ReconstructOptions {
     pub refine: usize,
     /// Also write the network's map edge-snapped ([`EdgeSnap`]), if given.
     pub snap_edges: Option<EdgeSnap>,
+    /// Also write the network's map (edge-snapped first, with `snap_edges`) filtered by the
+    /// colour-guided median ([`GuidedMedian`]), if given.
+    pub guided_median: Option<GuidedMedian>,
     /// Frames of the turntable GIF (at least 1).
     pub turntable_frames: usize,
 }
@@ -41,6 +45,7 @@ impl Default for ReconstructOptions {
         Self {
             refine: 0,
             snap_edges: None,
+            guided_median: None,
             turntable_frames: 24,
         }
     }
@@ -69,6 +74,9 @@ pub struct ReconstructSummary {
     pub refine_steps: usize,
     /// The network's map edge-snapped, if asked for.
     pub snapped: Option<ReconstructionScore>,
+    /// The network's map (snapped, if asked for) after the colour-guided median, if asked for.
+    #[serde(default)]
+    pub guided: Option<ReconstructionScore>,
     /// Turntable frames.
     pub turntable_frames: usize,
 }
@@ -88,6 +96,8 @@ pub struct ReconstructSummary {
 /// - with `refine > 0`, the same maps after test-time refinement through the renderer,
 ///   prefixed `refined-`;
 /// - with `snap_edges`, the network's maps after edge snapping, prefixed `snapped-`;
+/// - with `guided_median`, the network's maps (edge-snapped first, with `snap_edges`) after the
+///   colour-guided median, prefixed `guided-`;
 /// - `summary.json` ([`ReconstructSummary`]).
 ///
 /// # Errors
@@ -129,10 +139,17 @@ pub fn reconstruct(
     } else {
         None
     };
-    let snapped = match options.snap_edges {
-        Some(snap) => {
-            let snapped = snap.apply(&depth, model.resolution());
-            Some(write_maps(model, sample, truth, &snapped, out, "snapped-")?)
+    let r = model.resolution();
+    let snapped_depth = options.snap_edges.map(|snap| snap.apply(&depth, r));
+    let snapped = match &snapped_depth {
+        Some(snapped) => Some(write_maps(model, sample, truth, snapped, out, "snapped-")?),
+        None => None,
+    };
+    let guided = match options.guided_median {
+        Some(filter) => {
+            let before = snapped_depth.as_deref().unwrap_or(&depth);
+            let guided = filter.apply(before, &sample.frame.image, r);
+            Some(write_maps(model, sample, truth, &guided, out, "guided-")?)
         }
         None => None,
     };
@@ -149,6 +166,7 @@ pub fn reconstruct(
         refined,
         refine_steps: options.refine,
         snapped,
+        guided,
         turntable_frames: options.turntable_frames,
     };
     let text = serde_json::to_string_pretty(&summary).map_err(|e| Error::Encode {

@@ -8,10 +8,10 @@ use std::sync::OnceLock;
 use base64::Engine;
 use pix2scene_eval::report::{ReportOptions, write_report};
 use pix2scene_eval::{
-    BaselineKind, CheckpointChoice, DepthPredictor, EdgeSnap, EvalOptions, EvalResult, ImageBlind,
-    Metric, PixelRays, ReconstructOptions, Refined, Result, Snapped, TrainedModel, evaluate,
-    interpolation_strip, mse_depth, open_room_dataset, orbit_camera, read_record, reconstruct,
-    sample_grid,
+    BaselineKind, CheckpointChoice, DepthPredictor, EdgeSnap, EvalOptions, EvalResult, Guided,
+    GuidedMedian, ImageBlind, Metric, PixelRays, ReconstructOptions, Refined, Result, Snapped,
+    TrainedModel, evaluate, interpolation_strip, mse_depth, open_room_dataset, orbit_camera,
+    read_record, reconstruct, sample_grid,
 };
 use pix2scene_scene::dataset::{ShardPart, WriteOptions, write_dataset};
 use pix2scene_scene::{Generator, GeneratorConfig, Preset, Sample};
@@ -306,6 +306,7 @@ fn reconstruct_writes_maps_a_point_cloud_and_a_turntable_that_read_back() {
     let options = ReconstructOptions {
         refine: 3,
         snap_edges: Some(EdgeSnap::default()),
+        guided_median: Some(GuidedMedian::default()),
         turntable_frames: 5,
     };
     let summary = reconstruct(&m, &sample, true, &out, &options).unwrap();
@@ -339,11 +340,17 @@ fn reconstruct_writes_maps_a_point_cloud_and_a_turntable_that_read_back() {
     let snapped = pix2scene_render::npy::read_f32(&out.join("snapped-depth.npy")).unwrap();
     assert_eq!(snapped.data, EdgeSnap::default().apply(&depth.data, 32));
     assert!(summary.snapped.unwrap().metrics.is_some());
+    // The guided maps are the snapped map, filtered by the colour-guided median of the image.
+    let guided = pix2scene_render::npy::read_f32(&out.join("guided-depth.npy")).unwrap();
+    let want = GuidedMedian::default().apply(&snapped.data, &sample.frame.image, 32);
+    assert_eq!(guided.data, want);
+    assert!(summary.guided.unwrap().metrics.is_some());
     assert!(summary.refined.is_some());
     for file in [
         "refined-depth.png",
         "refined-surfels.ply",
         "snapped-surfels.ply",
+        "guided-surfels.ply",
         "render.png",
         "camera.json",
     ] {
@@ -360,6 +367,7 @@ fn eval_refinement_scores_the_map_that_reconstruct_refines_and_only_at_the_input
     let options = ReconstructOptions {
         refine: 4,
         snap_edges: None,
+        guided_median: None,
         turntable_frames: 2,
     };
     reconstruct(
@@ -427,6 +435,47 @@ fn snapped_predictions_are_the_models_maps_edge_snapped_at_every_view() {
         snapped.label().ends_with(", edges snapped (3 px, 0.05)"),
         "{}",
         snapped.label()
+    );
+}
+
+#[test]
+fn guided_predictions_are_the_inner_maps_filtered_by_their_images_at_the_input_view_only() {
+    let f = fixture();
+    let reader = open_room_dataset(&f.test, None).unwrap();
+    let sources: Vec<_> = (0..3)
+        .map(|i| read_record(&reader, &f.test, i).unwrap())
+        .collect();
+    let filter = GuidedMedian::new(2, 0.1).unwrap();
+    let snap = EdgeSnap::default();
+    let own = [sources.clone()];
+    let snapped = Snapped::new(Box::new(model(CheckpointChoice::Best)), snap)
+        .predict(&sources, &own)
+        .unwrap();
+    let inner = Box::new(Snapped::new(Box::new(model(CheckpointChoice::Best)), snap));
+    let guided = Guided::new(inner, filter);
+    let got = guided.predict(&sources, &own).unwrap();
+    let images: Vec<f32> = sources.iter().flat_map(|s| s.frame.image.clone()).collect();
+    assert_eq!(got, vec![filter.apply_batch(&snapped[0], &images, 32)]);
+    assert_ne!(got, snapped, "the filter changes the maps");
+    assert!(
+        guided
+            .label()
+            .ends_with(", edges snapped (5 px, 0.1), colour-guided median (5 px, σ 0.1)"),
+        "{}",
+        guided.label()
+    );
+    let turned: Vec<_> = sources
+        .iter()
+        .map(|s| {
+            let mut t = s.clone();
+            t.camera = orbit_camera(&s.camera, 35.0);
+            t
+        })
+        .collect();
+    let err = guided.predict(&sources, &[turned]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "--views: the colour-guided median filters the input view's map only: use --views 0"
     );
 }
 

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 use pix2scene_eval::{
-    BaselineKind, CheckpointChoice, DepthPredictor, EdgeSnap, EvalOptions, ImageBlind, Refined,
-    Snapped, TrainedModel, evaluate, open_room_dataset, parse_views, table,
+    BaselineKind, CheckpointChoice, DepthPredictor, EdgeSnap, EvalOptions, Guided, GuidedMedian,
+    ImageBlind, Refined, Snapped, TrainedModel, evaluate, open_room_dataset, parse_views, table,
 };
 
 use crate::progress;
@@ -48,6 +48,12 @@ pub struct EvalArgs {
     /// (flying pixels moved onto a surface; docs/eval.md). Every view.
     #[arg(long, conflicts_with = "baseline")]
     snap_edges: bool,
+    /// Filter each depth map by its image before scoring (after --snap-edges, if given): each
+    /// pixel takes the weighted median depth of its 11×11 window, neighbours weighted by how
+    /// close their colour is to the pixel's (σ = 0.05), which moves depth edges onto colour
+    /// edges (docs/eval.md); input view (0°) only.
+    #[arg(long, conflicts_with = "baseline")]
+    guided_median: bool,
     /// Score only the first N records.
     #[arg(long, value_name = "N")]
     limit: Option<u64>,
@@ -61,7 +67,7 @@ pub struct EvalArgs {
 
 /// Runs `pix2scene eval`.
 pub fn run(args: EvalArgs) -> anyhow::Result<()> {
-    let default_views = if args.refine.is_some() {
+    let default_views = if args.refine.is_some() || args.guided_median {
         "0"
     } else {
         "0,35,55,80"
@@ -88,10 +94,15 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
                 Some(steps) => Box::new(Refined::new(model, steps)?),
                 None => Box::new(model),
             };
-            if args.snap_edges {
+            let snapped: Box<dyn DepthPredictor> = if args.snap_edges {
                 Box::new(Snapped::new(network, EdgeSnap::default()))
             } else {
                 network
+            };
+            if args.guided_median {
+                Box::new(Guided::new(snapped, GuidedMedian::default()))
+            } else {
+                snapped
             }
         }
     };

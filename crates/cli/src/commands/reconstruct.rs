@@ -7,8 +7,8 @@ use anyhow::Context;
 use clap::Args;
 use pix2scene_eval::input::{CameraFile, bare_sample, read_png};
 use pix2scene_eval::{
-    CheckpointChoice, EdgeSnap, ReconstructOptions, ReconstructionScore, TrainedModel,
-    open_room_dataset, read_record, reconstruct,
+    CheckpointChoice, EdgeSnap, GuidedMedian, ReconstructOptions, ReconstructionScore,
+    TrainedModel, open_room_dataset, read_record, reconstruct,
 };
 
 /// Flags of `pix2scene reconstruct`.
@@ -36,6 +36,11 @@ pub struct ReconstructArgs {
     /// `eval --snap-edges`), as `snapped-*` files, reported separately.
     #[arg(long)]
     snap_edges: bool,
+    /// Also write the depth map filtered by its image (after --snap-edges, if given: as `eval
+    /// --guided-median`, depth edges moved onto colour edges), as `guided-*` files, reported
+    /// separately.
+    #[arg(long)]
+    guided_median: bool,
     /// Frames of the turntable GIF.
     #[arg(long, value_name = "N", default_value_t = 24)]
     frames: usize,
@@ -76,6 +81,7 @@ pub fn run(args: ReconstructArgs) -> anyhow::Result<()> {
     let options = ReconstructOptions {
         refine: args.refine,
         snap_edges: args.snap_edges.then(EdgeSnap::default),
+        guided_median: args.guided_median.then(GuidedMedian::default),
         turntable_frames: args.frames,
     };
     let summary = reconstruct(&model, &sample, has_truth, &args.out, &options)
@@ -104,6 +110,9 @@ pub fn run(args: ReconstructArgs) -> anyhow::Result<()> {
     }
     if let Some(snapped) = &summary.snapped {
         line("edges snapped", snapped);
+    }
+    if let Some(guided) = &summary.guided {
+        line("colour-guided median", guided);
     }
     Ok(())
 }

@@ -238,6 +238,73 @@ fn write_png(path: &Path, w: u32, h: u32) {
 }
 
 #[test]
+fn eval_guided_median_scores_the_map_reconstruct_writes_at_the_input_view_only() {
+    let t = trained();
+    let out = pix2scene(&[
+        "eval",
+        "--run",
+        &t.run,
+        "--data",
+        &t.test,
+        "--snap-edges",
+        "--guided-median",
+        "--limit",
+        "1",
+        "--json",
+    ]);
+    assert_succeeded(&out);
+    let v: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim_end()).unwrap();
+    assert_eq!(
+        v["checkpoint"],
+        "best (step-2), edges snapped (5 px, 0.1), colour-guided median (11 px, σ 0.05)"
+    );
+    let views = v["views"].as_object().unwrap();
+    assert_eq!(views.keys().collect::<Vec<_>>(), ["0"]);
+    let rec = t.dir.join("rec-guided");
+    let out = pix2scene(&[
+        "reconstruct",
+        "--run",
+        &t.run,
+        "--input",
+        &t.test,
+        "--index",
+        "0",
+        "--out",
+        path(&rec),
+        "--snap-edges",
+        "--guided-median",
+        "--frames",
+        "1",
+    ]);
+    assert_succeeded(&out);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\ncolour-guided median: image MSE "));
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(rec.join("summary.json")).unwrap()).unwrap();
+    for metric in ["hausdorff_f", "hausdorff_r", "mse_depth"] {
+        assert_eq!(
+            v["views"]["0"][metric].as_f64(),
+            summary["guided"]["metrics"][metric].as_f64(),
+            "{metric}"
+        );
+    }
+    let out = pix2scene(&[
+        "eval",
+        "--run",
+        &t.run,
+        "--data",
+        &t.test,
+        "--guided-median",
+        "--views",
+        "0,35",
+    ]);
+    assert_fails_with(
+        &out,
+        "--views: the colour-guided median filters the input view's map only: use --views 0",
+    );
+}
+
+#[test]
 fn reconstruct_writes_every_file_for_a_record_and_for_a_bare_png() {
     let t = trained();
     let rec = t.dir.join("rec");
