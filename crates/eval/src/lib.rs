@@ -10,7 +10,8 @@
 //! It also turns a trained run into results: [`TrainedModel`] loads a run directory (a
 //! checkpoint chosen by [`CheckpointChoice`]) or a model directory for inference; [`evaluate`]
 //! scores any [`DepthPredictor`] — a model or an [`ImageBlind`] baseline — on a dataset at
-//! every view into an [`EvalResult`]; [`reconstruct`] writes what a model sees in one image
+//! every view into an [`EvalResult`] ([`PostProcessed`]: a model's maps after a [`PostPipeline`]
+//! of edge snapping, the colour-guided median and test-time refinement); [`reconstruct`] writes what a model sees in one image
 //! (maps, PLY, turntable; bare images through [`input`]); [`sample_grid`] and
 //! [`interpolation_strip`] draw the paper's Figs. 8 and 9; [`report`] writes the HTML page of a
 //! run.
@@ -62,6 +63,7 @@ mod metrics;
 mod normal_angle;
 mod paper;
 mod points;
+mod post;
 mod predictor;
 mod reconstruct;
 pub mod report;
@@ -84,7 +86,8 @@ pub use metrics::{ImageMetrics, Metric, Scorer};
 pub use normal_angle::{interior, mad_deg, mean_angle_deg};
 pub use paper::{PaperRow, paper_row};
 pub use points::{PixelRays, Point};
-pub use predictor::{BaselineKind, DepthPredictor, Guided, ImageBlind, Refined, Snapped};
+pub use post::{PostOp, PostPipeline, PostProcessed};
+pub use predictor::{BaselineKind, DepthPredictor, ImageBlind};
 pub use reconstruct::{
     ReconstructOptions, ReconstructSummary, ReconstructionScore, TURNTABLE_SWEEP_DEG, reconstruct,
 };

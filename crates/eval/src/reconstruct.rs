@@ -12,10 +12,10 @@ use crate::export::{
     Surfels, TurntableFrame, write_depth_png, write_image_png, write_normal_png, write_npy,
     write_ply, write_turntable_gif,
 };
-use crate::guided_median::GuidedMedian;
 use crate::input::{CameraFile, bare_sample};
 use crate::metrics::{ImageMetrics, Scorer};
 use crate::points::PixelRays;
+use crate::post::PostPipeline;
 use crate::trained_model::TrainedModel;
 
 /// Largest turn of the turntable's camera, degrees: frame `k` of `N` is turned by
@@ -27,15 +27,14 @@ pub const TURNTABLE_SWEEP_DEG: f32 = 60.0;
 const TURNTABLE_DELAY_MS: u32 = 100;
 
 /// What to write.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ReconstructOptions {
     /// Steps of test-time refinement (0 = none).
     pub refine: usize,
     /// Also write the network's map edge-snapped ([`EdgeSnap`]), if given.
     pub snap_edges: Option<EdgeSnap>,
-    /// Also write the network's map (edge-snapped first, with `snap_edges`) filtered by the
-    /// colour-guided median ([`GuidedMedian`]), if given.
-    pub guided_median: Option<GuidedMedian>,
+    /// Also write the network's map after this post-processing, if given.
+    pub post: Option<PostPipeline>,
     /// Frames of the turntable GIF (at least 1).
     pub turntable_frames: usize,
 }
@@ -45,7 +44,7 @@ impl Default for ReconstructOptions {
         Self {
             refine: 0,
             snap_edges: None,
-            guided_median: None,
+            post: None,
             turntable_frames: 24,
         }
     }
@@ -74,9 +73,12 @@ pub struct ReconstructSummary {
     pub refine_steps: usize,
     /// The network's map edge-snapped, if asked for.
     pub snapped: Option<ReconstructionScore>,
-    /// The network's map (snapped, if asked for) after the colour-guided median, if asked for.
+    /// The network's map after the post-processing, if asked for.
     #[serde(default)]
-    pub guided: Option<ReconstructionScore>,
+    pub post: Option<ReconstructionScore>,
+    /// The post-processing's steps, as in a label (`edges snapped (5 px, 0.1), …`).
+    #[serde(default)]
+    pub post_steps: Option<String>,
     /// Turntable frames.
     pub turntable_frames: usize,
 }
@@ -96,8 +98,7 @@ pub struct ReconstructSummary {
 /// - with `refine > 0`, the same maps after test-time refinement through the renderer,
 ///   prefixed `refined-`;
 /// - with `snap_edges`, the network's maps after edge snapping, prefixed `snapped-`;
-/// - with `guided_median`, the network's maps (edge-snapped first, with `snap_edges`) after the
-///   colour-guided median, prefixed `guided-`;
+/// - with `post`, the network's maps after that post-processing, prefixed `post-`;
 /// - `summary.json` ([`ReconstructSummary`]).
 ///
 /// # Errors
@@ -139,17 +140,17 @@ pub fn reconstruct(
     } else {
         None
     };
-    let r = model.resolution();
-    let snapped_depth = options.snap_edges.map(|snap| snap.apply(&depth, r));
-    let snapped = match &snapped_depth {
-        Some(snapped) => Some(write_maps(model, sample, truth, snapped, out, "snapped-")?),
+    let snapped = match options.snap_edges {
+        Some(snap) => {
+            let snapped = snap.apply(&depth, model.resolution());
+            Some(write_maps(model, sample, truth, &snapped, out, "snapped-")?)
+        }
         None => None,
     };
-    let guided = match options.guided_median {
-        Some(filter) => {
-            let before = snapped_depth.as_deref().unwrap_or(&depth);
-            let guided = filter.apply(before, &sample.frame.image, r);
-            Some(write_maps(model, sample, truth, &guided, out, "guided-")?)
+    let post = match &options.post {
+        Some(pipeline) => {
+            let maps = pipeline.apply(model, std::slice::from_ref(sample), &depth)?;
+            Some(write_maps(model, sample, truth, &maps, out, "post-")?)
         }
         None => None,
     };
@@ -166,7 +167,8 @@ pub fn reconstruct(
         refined,
         refine_steps: options.refine,
         snapped,
-        guided,
+        post,
+        post_steps: options.post.as_ref().map(PostPipeline::to_string),
         turntable_frames: options.turntable_frames,
     };
     let text = serde_json::to_string_pretty(&summary).map_err(|e| Error::Encode {

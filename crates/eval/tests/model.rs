@@ -8,10 +8,10 @@ use std::sync::OnceLock;
 use base64::Engine;
 use pix2scene_eval::report::{ReportOptions, write_report};
 use pix2scene_eval::{
-    BaselineKind, CheckpointChoice, DepthPredictor, EdgeSnap, EvalOptions, EvalResult, Guided,
-    GuidedMedian, ImageBlind, Metric, PixelRays, ReconstructOptions, Refined, Result, Snapped,
-    TrainedModel, evaluate, interpolation_strip, mse_depth, open_room_dataset, orbit_camera,
-    read_record, reconstruct, sample_grid,
+    BaselineKind, CheckpointChoice, DepthPredictor, EdgeSnap, EvalOptions, EvalResult,
+    GuidedMedian, ImageBlind, Metric, PixelRays, PostOp, PostPipeline, PostProcessed,
+    ReconstructOptions, Result, TrainedModel, evaluate, interpolation_strip, mse_depth,
+    open_room_dataset, orbit_camera, read_record, reconstruct, sample_grid,
 };
 use pix2scene_scene::dataset::{ShardPart, WriteOptions, write_dataset};
 use pix2scene_scene::{Generator, GeneratorConfig, Preset, Sample};
@@ -306,7 +306,7 @@ fn reconstruct_writes_maps_a_point_cloud_and_a_turntable_that_read_back() {
     let options = ReconstructOptions {
         refine: 3,
         snap_edges: Some(EdgeSnap::default()),
-        guided_median: Some(GuidedMedian::default()),
+        post: Some("snap,guided".parse().unwrap()),
         turntable_frames: 5,
     };
     let summary = reconstruct(&m, &sample, true, &out, &options).unwrap();
@@ -340,17 +340,22 @@ fn reconstruct_writes_maps_a_point_cloud_and_a_turntable_that_read_back() {
     let snapped = pix2scene_render::npy::read_f32(&out.join("snapped-depth.npy")).unwrap();
     assert_eq!(snapped.data, EdgeSnap::default().apply(&depth.data, 32));
     assert!(summary.snapped.unwrap().metrics.is_some());
-    // The guided maps are the snapped map, filtered by the colour-guided median of the image.
-    let guided = pix2scene_render::npy::read_f32(&out.join("guided-depth.npy")).unwrap();
+    // The post-processed maps are the snapped map, filtered by the colour-guided median of the
+    // image.
+    let post = pix2scene_render::npy::read_f32(&out.join("post-depth.npy")).unwrap();
     let want = GuidedMedian::default().apply(&snapped.data, &sample.frame.image, 32);
-    assert_eq!(guided.data, want);
-    assert!(summary.guided.unwrap().metrics.is_some());
+    assert_eq!(post.data, want);
+    assert!(summary.post.unwrap().metrics.is_some());
+    assert_eq!(
+        summary.post_steps.as_deref(),
+        Some("edges snapped (5 px, 0.1), colour-guided median (11 px, σ 0.05)")
+    );
     assert!(summary.refined.is_some());
     for file in [
         "refined-depth.png",
         "refined-surfels.ply",
         "snapped-surfels.ply",
-        "guided-surfels.ply",
+        "post-surfels.ply",
         "render.png",
         "camera.json",
     ] {
@@ -367,7 +372,7 @@ fn eval_refinement_scores_the_map_that_reconstruct_refines_and_only_at_the_input
     let options = ReconstructOptions {
         refine: 4,
         snap_edges: None,
-        guided_median: None,
+        post: None,
         turntable_frames: 2,
     };
     reconstruct(
@@ -379,7 +384,10 @@ fn eval_refinement_scores_the_map_that_reconstruct_refines_and_only_at_the_input
     )
     .unwrap();
     let written = pix2scene_render::npy::read_f32(&out.join("refined-depth.npy")).unwrap();
-    let refined = Refined::new(model(CheckpointChoice::Best), 4).unwrap();
+    let refined = PostProcessed::new(
+        model(CheckpointChoice::Best),
+        PostPipeline::new(vec![PostOp::Refine(4)]).unwrap(),
+    );
     let own = vec![sample.clone()];
     let predicted = refined.predict(&own, std::slice::from_ref(&own)).unwrap();
     assert_eq!(predicted, vec![written.data]);
@@ -394,14 +402,7 @@ fn eval_refinement_scores_the_map_that_reconstruct_refines_and_only_at_the_input
     let err = refined.predict(&own, &[vec![turned]]).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "--views: test-time refinement refines the input view's map only: use --views 0"
-    );
-    let err = Refined::new(model(CheckpointChoice::Best), 0)
-        .err()
-        .unwrap();
-    assert_eq!(
-        err.to_string(),
-        "--refine: 0 steps: leave --refine out to score the network's own maps"
+        "--views: refined 4 steps works on the input view's map only: use --views 0"
     );
 }
 
@@ -412,20 +413,15 @@ fn snapped_predictions_are_the_models_maps_edge_snapped_at_every_view() {
     let sources: Vec<_> = (0..3)
         .map(|i| read_record(&reader, &f.test, i).unwrap())
         .collect();
-    let turned: Vec<_> = sources
-        .iter()
-        .map(|s| {
-            let mut t = s.clone();
-            t.camera = orbit_camera(&s.camera, 35.0);
-            t
-        })
-        .collect();
-    let views = [sources.clone(), turned];
+    let views = [sources.clone(), turned(&sources)];
     let snap = EdgeSnap::new(3, 0.05).unwrap();
     let plain = model(CheckpointChoice::Best)
         .predict(&sources, &views)
         .unwrap();
-    let snapped = Snapped::new(Box::new(model(CheckpointChoice::Best)), snap);
+    let snapped = PostProcessed::new(
+        model(CheckpointChoice::Best),
+        PostPipeline::new(vec![PostOp::Snap(snap)]).unwrap(),
+    );
     let got = snapped.predict(&sources, &views).unwrap();
     assert_eq!(got.len(), 2);
     for (g, p) in got.iter().zip(&plain) {
@@ -438,44 +434,63 @@ fn snapped_predictions_are_the_models_maps_edge_snapped_at_every_view() {
     );
 }
 
-#[test]
-fn guided_predictions_are_the_inner_maps_filtered_by_their_images_at_the_input_view_only() {
-    let f = fixture();
-    let reader = open_room_dataset(&f.test, None).unwrap();
-    let sources: Vec<_> = (0..3)
-        .map(|i| read_record(&reader, &f.test, i).unwrap())
-        .collect();
-    let filter = GuidedMedian::new(2, 0.1).unwrap();
-    let snap = EdgeSnap::default();
-    let own = [sources.clone()];
-    let snapped = Snapped::new(Box::new(model(CheckpointChoice::Best)), snap)
-        .predict(&sources, &own)
-        .unwrap();
-    let inner = Box::new(Snapped::new(Box::new(model(CheckpointChoice::Best)), snap));
-    let guided = Guided::new(inner, filter);
-    let got = guided.predict(&sources, &own).unwrap();
-    let images: Vec<f32> = sources.iter().flat_map(|s| s.frame.image.clone()).collect();
-    assert_eq!(got, vec![filter.apply_batch(&snapped[0], &images, 32)]);
-    assert_ne!(got, snapped, "the filter changes the maps");
-    assert!(
-        guided
-            .label()
-            .ends_with(", edges snapped (5 px, 0.1), colour-guided median (5 px, σ 0.1)"),
-        "{}",
-        guided.label()
-    );
-    let turned: Vec<_> = sources
+/// The records seen by cameras turned by 35°.
+fn turned(sources: &[Sample]) -> Vec<Sample> {
+    sources
         .iter()
         .map(|s| {
             let mut t = s.clone();
             t.camera = orbit_camera(&s.camera, 35.0);
             t
         })
+        .collect()
+}
+
+#[test]
+fn a_pipeline_applies_its_steps_in_order_at_the_input_view_only() {
+    // snap, guided, refine, guided: each step on the previous one's maps, as composed by hand.
+    let f = fixture();
+    let reader = open_room_dataset(&f.test, None).unwrap();
+    let sources: Vec<_> = (0..3)
+        .map(|i| read_record(&reader, &f.test, i).unwrap())
         .collect();
-    let err = guided.predict(&sources, &[turned]).unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "--views: the colour-guided median filters the input view's map only: use --views 0"
+    let m = model(CheckpointChoice::Best);
+    let filter = GuidedMedian::new(2, 0.1).unwrap();
+    let pipeline = PostPipeline::new(vec![
+        PostOp::Snap(EdgeSnap::default()),
+        PostOp::Guided(filter),
+        PostOp::Refine(3),
+        PostOp::Guided(filter),
+    ])
+    .unwrap();
+    let own = [sources.clone()];
+    let network = m.predict(&sources, &own).unwrap().remove(0);
+    let images: Vec<f32> = sources.iter().flat_map(|s| s.frame.image.clone()).collect();
+    let batch = m.batch(&sources).unwrap();
+    let mut want = EdgeSnap::default().apply_batch(&network, 32);
+    want = filter.apply_batch(&want, &images, 32);
+    assert_ne!(
+        want,
+        EdgeSnap::default().apply_batch(&network, 32),
+        "the filter changes the maps"
+    );
+    want = m.refine(&want, &batch, 3);
+    want = filter.apply_batch(&want, &images, 32);
+    let post = PostProcessed::new(model(CheckpointChoice::Best), pipeline);
+    assert_eq!(post.predict(&sources, &own).unwrap(), vec![want]);
+    assert!(
+        post.label().ends_with(
+            ", edges snapped (5 px, 0.1), colour-guided median (5 px, σ 0.1), refined 3 steps, \
+             colour-guided median (5 px, σ 0.1)"
+        ),
+        "{}",
+        post.label()
+    );
+    let err = post.predict(&sources, &[turned(&sources)]).unwrap_err();
+    assert!(
+        err.to_string()
+            .ends_with("works on the input view's map only: use --views 0"),
+        "{err}"
     );
 }
 

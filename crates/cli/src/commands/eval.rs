@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 use pix2scene_eval::{
-    BaselineKind, CheckpointChoice, DepthPredictor, EdgeSnap, EvalOptions, Guided, GuidedMedian,
-    ImageBlind, Refined, Snapped, TrainedModel, evaluate, open_room_dataset, parse_views, table,
+    BaselineKind, CheckpointChoice, DepthPredictor, EdgeSnap, EvalOptions, ImageBlind, PostOp,
+    PostPipeline, PostProcessed, TrainedModel, evaluate, open_room_dataset, parse_views, table,
 };
 
 use crate::progress;
@@ -40,20 +40,23 @@ pub struct EvalArgs {
     #[arg(long, value_name = "DIR", requires = "baseline")]
     train_data: Option<PathBuf>,
     /// Refine each depth map by K steps of test-time refinement through the renderer against
-    /// its image (as `reconstruct --refine`) before scoring; input view (0°) only.
-    #[arg(long, value_name = "K", conflicts_with = "baseline")]
+    /// its image (as `reconstruct --refine`) before scoring; input view (0°) only. Shorthand
+    /// for `--post refine:K` (then `snap` with --snap-edges).
+    #[arg(long, value_name = "K", conflicts_with_all = ["baseline", "post"])]
     refine: Option<usize>,
     /// Snap each depth map's edges before scoring: a pixel whose 5×5 neighbourhood spans more
     /// than 10 % of its depth takes the nearer of the neighbourhood's least and greatest depth
-    /// (flying pixels moved onto a surface; docs/eval.md). Every view.
-    #[arg(long, conflicts_with = "baseline")]
+    /// (flying pixels moved onto a surface; docs/eval.md). Every view. Shorthand for `--post
+    /// snap`.
+    #[arg(long, conflicts_with_all = ["baseline", "post"])]
     snap_edges: bool,
-    /// Filter each depth map by its image before scoring (after --snap-edges, if given): each
-    /// pixel takes the weighted median depth of its 11×11 window, neighbours weighted by how
-    /// close their colour is to the pixel's (σ = 0.05), which moves depth edges onto colour
-    /// edges (docs/eval.md); input view (0°) only.
-    #[arg(long, conflicts_with = "baseline")]
-    guided_median: bool,
+    /// Post-process each depth map before scoring by these steps, left to right: `snap` (as
+    /// --snap-edges), `guided` (the colour-guided median: each pixel the weighted median depth
+    /// of its 11×11 window, neighbours weighted by colour likeness to it), `refine:K` (as
+    /// --refine K); e.g. `snap,guided,refine:200,guided` (docs/eval.md). With `guided` or
+    /// `refine:K`, input view (0°) only.
+    #[arg(long, value_name = "OPS", conflicts_with = "baseline")]
+    post: Option<String>,
     /// Score only the first N records.
     #[arg(long, value_name = "N")]
     limit: Option<u64>,
@@ -67,7 +70,21 @@ pub struct EvalArgs {
 
 /// Runs `pix2scene eval`.
 pub fn run(args: EvalArgs) -> anyhow::Result<()> {
-    let default_views = if args.refine.is_some() || args.guided_median {
+    let pipeline = match (&args.post, args.refine) {
+        (Some(ops), _) => Some(ops.parse::<PostPipeline>()?),
+        (None, Some(0)) => {
+            anyhow::bail!("--refine: 0 steps: leave --refine out to score the network's own maps")
+        }
+        (None, steps) => {
+            let ops: Vec<PostOp> = (steps.map(PostOp::Refine).into_iter())
+                .chain(args.snap_edges.then(|| PostOp::Snap(EdgeSnap::default())))
+                .collect();
+            (!ops.is_empty())
+                .then(|| PostPipeline::new(ops))
+                .transpose()?
+        }
+    };
+    let default_views = if pipeline.as_ref().is_some_and(PostPipeline::input_view_only) {
         "0"
     } else {
         "0,35,55,80"
@@ -90,19 +107,9 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
                 .clone();
             let model = TrainedModel::load(run, choice, Some(&scenes))
                 .with_context(|| format!("loading {}", run.display()))?;
-            let network: Box<dyn DepthPredictor> = match args.refine {
-                Some(steps) => Box::new(Refined::new(model, steps)?),
+            match pipeline {
+                Some(pipeline) => Box::new(PostProcessed::new(model, pipeline)),
                 None => Box::new(model),
-            };
-            let snapped: Box<dyn DepthPredictor> = if args.snap_edges {
-                Box::new(Snapped::new(network, EdgeSnap::default()))
-            } else {
-                network
-            };
-            if args.guided_median {
-                Box::new(Guided::new(snapped, GuidedMedian::default()))
-            } else {
-                snapped
             }
         }
     };

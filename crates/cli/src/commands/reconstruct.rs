@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::Args;
 use pix2scene_eval::input::{CameraFile, bare_sample, read_png};
 use pix2scene_eval::{
-    CheckpointChoice, EdgeSnap, GuidedMedian, ReconstructOptions, ReconstructionScore,
+    CheckpointChoice, EdgeSnap, PostPipeline, ReconstructOptions, ReconstructionScore,
     TrainedModel, open_room_dataset, read_record, reconstruct,
 };
 
@@ -36,11 +36,11 @@ pub struct ReconstructArgs {
     /// `eval --snap-edges`), as `snapped-*` files, reported separately.
     #[arg(long)]
     snap_edges: bool,
-    /// Also write the depth map filtered by its image (after --snap-edges, if given: as `eval
-    /// --guided-median`, depth edges moved onto colour edges), as `guided-*` files, reported
-    /// separately.
-    #[arg(long)]
-    guided_median: bool,
+    /// Also write the depth map post-processed by these steps, left to right (as `eval
+    /// --post`: snap, guided, refine:K; e.g. `snap,guided,refine:200,guided`), as `post-*`
+    /// files, reported separately.
+    #[arg(long, value_name = "OPS")]
+    post: Option<String>,
     /// Frames of the turntable GIF.
     #[arg(long, value_name = "N", default_value_t = 24)]
     frames: usize,
@@ -81,7 +81,11 @@ pub fn run(args: ReconstructArgs) -> anyhow::Result<()> {
     let options = ReconstructOptions {
         refine: args.refine,
         snap_edges: args.snap_edges.then(EdgeSnap::default),
-        guided_median: args.guided_median.then(GuidedMedian::default),
+        post: args
+            .post
+            .as_deref()
+            .map(str::parse::<PostPipeline>)
+            .transpose()?,
         turntable_frames: args.frames,
     };
     let summary = reconstruct(&model, &sample, has_truth, &args.out, &options)
@@ -111,8 +115,8 @@ pub fn run(args: ReconstructArgs) -> anyhow::Result<()> {
     if let Some(snapped) = &summary.snapped {
         line("edges snapped", snapped);
     }
-    if let Some(guided) = &summary.guided {
-        line("colour-guided median", guided);
+    if let (Some(post), Some(steps)) = (&summary.post, &summary.post_steps) {
+        line(&format!("post-processed ({steps})"), post);
     }
     Ok(())
 }

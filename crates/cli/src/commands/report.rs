@@ -6,8 +6,8 @@ use anyhow::Context;
 use clap::Args;
 use pix2scene_eval::report::{ReportOptions, write_report};
 use pix2scene_eval::{
-    CheckpointChoice, DepthPredictor, EdgeSnap, ImageBlind, Snapped, TrainedModel,
-    open_room_dataset, parse_views,
+    CheckpointChoice, DepthPredictor, EdgeSnap, ImageBlind, PostOp, PostPipeline, PostProcessed,
+    TrainedModel, open_room_dataset, parse_views,
 };
 
 use crate::progress;
@@ -76,7 +76,8 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
     let snapped = if args.snap_edges {
         let again = TrainedModel::load(&args.run, choice, scenes.as_ref())
             .with_context(|| format!("loading {}", args.run.display()))?;
-        Some(Snapped::new(Box::new(again), EdgeSnap::default()))
+        let snap = PostPipeline::new(vec![PostOp::Snap(EdgeSnap::default())])?;
+        Some(PostProcessed::new(again, snap))
     } else {
         None
     };

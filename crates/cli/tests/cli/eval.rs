@@ -157,7 +157,7 @@ fn eval_refine_scores_the_input_view_only() {
     ]);
     assert_fails_with(
         &out,
-        "--views: test-time refinement refines the input view's map only: use --views 0",
+        "--views: refined 2 steps works on the input view's map only: use --views 0",
     );
     let out = pix2scene(&[
         "eval",
@@ -238,30 +238,21 @@ fn write_png(path: &Path, w: u32, h: u32) {
 }
 
 #[test]
-fn eval_guided_median_scores_the_map_reconstruct_writes_at_the_input_view_only() {
+fn eval_post_scores_the_map_reconstruct_writes_at_the_input_view_only() {
     let t = trained();
+    let ops = "snap,guided,refine:2,guided";
     let out = pix2scene(&[
-        "eval",
-        "--run",
-        &t.run,
-        "--data",
-        &t.test,
-        "--snap-edges",
-        "--guided-median",
-        "--limit",
-        "1",
-        "--json",
+        "eval", "--run", &t.run, "--data", &t.test, "--post", ops, "--limit", "1", "--json",
     ]);
     assert_succeeded(&out);
     let v: serde_json::Value =
         serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim_end()).unwrap();
-    assert_eq!(
-        v["checkpoint"],
-        "best (step-2), edges snapped (5 px, 0.1), colour-guided median (11 px, σ 0.05)"
-    );
+    let steps = "edges snapped (5 px, 0.1), colour-guided median (11 px, σ 0.05), refined 2 \
+                 steps, colour-guided median (11 px, σ 0.05)";
+    assert_eq!(v["checkpoint"], format!("best (step-2), {steps}"));
     let views = v["views"].as_object().unwrap();
     assert_eq!(views.keys().collect::<Vec<_>>(), ["0"]);
-    let rec = t.dir.join("rec-guided");
+    let rec = t.dir.join("rec-post");
     let out = pix2scene(&[
         "reconstruct",
         "--run",
@@ -272,19 +263,24 @@ fn eval_guided_median_scores_the_map_reconstruct_writes_at_the_input_view_only()
         "0",
         "--out",
         path(&rec),
-        "--snap-edges",
-        "--guided-median",
+        "--post",
+        ops,
         "--frames",
         "1",
     ]);
     assert_succeeded(&out);
-    assert!(String::from_utf8_lossy(&out.stdout).contains("\ncolour-guided median: image MSE "));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(&format!("\npost-processed ({steps}): image MSE ")),
+        "{stdout}"
+    );
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(rec.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["post_steps"], steps);
     for metric in ["hausdorff_f", "hausdorff_r", "mse_depth"] {
         assert_eq!(
             v["views"]["0"][metric].as_f64(),
-            summary["guided"]["metrics"][metric].as_f64(),
+            summary["post"]["metrics"][metric].as_f64(),
             "{metric}"
         );
     }
@@ -294,13 +290,30 @@ fn eval_guided_median_scores_the_map_reconstruct_writes_at_the_input_view_only()
         &t.run,
         "--data",
         &t.test,
-        "--guided-median",
+        "--post",
+        "snap,guided",
         "--views",
         "0,35",
     ]);
     assert_fails_with(
         &out,
-        "--views: the colour-guided median filters the input view's map only: use --views 0",
+        "--views: edges snapped (5 px, 0.1), colour-guided median (11 px, σ 0.05) works on the \
+         input view's map only: use --views 0",
+    );
+    let out = pix2scene(&[
+        "eval",
+        "--run",
+        &t.run,
+        "--data",
+        &t.test,
+        "--post",
+        "snap,blur",
+    ]);
+    assert_fails_with(&out, "--post: \"blur\" is not snap, guided or refine:K");
+    let out = pix2scene(&["eval", "--run", &t.run, "--data", &t.test, "--refine", "0"]);
+    assert_fails_with(
+        &out,
+        "--refine: 0 steps: leave --refine out to score the network's own maps",
     );
 }
 

@@ -1,0 +1,263 @@
+//! Post-processing of a trained model's depth maps before they are scored or written (`eval
+//! --post`, `reconstruct --post`, and the shorthands `--refine K` and `--snap-edges`): a
+//! pipeline of edge snapping ([`EdgeSnap`]), the colour-guided median ([`GuidedMedian`]) and
+//! test-time refinement through the renderer ([`TrainedModel::refine`]), applied left to right
+//! to the network's maps. Every step sees only the record's image, camera and lights — the
+//! single-image setting — but a pipeline is not the paper's feed-forward model: its figures
+//! are reported as their own row.
+
+use std::fmt;
+use std::str::FromStr;
+
+use pix2scene_scene::Sample;
+
+use crate::edge_snap::EdgeSnap;
+use crate::error::{Error, Result};
+use crate::guided_median::GuidedMedian;
+use crate::predictor::DepthPredictor;
+use crate::trained_model::TrainedModel;
+
+/// One step of a [`PostPipeline`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum PostOp {
+    /// Edge snapping (`snap`), at every view.
+    Snap(EdgeSnap),
+    /// The colour-guided median with the record's image (`guided`); input view only.
+    Guided(GuidedMedian),
+    /// Test-time refinement of so many Adam steps (`refine:K`, K ≥ 1); input view only.
+    Refine(usize),
+}
+
+impl PostOp {
+    /// Whether the step needs the record's own view: the image shows no other.
+    fn input_view_only(&self) -> bool {
+        !matches!(self, Self::Snap(_))
+    }
+}
+
+impl fmt::Display for PostOp {
+    /// The step as a label fragment: `edges snapped (5 px, 0.1)`, `colour-guided median (11 px,
+    /// σ 0.05)`, `refined K steps`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Snap(s) => write!(
+                f,
+                "edges snapped ({} px, {})",
+                s.window(),
+                s.relative_range()
+            ),
+            Self::Guided(g) => write!(
+                f,
+                "colour-guided median ({} px, σ {})",
+                2 * g.radius() + 1,
+                g.sigma()
+            ),
+            Self::Refine(steps) => write!(f, "refined {steps} steps"),
+        }
+    }
+}
+
+/// A non-empty list of [`PostOp`]s with their default parameters, applied left to right.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PostPipeline {
+    ops: Vec<PostOp>,
+}
+
+impl PostPipeline {
+    /// `ops` in order.
+    ///
+    /// # Errors
+    /// [`Error::InvalidValue`] for no step or a refinement of 0 steps.
+    pub fn new(ops: Vec<PostOp>) -> Result<Self> {
+        if ops.is_empty() {
+            return Err(Error::InvalidValue {
+                field: "--post".into(),
+                message: "no step: give snap, guided or refine:K, separated by commas".into(),
+            });
+        }
+        if ops.contains(&PostOp::Refine(0)) {
+            return Err(Error::InvalidValue {
+                field: "--post".into(),
+                message: "refine:0: a refinement needs at least 1 step".into(),
+            });
+        }
+        Ok(Self { ops })
+    }
+
+    /// The steps, in order.
+    pub fn ops(&self) -> &[PostOp] {
+        &self.ops
+    }
+
+    /// Whether some step works on the input view's map only.
+    pub fn input_view_only(&self) -> bool {
+        self.ops.iter().any(PostOp::input_view_only)
+    }
+
+    /// Applies the pipeline to `model`'s `[N, R, R]` maps of the input views of `sources`
+    /// (their images, cameras and lights), or, for a pipeline of snapping alone, to maps of
+    /// any view.
+    ///
+    /// # Errors
+    /// A record the model cannot take ([`TrainedModel::batch`]).
+    pub fn apply(
+        &self,
+        model: &TrainedModel,
+        sources: &[Sample],
+        maps: &[f32],
+    ) -> Result<Vec<f32>> {
+        let size = model.resolution();
+        let mut maps = maps.to_vec();
+        for op in &self.ops {
+            maps = match op {
+                PostOp::Snap(snap) => snap.apply_batch(&maps, size),
+                PostOp::Guided(filter) => {
+                    let images: Vec<f32> = sources
+                        .iter()
+                        .flat_map(|s| s.frame.image.iter().copied())
+                        .collect();
+                    filter.apply_batch(&maps, &images, size)
+                }
+                PostOp::Refine(steps) => model.refine(&maps, &model.batch(sources)?, *steps),
+            };
+        }
+        Ok(maps)
+    }
+}
+
+impl FromStr for PostPipeline {
+    type Err = Error;
+
+    /// `snap`, `guided` and `refine:K` separated by commas, e.g. `snap,guided,refine:200,guided`.
+    fn from_str(s: &str) -> Result<Self> {
+        let op = |word: &str| match (word, word.strip_prefix("refine:")) {
+            ("snap", _) => Ok(PostOp::Snap(EdgeSnap::default())),
+            ("guided", _) => Ok(PostOp::Guided(GuidedMedian::default())),
+            (_, Some(steps)) => {
+                steps
+                    .parse()
+                    .map(PostOp::Refine)
+                    .map_err(|_| Error::InvalidValue {
+                        field: "--post".into(),
+                        message: format!("{word:?}: the steps of refine:K must be a whole number"),
+                    })
+            }
+            _ => Err(Error::InvalidValue {
+                field: "--post".into(),
+                message: format!("{word:?} is not snap, guided or refine:K"),
+            }),
+        };
+        Self::new(
+            s.split(',')
+                .filter(|w| !w.trim().is_empty())
+                .map(|w| op(w.trim()))
+                .collect::<Result<_>>()?,
+        )
+    }
+}
+
+impl fmt::Display for PostPipeline {
+    /// The steps' label fragments joined by `, `.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parts: Vec<String> = self.ops.iter().map(PostOp::to_string).collect();
+        f.write_str(&parts.join(", "))
+    }
+}
+
+/// A trained model whose depth maps are post-processed by a [`PostPipeline`] before they are
+/// scored. A pipeline with a refinement or the colour-guided median works on the input view's
+/// maps only (`--views 0`); one of edge snapping alone, at every view.
+pub struct PostProcessed {
+    model: TrainedModel,
+    pipeline: PostPipeline,
+}
+
+impl PostProcessed {
+    /// `model`'s maps, then `pipeline`.
+    pub fn new(model: TrainedModel, pipeline: PostPipeline) -> Self {
+        Self { model, pipeline }
+    }
+}
+
+impl DepthPredictor for PostProcessed {
+    fn resolution(&self) -> usize {
+        self.model.resolution()
+    }
+
+    /// The checkpoint, then each step: `best (step-400), edges snapped (5 px, 0.1), …`.
+    fn label(&self) -> String {
+        format!("{}, {}", self.model.checkpoint(), self.pipeline)
+    }
+
+    /// # Errors
+    /// Besides the model's: for a pipeline that works on the input view only, a view other
+    /// than the records' own cameras.
+    fn predict(&self, sources: &[Sample], views: &[Vec<Sample>]) -> Result<Vec<Vec<f32>>> {
+        let own_view = |view: &Vec<Sample>| {
+            view.len() == sources.len()
+                && view.iter().zip(sources).all(|(v, s)| v.camera == s.camera)
+        };
+        if self.pipeline.input_view_only() && !views.iter().all(own_view) {
+            return Err(Error::InvalidValue {
+                field: "--views".into(),
+                message: format!(
+                    "{} works on the input view's map only: use --views 0",
+                    self.pipeline
+                ),
+            });
+        }
+        self.model
+            .predict(sources, views)?
+            .iter()
+            .map(|maps| self.pipeline.apply(&self.model, sources, maps))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pipeline_parses_in_order_and_labels_each_step() {
+        let p: PostPipeline = "snap,guided, refine:200 ,guided".parse().unwrap();
+        assert_eq!(
+            p.ops(),
+            [
+                PostOp::Snap(EdgeSnap::default()),
+                PostOp::Guided(GuidedMedian::default()),
+                PostOp::Refine(200),
+                PostOp::Guided(GuidedMedian::default()),
+            ]
+        );
+        assert_eq!(
+            p.to_string(),
+            "edges snapped (5 px, 0.1), colour-guided median (11 px, σ 0.05), refined 200 steps, \
+             colour-guided median (11 px, σ 0.05)"
+        );
+        assert!(p.input_view_only());
+        let snap: PostPipeline = "snap".parse().unwrap();
+        assert!(!snap.input_view_only());
+    }
+
+    #[test]
+    fn bad_pipelines_are_refused_on_one_line() {
+        let msg = |s: &str| s.parse::<PostPipeline>().unwrap_err().to_string();
+        assert_eq!(
+            msg("snap,blur"),
+            "--post: \"blur\" is not snap, guided or refine:K"
+        );
+        assert_eq!(
+            msg("refine:ten"),
+            "--post: \"refine:ten\": the steps of refine:K must be a whole number"
+        );
+        assert_eq!(
+            msg("snap,refine:0"),
+            "--post: refine:0: a refinement needs at least 1 step"
+        );
+        assert_eq!(
+            msg(" , "),
+            "--post: no step: give snap, guided or refine:K, separated by commas"
+        );
+    }
+}
