@@ -1,5 +1,5 @@
 //! Colour-guided weighted median: a predicted depth map's edges moved onto the input image's
-//! colour edges (`eval --guided-median`, `reconstruct --guided-median`).
+//! colour edges (the `guided` step of `eval --post` and `reconstruct --post`).
 //!
 //! A network regressing depth draws a box's outline a pixel or two off and rounds its faces
 //! into the wall behind; the image it was given shows the outline exactly, as a change of
