@@ -38,7 +38,7 @@ fn the_main_job_runs_end_to_end_in_miniature() {
     for row in [
         "this run (2 steps)",
         "shipped models/boxes",
-        "the same, --snap-edges (own row)",
+        "the same, post-processed (own row)",
         "per-pixel mean depth (image-blind)",
         "global mean depth (image-blind)",
     ] {
@@ -58,6 +58,7 @@ fn the_main_job_runs_end_to_end_in_miniature() {
         "reconstruct/0/normal.png",
         "reconstruct/0/surfels.ply",
         "reconstruct/0/turntable.gif",
+        "reconstruct/0/post-depth.png",
     ] {
         assert!(out.join(file).is_file(), "{file} missing");
     }
