@@ -45,6 +45,11 @@ pub struct ReportArgs {
     /// column of the evaluation table.
     #[arg(long, requires = "data")]
     snap_edges: bool,
+    /// Also score the run post-processed by these steps (as `eval --post OPS`, e.g.
+    /// `snap,guided,refine:200,snap,guided`) as a column of the evaluation table; needs
+    /// `--views 0` where a step works on the input view only.
+    #[arg(long, value_name = "OPS", requires = "data")]
+    post: Option<String>,
     /// Which checkpoint of the run: best, last, or step-N.
     #[arg(long, default_value = "best")]
     checkpoint: String,
@@ -72,15 +77,20 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
             Ok((dir.display().to_string(), m))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
-    // The model again, its maps snapped, scored as one more column.
-    let snapped = if args.snap_edges {
-        let again = TrainedModel::load(&args.run, choice, scenes.as_ref())
+    // The model again, post-processed (its maps snapped, or by --post), scored as more columns.
+    let again = |ops: PostPipeline| -> anyhow::Result<PostProcessed> {
+        let model = TrainedModel::load(&args.run, choice, scenes.as_ref())
             .with_context(|| format!("loading {}", args.run.display()))?;
-        let snap = PostPipeline::new(vec![PostOp::Snap(EdgeSnap::default())])?;
-        Some(PostProcessed::new(again, snap))
-    } else {
-        None
+        Ok(PostProcessed::new(model, ops))
     };
+    let mut processed = Vec::new();
+    if args.snap_edges {
+        let snap = PostPipeline::new(vec![PostOp::Snap(EdgeSnap::default())])?;
+        processed.push(("edges snapped".to_string(), again(snap)?));
+    }
+    if let Some(ops) = &args.post {
+        processed.push(("post-processed".to_string(), again(ops.parse()?)?));
+    }
     let baselines = match &args.baseline_data {
         Some(dir) => ImageBlind::measure_all(dir)
             .with_context(|| format!("measuring the baselines over {}", dir.display()))?
@@ -89,9 +99,9 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
             .collect(),
         None => Vec::new(),
     };
-    let others: Vec<(String, &dyn DepthPredictor)> = snapped
+    let others: Vec<(String, &dyn DepthPredictor)> = processed
         .iter()
-        .map(|s| ("edges snapped".to_string(), s as &dyn DepthPredictor))
+        .map(|(name, p)| (name.clone(), p as &dyn DepthPredictor))
         .chain(
             compared
                 .iter()

@@ -536,32 +536,32 @@ fn sample_interpolate_and_report_write_their_files() {
         "--views",
         "0",
         "--snap-edges",
+        "--post",
+        "snap,guided",
         "--quiet",
     ]);
     assert_succeeded(&out);
-    let out = pix2scene(&[
-        "eval",
-        "--run",
-        &t.run,
-        "--data",
-        &t.test,
-        "--limit",
-        "2",
-        "--views",
-        "0",
-        "--snap-edges",
-        "--json",
-    ]);
-    assert_succeeded(&out);
-    let v: serde_json::Value =
-        serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim_end()).unwrap();
-    let snapped = v["views"]["0"]["hausdorff_f"].as_f64().unwrap();
     let html = std::fs::read_to_string(&report).unwrap();
     let first_row = html.split("<td>Hausdorff-F (max)</td>").nth(1).unwrap();
-    let columns: Vec<&str> = first_row.split("<td>").skip(2).take(1).collect();
+    let columns: Vec<&str> = first_row.split("<td>").skip(2).take(2).collect();
     assert!(html.contains("<th>edges snapped</th>"), "{html}");
-    assert!(
-        columns[0].starts_with(&format!("{snapped:.4} (")),
-        "{columns:?} against {snapped}"
-    );
+    assert!(html.contains("<th>post-processed</th>"), "{html}");
+    for (column, flags) in columns
+        .iter()
+        .zip([["--snap-edges", "--json"], ["--post=snap,guided", "--json"]])
+    {
+        let mut args = vec![
+            "eval", "--run", &t.run, "--data", &t.test, "--limit", "2", "--views", "0",
+        ];
+        args.extend(flags);
+        let out = pix2scene(&args);
+        assert_succeeded(&out);
+        let v: serde_json::Value =
+            serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim_end()).unwrap();
+        let figure = v["views"]["0"]["hausdorff_f"].as_f64().unwrap();
+        assert!(
+            column.starts_with(&format!("{figure:.4} (")),
+            "{columns:?} against {figure} ({flags:?})"
+        );
+    }
 }
