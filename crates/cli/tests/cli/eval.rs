@@ -2,6 +2,7 @@
 //! once for this test binary, and their bad input.
 
 use std::path::{Path, PathBuf};
+use std::process::Output;
 use std::sync::OnceLock;
 
 use crate::{assert_fails_with, assert_succeeded, pix2scene};
@@ -237,6 +238,25 @@ fn write_png(path: &Path, w: u32, h: u32) {
     enc.write_header().unwrap().write_image_data(&data).unwrap();
 }
 
+/// `pix2scene reconstruct` of the trained run on test record `index` into `out`, with `extra`
+/// flags.
+fn reconstruct_record(t: &Trained, index: u64, out: &Path, extra: &[&str]) -> Output {
+    let index = index.to_string();
+    let mut args = vec![
+        "reconstruct",
+        "--run",
+        &t.run,
+        "--input",
+        &t.test,
+        "--index",
+        &index,
+        "--out",
+        path(out),
+    ];
+    args.extend(extra);
+    pix2scene(&args)
+}
+
 #[test]
 fn eval_post_scores_the_map_reconstruct_writes_at_the_input_view_only() {
     let t = trained();
@@ -253,21 +273,7 @@ fn eval_post_scores_the_map_reconstruct_writes_at_the_input_view_only() {
     let views = v["views"].as_object().unwrap();
     assert_eq!(views.keys().collect::<Vec<_>>(), ["0"]);
     let rec = t.dir.join("rec-post");
-    let out = pix2scene(&[
-        "reconstruct",
-        "--run",
-        &t.run,
-        "--input",
-        &t.test,
-        "--index",
-        "0",
-        "--out",
-        path(&rec),
-        "--post",
-        ops,
-        "--frames",
-        "1",
-    ]);
+    let out = reconstruct_record(t, 0, &rec, &["--post", ops, "--frames", "1"]);
     assert_succeeded(&out);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -321,21 +327,7 @@ fn eval_post_scores_the_map_reconstruct_writes_at_the_input_view_only() {
 fn reconstruct_writes_every_file_for_a_record_and_for_a_bare_png() {
     let t = trained();
     let rec = t.dir.join("rec");
-    let out = pix2scene(&[
-        "reconstruct",
-        "--run",
-        &t.run,
-        "--input",
-        &t.test,
-        "--index",
-        "1",
-        "--out",
-        path(&rec),
-        "--refine",
-        "2",
-        "--frames",
-        "3",
-    ]);
+    let out = reconstruct_record(t, 1, &rec, &["--refine", "2", "--frames", "3"]);
     assert_succeeded(&out);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("\nnetwork: image MSE ") && stdout.contains("\nrefined (2 steps)"));
