@@ -260,10 +260,13 @@ fn reconstruct_record(t: &Trained, index: u64, out: &Path, extra: &[&str]) -> Ou
 #[test]
 fn eval_post_scores_the_map_reconstruct_writes_at_the_input_view_only() {
     let t = trained();
+    let eval = |extra: &[&str]| {
+        let mut args = vec!["eval", "--run", &t.run, "--data", &t.test];
+        args.extend(extra);
+        pix2scene(&args)
+    };
     let ops = "snap,guided,refine:2,guided";
-    let out = pix2scene(&[
-        "eval", "--run", &t.run, "--data", &t.test, "--post", ops, "--limit", "1", "--json",
-    ]);
+    let out = eval(&["--post", ops, "--limit", "1", "--json"]);
     assert_succeeded(&out);
     let v: serde_json::Value =
         serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim_end()).unwrap();
@@ -290,33 +293,15 @@ fn eval_post_scores_the_map_reconstruct_writes_at_the_input_view_only() {
             "{metric}"
         );
     }
-    let out = pix2scene(&[
-        "eval",
-        "--run",
-        &t.run,
-        "--data",
-        &t.test,
-        "--post",
-        "snap,guided",
-        "--views",
-        "0,35",
-    ]);
+    let out = eval(&["--post", "snap,guided", "--views", "0,35"]);
     assert_fails_with(
         &out,
         "--views: edges snapped (5 px, 0.1), colour-guided median (11 px, σ 0.05) works on the \
          input view's map only: use --views 0",
     );
-    let out = pix2scene(&[
-        "eval",
-        "--run",
-        &t.run,
-        "--data",
-        &t.test,
-        "--post",
-        "snap,blur",
-    ]);
+    let out = eval(&["--post", "snap,blur"]);
     assert_fails_with(&out, "--post: \"blur\" is not snap, guided or refine:K");
-    let out = pix2scene(&["eval", "--run", &t.run, "--data", &t.test, "--refine", "0"]);
+    let out = eval(&["--refine", "0"]);
     assert_fails_with(
         &out,
         "--refine: 0 steps: leave --refine out to score the network's own maps",
