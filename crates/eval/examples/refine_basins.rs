@@ -20,17 +20,17 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use pix2scene_eval::{
-    CheckpointChoice, EdgeSnap, GuidedMedian, Scorer, TrainedModel, open_room_dataset, read_record,
+    CheckpointChoice, EdgeSnap, GuidedMedian, PostOp, PostPipeline, Scorer, TrainedModel,
+    open_room_dataset, read_record,
 };
 
 /// One operation of a pipeline.
 enum Op {
     Network,
     Truth,
-    Snap(usize),
-    Refine(usize),
     Blur(usize),
-    Guided(GuidedMedian),
+    /// A step of `eval --post`, with its parameters.
+    Post(PostOp),
 }
 
 impl Op {
@@ -47,15 +47,17 @@ impl Op {
                 text.strip_prefix("ref"),
                 text.strip_prefix("blur"),
             ) {
-                (Some(n), _, _) => Ok(Self::Snap(number(n)?)),
-                (_, Some(k), _) => Ok(Self::Refine(number(k)?)),
+                (Some(n), _, _) => EdgeSnap::new(number(n)?, 0.1)
+                    .map(|snap| Self::Post(PostOp::Snap(snap)))
+                    .map_err(|e| e.to_string()),
+                (_, Some(k), _) => Ok(Self::Post(PostOp::Refine(number(k)?))),
                 (_, _, Some(n)) => Ok(Self::Blur(number(n)?)),
                 _ if text.starts_with("guided") => {
                     let (radius, sigma) = text["guided".len()..]
                         .split_once('s')
                         .ok_or(format!("{text}: expected guidedNsM"))?;
                     GuidedMedian::new(number(radius)?, number(sigma)? as f32 / 100.0)
-                        .map(Self::Guided)
+                        .map(|filter| Self::Post(PostOp::Guided(filter)))
                         .map_err(|e| e.to_string())
                 }
                 _ => Err(format!(
@@ -103,12 +105,10 @@ fn run(args: &[String]) -> Result<(), String> {
                     Op::Truth => (frame.depth.iter().zip(&frame.mask).zip(&network))
                         .map(|((&d, &m), &n)| if m != 0 { d } else { n })
                         .collect(),
-                    Op::Snap(window) => EdgeSnap::new(*window, 0.1)
-                        .map_err(|e| e.to_string())?
-                        .apply(&depth, r),
-                    Op::Refine(steps) => model.refine(&depth, &batch, *steps),
                     Op::Blur(radius) => blur(&depth, r, *radius),
-                    Op::Guided(filter) => filter.apply(&depth, &frame.image, r),
+                    Op::Post(step) => PostPipeline::new(vec![*step])
+                        .and_then(|p| p.apply(&model, std::slice::from_ref(&sample), &depth))
+                        .map_err(|e| e.to_string())?,
                 };
             }
             let m = scorer

@@ -15,7 +15,7 @@ use crate::export::{
 use crate::input::{CameraFile, bare_sample};
 use crate::metrics::{ImageMetrics, Scorer};
 use crate::points::PixelRays;
-use crate::post::PostPipeline;
+use crate::post::{PostOp, PostPipeline};
 use crate::trained_model::TrainedModel;
 
 /// Largest turn of the turntable's camera, degrees: frame `k` of `N` is turned by
@@ -134,26 +134,20 @@ pub fn reconstruct(
     let depth = model.decode(&z, &batch);
     let truth = has_truth.then_some(sample);
     let network = write_maps(model, sample, truth, &depth, out, "")?;
-    let refined = if options.refine > 0 {
-        let refined = model.refine(&depth, &batch, options.refine);
-        Some(write_maps(model, sample, truth, &refined, out, "refined-")?)
-    } else {
-        None
-    };
-    let snapped = match options.snap_edges {
-        Some(snap) => {
-            let snapped = snap.apply(&depth, model.resolution());
-            Some(write_maps(model, sample, truth, &snapped, out, "snapped-")?)
-        }
-        None => None,
-    };
-    let post = match &options.post {
+    // The network's map post-processed by `pipeline` (if any), written with file prefix `prefix`.
+    let processed = |pipeline: Option<PostPipeline>, prefix: &str| match pipeline {
         Some(pipeline) => {
             let maps = pipeline.apply(model, std::slice::from_ref(sample), &depth)?;
-            Some(write_maps(model, sample, truth, &maps, out, "post-")?)
+            write_maps(model, sample, truth, &maps, out, prefix).map(Some)
         }
-        None => None,
+        None => Ok(None),
     };
+    let alone = |op: PostOp| PostPipeline::new(vec![op]);
+    let refine = (options.refine > 0).then(|| alone(PostOp::Refine(options.refine)));
+    let refined = processed(refine.transpose()?, "refined-")?;
+    let snap = options.snap_edges.map(|snap| alone(PostOp::Snap(snap)));
+    let snapped = processed(snap.transpose()?, "snapped-")?;
+    let post = processed(options.post.clone(), "post-")?;
     write_turntable(
         model,
         sample,
