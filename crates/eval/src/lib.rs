@@ -48,6 +48,7 @@
 //! # Feature flags
 //! None.
 
+mod background_planes;
 pub mod bench;
 mod dataset;
 mod depth_metrics;
@@ -73,7 +74,9 @@ mod table;
 mod testutil;
 mod trained_model;
 pub mod view;
+mod view_warp;
 
+pub use background_planes::{BackgroundPlanes, Plane};
 pub use dataset::{open_room_dataset, read_record};
 pub use depth_metrics::{mse_depth, side};
 pub use edge_snap::EdgeSnap;
@@ -95,3 +98,4 @@ pub use summary::{EvalResult, Stat, ViewSummary, view_key};
 pub use table::table;
 pub use trained_model::{CheckpointChoice, TrainedModel};
 pub use view::{ViewExtrapolation, ViewTruth, orbit_camera, orbit_sign, parse_views};
+pub use view_warp::ViewWarp;

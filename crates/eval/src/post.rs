@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 use crate::guided_median::GuidedMedian;
 use crate::predictor::DepthPredictor;
 use crate::trained_model::TrainedModel;
+use crate::view_warp::ViewWarp;
 
 /// One step of a [`PostPipeline`].
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -166,7 +167,8 @@ impl fmt::Display for PostPipeline {
 
 /// A trained model whose depth maps are post-processed by a [`PostPipeline`] before they are
 /// scored. A pipeline with a refinement or the colour-guided median works on the input view's
-/// maps only (`--views 0`); one of edge snapping alone, at every view.
+/// maps, which [`ViewWarp`] carries to the turned views; one of edge snapping alone snaps every
+/// view's map.
 pub struct PostProcessed {
     model: TrainedModel,
     pipeline: PostPipeline,
@@ -189,28 +191,48 @@ impl DepthPredictor for PostProcessed {
         format!("{}, {}", self.model.checkpoint(), self.pipeline)
     }
 
-    /// # Errors
-    /// Besides the model's: for a pipeline that works on the input view only, a view other
-    /// than the records' own cameras.
+    /// A pipeline of snapping alone post-processes the model's map of every view. One with an
+    /// input-view step post-processes the input view's map, and every other view is that map
+    /// carried into the view's camera by [`ViewWarp`] (mesh, background planes, and the model's
+    /// decoding of the view where neither reaches).
     fn predict(&self, sources: &[Sample], views: &[Vec<Sample>]) -> Result<Vec<Vec<f32>>> {
         let own_view = |view: &Vec<Sample>| {
             view.len() == sources.len()
                 && view.iter().zip(sources).all(|(v, s)| v.camera == s.camera)
         };
-        if self.pipeline.input_view_only() && !views.iter().all(own_view) {
-            return Err(Error::InvalidValue {
-                field: "--views".into(),
-                message: format!(
-                    "{} works on the input view's map only: use --views 0",
-                    self.pipeline
-                ),
-            });
+        if !self.pipeline.input_view_only() {
+            return self
+                .model
+                .predict(sources, views)?
+                .iter()
+                .map(|maps| self.pipeline.apply(&self.model, sources, maps))
+                .collect();
         }
-        self.model
-            .predict(sources, views)?
+        let own = vec![sources.to_vec()];
+        let mut all = self
+            .model
+            .predict(sources, &[own, views.to_vec()].concat())?;
+        let input = self.pipeline.apply(&self.model, sources, &all.remove(0))?;
+        let size = self.model.resolution();
+        let fov = self.model.renderer_fov_y_deg();
+        let warp = ViewWarp::default();
+        Ok(views
             .iter()
-            .map(|maps| self.pipeline.apply(&self.model, sources, maps))
-            .collect()
+            .zip(all)
+            .map(|(view, fill)| {
+                if own_view(view) {
+                    return input.clone();
+                }
+                input
+                    .chunks(size * size)
+                    .zip(fill.chunks(size * size))
+                    .zip(view.iter().zip(sources))
+                    .flat_map(|((map, fill), (v, s))| {
+                        warp.apply(map, &s.camera, &v.camera, fill, fov, size)
+                    })
+                    .collect()
+            })
+            .collect())
     }
 }
 

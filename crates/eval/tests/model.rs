@@ -10,7 +10,7 @@ use pix2scene_eval::report::{ReportOptions, write_report};
 use pix2scene_eval::{
     BaselineKind, CheckpointChoice, DepthPredictor, EdgeSnap, EvalOptions, EvalResult,
     GuidedMedian, ImageBlind, Metric, PixelRays, PostOp, PostPipeline, PostProcessed,
-    ReconstructOptions, Result, TrainedModel, evaluate, interpolation_strip, mse_depth,
+    ReconstructOptions, Result, TrainedModel, ViewWarp, evaluate, interpolation_strip, mse_depth,
     open_room_dataset, orbit_camera, read_record, reconstruct, sample_grid,
 };
 use pix2scene_scene::dataset::{ShardPart, WriteOptions, write_dataset};
@@ -364,7 +364,7 @@ fn reconstruct_writes_maps_a_point_cloud_and_a_turntable_that_read_back() {
 }
 
 #[test]
-fn eval_refinement_scores_the_map_that_reconstruct_refines_and_only_at_the_input_view() {
+fn eval_refinement_scores_the_map_that_reconstruct_refines_and_warps_it_to_turned_views() {
     let f = fixture();
     let reader = open_room_dataset(&f.test, None).unwrap();
     let sample = read_record(&reader, &f.test, 1).unwrap();
@@ -390,20 +390,29 @@ fn eval_refinement_scores_the_map_that_reconstruct_refines_and_only_at_the_input
     );
     let own = vec![sample.clone()];
     let predicted = refined.predict(&own, std::slice::from_ref(&own)).unwrap();
-    assert_eq!(predicted, vec![written.data]);
+    assert_eq!(predicted, vec![written.data.clone()]);
     assert!(
         refined.label().ends_with(", refined 4 steps"),
         "{}",
         refined.label()
     );
 
-    let mut turned = sample.clone();
-    turned.camera = orbit_camera(&sample.camera, 35.0);
-    let err = refined.predict(&own, &[vec![turned]]).unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "--views: refined 4 steps works on the input view's map only: use --views 0"
+    // A turned view: the refined map warped into it, the network's map where it does not reach.
+    let turned = turned(&own);
+    let m = model(CheckpointChoice::Best);
+    let network = m
+        .predict(&own, std::slice::from_ref(&turned))
+        .unwrap()
+        .remove(0);
+    let want = ViewWarp::default().apply(
+        &written.data,
+        &sample.camera,
+        &turned[0].camera,
+        &network,
+        m.renderer_fov_y_deg(),
+        32,
     );
+    assert_eq!(refined.predict(&own, &[turned]).unwrap(), vec![want]);
 }
 
 #[test]
@@ -447,7 +456,7 @@ fn turned(sources: &[Sample]) -> Vec<Sample> {
 }
 
 #[test]
-fn a_pipeline_applies_its_steps_in_order_at_the_input_view_only() {
+fn a_pipeline_applies_its_steps_in_order_at_the_input_view_and_warps_them_to_turned_views() {
     // snap, guided, refine, guided: each step on the previous one's maps, as composed by hand.
     let f = fixture();
     let reader = open_room_dataset(&f.test, None).unwrap();
@@ -477,7 +486,7 @@ fn a_pipeline_applies_its_steps_in_order_at_the_input_view_only() {
     want = m.refine(&want, &batch, 3);
     want = filter.apply_batch(&want, &images, 32);
     let post = PostProcessed::new(model(CheckpointChoice::Best), pipeline);
-    assert_eq!(post.predict(&sources, &own).unwrap(), vec![want]);
+    assert_eq!(post.predict(&sources, &own).unwrap(), vec![want.clone()]);
     assert!(
         post.label().ends_with(
             ", edges snapped (5 px, 0.1), colour-guided median (5 px, σ 0.1), refined 3 steps, \
@@ -486,11 +495,28 @@ fn a_pipeline_applies_its_steps_in_order_at_the_input_view_only() {
         "{}",
         post.label()
     );
-    let err = post.predict(&sources, &[turned(&sources)]).unwrap_err();
-    assert!(
-        err.to_string()
-            .ends_with("works on the input view's map only: use --views 0"),
-        "{err}"
+    // At a turned view each post-processed map is warped into the turned camera.
+    let views = turned(&sources);
+    let network = m
+        .predict(&sources, std::slice::from_ref(&views))
+        .unwrap()
+        .remove(0);
+    let warped: Vec<f32> = (0..3)
+        .flat_map(|i| {
+            ViewWarp::default().apply(
+                &want[i * 1024..(i + 1) * 1024],
+                &sources[i].camera,
+                &views[i].camera,
+                &network[i * 1024..(i + 1) * 1024],
+                m.renderer_fov_y_deg(),
+                32,
+            )
+        })
+        .collect();
+    assert_ne!(warped, network, "the warp changes the turned maps");
+    assert_eq!(
+        post.predict(&sources, &[views, own[0].clone()]).unwrap(),
+        vec![warped, want]
     );
 }
 

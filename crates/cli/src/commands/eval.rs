@@ -21,10 +21,9 @@ pub struct EvalArgs {
     /// Dataset written by `pix2scene generate` (a room preset; not iqtt).
     #[arg(long, value_name = "DIR")]
     data: PathBuf,
-    /// View angles in degrees (0 to 180): the camera turned about its look-at point [default:
-    /// 0,35,55,80; 0 with --refine].
-    #[arg(long)]
-    views: Option<String>,
+    /// View angles in degrees (0 to 180): the camera turned about its look-at point.
+    #[arg(long, default_value = "0,35,55,80")]
+    views: String,
     /// Which checkpoint of the run: best (lowest held-out MSE), last, or step-N.
     #[arg(long, default_value = "best")]
     checkpoint: String,
@@ -40,8 +39,9 @@ pub struct EvalArgs {
     #[arg(long, value_name = "DIR", requires = "baseline")]
     train_data: Option<PathBuf>,
     /// Refine each depth map by K steps of test-time refinement through the renderer against
-    /// its image (as `reconstruct --refine`) before scoring; input view (0°) only. Shorthand
-    /// for `--post refine:K` (then `snap` with --snap-edges).
+    /// its image (as `reconstruct --refine`) before scoring; turned views get the refined map
+    /// warped into them (as --post). Shorthand for `--post refine:K` (then `snap` with
+    /// --snap-edges).
     #[arg(long, value_name = "K", conflicts_with_all = ["baseline", "post"])]
     refine: Option<usize>,
     /// Snap each depth map's edges before scoring: a pixel whose 5×5 neighbourhood spans more
@@ -54,7 +54,9 @@ pub struct EvalArgs {
     /// --snap-edges), `guided` (the colour-guided median: each pixel the weighted median depth
     /// of its 11×11 window, neighbours weighted by colour likeness to it), `refine:K` (as
     /// --refine K); e.g. `snap,guided,refine:200,guided` (docs/eval.md). With `guided` or
-    /// `refine:K`, input view (0°) only.
+    /// `refine:K` the steps work on the input view's map, and each turned view is that map
+    /// warped into the turned camera, the room planes fitted to it beyond, the network's map
+    /// of the view where neither reaches.
     #[arg(long, value_name = "OPS", conflicts_with = "baseline")]
     post: Option<String>,
     /// Score only the first N records.
@@ -84,12 +86,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
                 .transpose()?
         }
     };
-    let default_views = if pipeline.as_ref().is_some_and(PostPipeline::input_view_only) {
-        "0"
-    } else {
-        "0,35,55,80"
-    };
-    let views = parse_views(args.views.as_deref().unwrap_or(default_views))?;
+    let views = parse_views(&args.views)?;
     let predictor: Box<dyn DepthPredictor> = match (&args.baseline, &args.train_data) {
         (Some(kind), Some(train)) => {
             let kind: BaselineKind = kind.parse()?;

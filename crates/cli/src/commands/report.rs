@@ -46,8 +46,7 @@ pub struct ReportArgs {
     #[arg(long, requires = "data")]
     snap_edges: bool,
     /// Also score the run post-processed by these steps (as `eval --post OPS`, e.g.
-    /// `snap,guided,refine:200,snap,guided`) as a column of the evaluation table; needs
-    /// `--views 0` where a step works on the input view only.
+    /// `snap,guided,refine:200,snap,guided`) as a column of the evaluation table.
     #[arg(long, value_name = "OPS", requires = "data")]
     post: Option<String>,
     /// Which checkpoint of the run: best, last, or step-N.

@@ -1,0 +1,334 @@
+//! Carrying a depth map seen from one camera into another (`--post` at turned views): the
+//! input view's map as a triangle mesh ray-cast from the turned camera, the background planes
+//! fitted to it where the mesh does not reach, and the model's own decoding of the turned view
+//! where neither does.
+
+use pix2scene_scene::glam::Vec3;
+use pix2scene_scene::{Camera, PixelGrid};
+
+use crate::background_planes::BackgroundPlanes;
+use crate::error::{Error, Result};
+
+/// Farthest depth the background planes may give a turned view, as a multiple of the input
+/// map's farthest depth (a plane fitted nearly along the rays would reach far beyond the room).
+const PLANE_REACH: f32 = 1.5;
+
+/// The warp of a depth map from a source camera into a target camera.
+///
+/// 1. **Mesh.** The source map's pixel-centre points are joined into two triangles per 2×2
+///    block of pixels, except across a depth edge: a triangle is kept only where its three
+///    depths lie within `continuity` of each other (relative to the smallest). Each target
+///    pixel takes the ray depth of the nearest kept triangle its ray meets from the front (a
+///    triangle the target camera sees from behind is culled: the source saw its other side).
+/// 2. **Background planes.** Pixels no triangle covers take the depth of the source map's
+///    [`BackgroundPlanes`] (fitted with `plane_tolerance`), extended as a room seen from
+///    inside, up to 1.5 times the source map's farthest depth.
+/// 3. **Fill.** Pixels neither reaches take the `fill` map's depth (the model's decoding).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ViewWarp {
+    continuity: f32,
+    plane_tolerance: f32,
+}
+
+impl Default for ViewWarp {
+    /// Triangles across more than a 10 % depth step are dropped (edge snapping's range);
+    /// points within 1.5 % of their depth of a plane are on it.
+    fn default() -> Self {
+        Self {
+            continuity: 0.1,
+            plane_tolerance: 0.015,
+        }
+    }
+}
+
+impl ViewWarp {
+    /// A warp that keeps triangles whose depths lie within `continuity` (a positive fraction of
+    /// the smallest) of each other, and fits background planes with `plane_tolerance` (a
+    /// positive fraction of each point's depth).
+    ///
+    /// # Errors
+    /// [`Error::InvalidValue`] for a parameter that is not a positive finite number.
+    pub fn new(continuity: f32, plane_tolerance: f32) -> Result<Self> {
+        for (field, value) in [
+            ("warp continuity", continuity),
+            ("plane tolerance", plane_tolerance),
+        ] {
+            if !(value > 0.0 && value.is_finite()) {
+                return Err(Error::InvalidValue {
+                    field: field.into(),
+                    message: format!("{value}: must be a positive fraction of the depth"),
+                });
+            }
+        }
+        Ok(Self {
+            continuity,
+            plane_tolerance,
+        })
+    }
+
+    /// The fraction of depth beyond which neighbouring pixels are not joined.
+    pub fn continuity(&self) -> f32 {
+        self.continuity
+    }
+
+    /// The background planes' inlier tolerance, a fraction of each point's depth.
+    pub fn plane_tolerance(&self) -> f32 {
+        self.plane_tolerance
+    }
+
+    /// Warps one `[R, R]` map `depth` seen from `source` into `target`: the mesh, then the
+    /// background planes, then `fill`'s depth.
+    ///
+    /// # Shapes
+    /// `depth`, `fill` and the result: `[size, size]`, row-major, ray depth in scene units
+    /// (the distance from the camera centre along each pixel-centre ray), both cameras' images
+    /// `size`² with field of view `fov_y_deg`.
+    ///
+    /// # Panics
+    /// If `depth` or `fill` does not hold `size²` values.
+    pub fn apply(
+        &self,
+        depth: &[f32],
+        source: &Camera,
+        target: &Camera,
+        fill: &[f32],
+        fov_y_deg: f32,
+        size: usize,
+    ) -> Vec<f32> {
+        assert_eq!(fill.len(), size * size, "a fill map of {size}×{size}");
+        let planes = BackgroundPlanes::fit(depth, source, fov_y_deg, size, self.plane_tolerance);
+        let reach = PLANE_REACH * depth.iter().copied().fold(0.0, f32::max);
+        let background = planes.cast(target, fov_y_deg, size, reach);
+        self.mesh(depth, source, target, fov_y_deg, size)
+            .into_iter()
+            .zip(background)
+            .zip(fill)
+            .map(|((m, b), f)| [m, b].into_iter().find(|d| d.is_finite()).unwrap_or(*f))
+            .collect()
+    }
+
+    /// Step 1 alone: the mesh's ray depth at each target pixel, `f32::INFINITY` where no kept
+    /// triangle covers it.
+    ///
+    /// # Panics
+    /// If `depth` does not hold `size²` values.
+    pub fn mesh(
+        &self,
+        depth: &[f32],
+        source: &Camera,
+        target: &Camera,
+        fov_y_deg: f32,
+        size: usize,
+    ) -> Vec<f32> {
+        assert_eq!(depth.len(), size * size, "a depth map of {size}×{size}");
+        let grid = PixelGrid::new(fov_y_deg, size);
+        let tan = (fov_y_deg.to_radians() * 0.5).tan();
+        // Source points in the target camera's frame.
+        let to_world = source.world_to_camera_rotation().transpose();
+        let to_target = target.world_to_camera_rotation();
+        let points: Vec<Vec3> = (0..size * size)
+            .map(|i| {
+                let world = source.eye + to_world * (grid.direction(i / size, i % size) * depth[i]);
+                to_target * (world - target.eye)
+            })
+            .collect();
+        // Continuous pixel coordinates (col, row) of a target-frame point; pixel centres at
+        // integers. None behind or at the camera.
+        let project = |p: Vec3| {
+            (-p.z > 1e-4).then(|| {
+                let (u, v) = (p.x / -p.z / tan, p.y / -p.z / tan);
+                let s = size as f32;
+                ((u + 1.0) * 0.5 * s - 0.5, (1.0 - v) * 0.5 * s - 0.5)
+            })
+        };
+        let mut out = vec![f32::INFINITY; size * size];
+        for y in 0..size - 1 {
+            for x in 0..size - 1 {
+                let [a, b, c, d] = [
+                    y * size + x,
+                    y * size + x + 1,
+                    (y + 1) * size + x,
+                    (y + 1) * size + x + 1,
+                ];
+                for tri in [[a, c, b], [b, c, d]] {
+                    let ds = tri.map(|i| depth[i]);
+                    let lo = ds.iter().copied().fold(f32::INFINITY, f32::min);
+                    let hi = ds.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                    if !(lo > 0.0 && hi - lo <= self.continuity * lo) {
+                        continue;
+                    }
+                    self.cast(tri.map(|i| points[i]), &project, &grid, size, &mut out);
+                }
+            }
+        }
+        out
+    }
+
+    /// Writes into `out` (a z-buffer of ray depths) the ray depth of each target pixel whose
+    /// centre triangle `tri` (target frame; counter-clockwise in the source image) covers.
+    fn cast(
+        &self,
+        tri: [Vec3; 3],
+        project: &impl Fn(Vec3) -> Option<(f32, f32)>,
+        grid: &PixelGrid,
+        size: usize,
+        out: &mut [f32],
+    ) {
+        let Some(q) = tri
+            .iter()
+            .map(|p| project(*p))
+            .collect::<Option<Vec<(f32, f32)>>>()
+        else {
+            return;
+        };
+        // Twice the signed area in image coordinates (col, row): the source's triangles are
+        // wound so that it is negative for a triangle facing the camera; a triangle the target
+        // sees from behind comes out positive.
+        let area = (q[1].0 - q[0].0) * (q[2].1 - q[0].1) - (q[2].0 - q[0].0) * (q[1].1 - q[0].1);
+        if area >= 0.0 {
+            return;
+        }
+        let normal = (tri[1] - tri[0]).cross(tri[2] - tri[0]);
+        let offset = normal.dot(tri[0]);
+        let lo = |k: fn(&(f32, f32)) -> f32| q.iter().map(k).fold(f32::INFINITY, f32::min);
+        let hi = |k: fn(&(f32, f32)) -> f32| q.iter().map(k).fold(f32::NEG_INFINITY, f32::max);
+        let last = (size - 1) as f32;
+        // Pixel centres on an edge or a vertex belong to the triangle (within rounding), so that
+        // a mesh seen from its own camera covers every pixel.
+        let slack = 1e-4;
+        let (x0, x1) = (
+            (lo(|p| p.0) - slack).max(0.0).ceil(),
+            (hi(|p| p.0) + slack).min(last).floor(),
+        );
+        let (y0, y1) = (
+            (lo(|p| p.1) - slack).max(0.0).ceil(),
+            (hi(|p| p.1) + slack).min(last).floor(),
+        );
+        if x0 > x1 || y0 > y1 {
+            return;
+        }
+        let edge = |a: (f32, f32), b: (f32, f32), p: (f32, f32)| {
+            (b.0 - a.0) * (p.1 - a.1) - (p.0 - a.0) * (b.1 - a.1)
+        };
+        for row in y0 as usize..=y1 as usize {
+            for col in x0 as usize..=x1 as usize {
+                let p = (col as f32, row as f32);
+                let inside = [(0, 1), (1, 2), (2, 0)]
+                    .iter()
+                    .all(|&(i, j)| edge(q[i], q[j], p) <= slack * -area);
+                if !inside {
+                    continue;
+                }
+                let dir = grid.direction(row, col);
+                let t = offset / normal.dot(dir);
+                let slot = &mut out[row * size + col];
+                if t > 0.0 && t < *slot {
+                    *slot = t;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use pix2scene_scene::{GeneratorConfig, Preset};
+
+    use super::*;
+    use crate::view::ViewExtrapolation;
+
+    /// Ray depths of the plane `z = 0` seen from `camera`, `f32::INFINITY` where a ray misses.
+    fn wall(camera: &Camera, size: usize) -> Vec<f32> {
+        let grid = PixelGrid::new(30.0, size);
+        let to_world = camera.world_to_camera_rotation().transpose();
+        (0..size * size)
+            .map(|i| {
+                let d = to_world * grid.direction(i / size, i % size);
+                let t = -camera.eye.z / d.z;
+                if t > 0.0 { t } else { f32::INFINITY }
+            })
+            .collect()
+    }
+
+    fn camera(eye: Vec3) -> Camera {
+        Camera {
+            eye,
+            at: Vec3::ZERO,
+            up: Vec3::Y,
+            fov_y_deg: 30.0,
+        }
+    }
+
+    #[test]
+    fn a_plane_warps_to_its_own_depth_from_another_camera_and_is_culled_from_behind() {
+        let size = 32;
+        let source = camera(Vec3::new(0.0, 0.3, 2.0));
+        let depth = wall(&source, size);
+        let warp = ViewWarp::default();
+        // The same camera: every pixel is a mesh vertex.
+        let same = warp.mesh(&depth, &source, &source, 30.0, size);
+        for (got, want) in same.iter().zip(&depth) {
+            assert!((got - want).abs() <= 1e-4 * want, "{got} against {want}");
+        }
+        // Turned by 20° about the look-at point: the wall's own depth wherever the mesh reaches.
+        let target = source.orbit_y(20f32.to_radians());
+        let truth = wall(&target, size);
+        let turned = warp.mesh(&depth, &source, &target, 30.0, size);
+        let covered = turned.iter().filter(|d| d.is_finite()).count();
+        assert!(covered > size * size / 2, "{covered} pixels covered");
+        for (got, want) in turned.iter().zip(&truth).filter(|(g, _)| g.is_finite()) {
+            assert!((got - want).abs() <= 1e-4 * want, "{got} against {want}");
+        }
+        // From behind the wall nothing is drawn, and the fill shows through.
+        let behind = camera(Vec3::new(0.0, 0.3, -2.0));
+        let fill = vec![7.0; size * size];
+        assert_eq!(
+            warp.apply(&depth, &source, &behind, &fill, 30.0, size),
+            fill
+        );
+    }
+
+    #[test]
+    fn the_truth_of_a_scene_warped_to_a_turned_view_is_that_views_truth() {
+        let size = 64;
+        let config = GeneratorConfig::new(Preset::Shapes, size, 3);
+        let fov = config.camera.fov_y_deg;
+        let views = ViewExtrapolation::new(config, vec![0.0, 35.0]).unwrap();
+        for index in 0..3 {
+            let [input, turned] = <[_; 2]>::try_from(views.views(index)).unwrap();
+            let mesh = ViewWarp::default().mesh(
+                &input.frame.depth,
+                &input.camera,
+                &turned.camera,
+                fov,
+                size,
+            );
+            let errors: Vec<f32> = mesh
+                .iter()
+                .zip(&turned.frame.depth)
+                .zip(&turned.frame.mask)
+                .filter(|((m, _), k)| m.is_finite() && **k != 0)
+                .map(|((m, t), _)| (m - t).abs() / t)
+                .collect();
+            let exact = errors.iter().filter(|e| **e <= 1e-3).count();
+            assert!(errors.len() > size * size / 2, "{} covered", errors.len());
+            assert!(
+                exact as f32 >= 0.95 * errors.len() as f32,
+                "{exact} of {} within 0.1 %",
+                errors.len()
+            );
+        }
+    }
+
+    #[test]
+    fn bad_parameters_are_refused() {
+        assert_eq!(
+            ViewWarp::new(0.0, 0.01).unwrap_err().to_string(),
+            "warp continuity: 0: must be a positive fraction of the depth"
+        );
+        assert_eq!(
+            ViewWarp::new(0.1, f32::NAN).unwrap_err().to_string(),
+            "plane tolerance: NaN: must be a positive fraction of the depth"
+        );
+    }
+}
