@@ -17,6 +17,7 @@ use crate::metrics::{ImageMetrics, Scorer};
 use crate::points::PixelRays;
 use crate::post::{PostOp, PostPipeline};
 use crate::trained_model::TrainedModel;
+use crate::view_warp::ViewWarp;
 
 /// Largest turn of the turntable's camera, degrees: frame `k` of `N` is turned by
 /// `TURNTABLE_SWEEP_DEG · sin(2πk/N)` about the vertical axis through the look-at point, a
@@ -98,7 +99,10 @@ pub struct ReconstructSummary {
 /// - with `refine > 0`, the same maps after test-time refinement through the renderer,
 ///   prefixed `refined-`;
 /// - with `snap_edges`, the network's maps after edge snapping, prefixed `snapped-`;
-/// - with `post`, the network's maps after that post-processing, prefixed `post-`;
+/// - with `post`, the network's maps after that post-processing, prefixed `post-`, and, for a
+///   pipeline with `guided` or `refine:K`, `post-turntable.gif`: the post-processed map
+///   carried into the turntable's views by [`ViewWarp`] (the room planes and the decoded views
+///   where it does not reach);
 /// - `summary.json` ([`ReconstructSummary`]).
 ///
 /// # Errors
@@ -134,34 +138,47 @@ pub fn reconstruct(
     let depth = model.decode(&z, &batch);
     let truth = has_truth.then_some(sample);
     let network = write_maps(model, sample, truth, &depth, out, "")?;
-    // The network's map post-processed by `pipeline` (if any), written with file prefix `prefix`.
-    let processed = |pipeline: Option<PostPipeline>, prefix: &str| match pipeline {
-        Some(pipeline) => {
-            let maps = pipeline.apply(model, std::slice::from_ref(sample), &depth)?;
-            write_maps(model, sample, truth, &maps, out, prefix).map(Some)
+    // The network's map post-processed by `pipeline` (if any), written with file prefix `prefix`:
+    // its score and the map.
+    let processed = |pipeline: Option<PostPipeline>, prefix: &str| -> Result<_> {
+        match pipeline {
+            Some(pipeline) => {
+                let maps = pipeline.apply(model, std::slice::from_ref(sample), &depth)?;
+                let score = write_maps(model, sample, truth, &maps, out, prefix)?;
+                Ok(Some((score, maps)))
+            }
+            None => Ok(None),
         }
-        None => Ok(None),
     };
     let alone = |op: PostOp| PostPipeline::new(vec![op]);
     let refine = (options.refine > 0).then(|| alone(PostOp::Refine(options.refine)));
-    let refined = processed(refine.transpose()?, "refined-")?;
+    let refined = processed(refine.transpose()?, "refined-")?.map(|(score, _)| score);
     let snap = options.snap_edges.map(|snap| alone(PostOp::Snap(snap)));
-    let snapped = processed(snap.transpose()?, "snapped-")?;
+    let snapped = processed(snap.transpose()?, "snapped-")?.map(|(score, _)| score);
     let post = processed(options.post.clone(), "post-")?;
-    write_turntable(
-        model,
-        sample,
-        &z,
-        &out.join("turntable.gif"),
-        options.turntable_frames,
-    )?;
+    let turntable = |path: &str, warped: Option<&[f32]>| {
+        write_turntable(
+            model,
+            sample,
+            &z,
+            warped,
+            &out.join(path),
+            options.turntable_frames,
+        )
+    };
+    turntable("turntable.gif", None)?;
+    if let (Some(pipeline), Some((_, maps))) = (&options.post, &post)
+        && pipeline.input_view_only()
+    {
+        turntable("post-turntable.gif", Some(maps))?;
+    }
     let summary = ReconstructSummary {
         checkpoint: model.checkpoint().to_string(),
         network,
         refined,
         refine_steps: options.refine,
         snapped,
-        post,
+        post: post.map(|(score, _)| score),
         post_steps: options.post.as_ref().map(PostPipeline::to_string),
         turntable_frames: options.turntable_frames,
     };
@@ -209,11 +226,14 @@ fn write_maps(
 }
 
 /// Writes the turntable GIF of latent code `z` (`[1, z_dim]`): `frames` views decoded and
-/// rendered from `sample`'s camera turned about its look-at point, lights fixed in the world.
+/// rendered from `sample`'s camera turned about its look-at point, lights fixed in the world;
+/// with `warped`, an input-view map (`[R, R]`) carried into each view by [`ViewWarp`] instead,
+/// the decoded view filling what it does not reach.
 fn write_turntable(
     model: &TrainedModel,
     sample: &Sample,
     z: &[f32],
+    warped: Option<&[f32]>,
     path: &Path,
     frames: usize,
 ) -> Result<()> {
@@ -234,9 +254,17 @@ fn write_turntable(
         .collect();
     let batch = model.batch(&views)?;
     let codes = z.repeat(frames);
-    let depth = model.decode(&codes, &batch);
-    let (image, normal) = model.render(&depth, &batch);
+    let mut depth = model.decode(&codes, &batch);
     let (p, p3) = (r * r, r * r * 3);
+    if let Some(input) = warped {
+        let warp = ViewWarp::default();
+        let fov = model.renderer_fov_y_deg();
+        for (map, view) in depth.chunks_mut(p).zip(&views) {
+            let turned = warp.apply(input, &sample.camera, &view.camera, map, fov, r);
+            map.copy_from_slice(&turned);
+        }
+    }
+    let (image, normal) = model.render(&depth, &batch);
     let tt: Vec<TurntableFrame> = (0..frames)
         .map(|k| TurntableFrame {
             image: image[k * p3..(k + 1) * p3].to_vec(),

@@ -276,6 +276,19 @@ fn eval_post_scores_the_map_reconstruct_writes_at_the_input_view() {
     let rec = t.dir.join("rec-post");
     let out = reconstruct_record(t, 0, &rec, &["--post", ops, "--frames", "1"]);
     assert_succeeded(&out);
+    assert!(rec.join("post-turntable.gif").is_file());
+    let snapped = t.dir.join("rec-post-snap");
+    assert_succeeded(&reconstruct_record(
+        t,
+        0,
+        &snapped,
+        &["--post", "snap", "--frames", "1"],
+    ));
+    assert!(snapped.join("post-depth.npy").is_file());
+    assert!(
+        !snapped.join("post-turntable.gif").exists(),
+        "snapping alone works on every view: the turntable is the network's"
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         stdout.contains(&format!("\npost-processed ({steps}): image MSE ")),
