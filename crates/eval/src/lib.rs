@@ -98,4 +98,4 @@ pub use summary::{EvalResult, Stat, ViewSummary, view_key};
 pub use table::table;
 pub use trained_model::{CheckpointChoice, TrainedModel};
 pub use view::{ViewExtrapolation, ViewTruth, orbit_camera, orbit_sign, parse_views};
-pub use view_warp::ViewWarp;
+pub use view_warp::{ViewWarp, WarpInput};

@@ -216,6 +216,11 @@ impl DepthPredictor for PostProcessed {
         let size = self.model.resolution();
         let fov = self.model.renderer_fov_y_deg();
         let warp = ViewWarp::default();
+        let inputs: Vec<_> = input
+            .chunks(size * size)
+            .zip(sources)
+            .map(|(map, s)| warp.input(map, &s.camera, fov, size))
+            .collect();
         Ok(views
             .iter()
             .zip(all)
@@ -223,13 +228,11 @@ impl DepthPredictor for PostProcessed {
                 if own_view(view) {
                     return input.clone();
                 }
-                input
-                    .chunks(size * size)
+                inputs
+                    .iter()
                     .zip(fill.chunks(size * size))
-                    .zip(view.iter().zip(sources))
-                    .flat_map(|((map, fill), (v, s))| {
-                        warp.apply(map, &s.camera, &v.camera, fill, fov, size)
-                    })
+                    .zip(view)
+                    .flat_map(|((w, fill), v)| w.view(&v.camera, fill))
                     .collect()
             })
             .collect())

@@ -257,10 +257,10 @@ fn write_turntable(
     let mut depth = model.decode(&codes, &batch);
     let (p, p3) = (r * r, r * r * 3);
     if let Some(input) = warped {
-        let warp = ViewWarp::default();
         let fov = model.renderer_fov_y_deg();
+        let input = ViewWarp::default().input(input, &sample.camera, fov, r);
         for (map, view) in depth.chunks_mut(p).zip(&views) {
-            let turned = warp.apply(input, &sample.camera, &view.camera, map, fov, r);
+            let turned = input.view(&view.camera, map);
             map.copy_from_slice(&turned);
         }
     }

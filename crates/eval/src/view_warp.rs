@@ -24,6 +24,9 @@ const PLANE_REACH: f32 = 1.5;
 ///    [`BackgroundPlanes`] (fitted with `plane_tolerance`), extended as a room seen from
 ///    inside, up to 1.5 times the source map's farthest depth.
 /// 3. **Fill.** Pixels neither reaches take the `fill` map's depth (the model's decoding).
+///
+/// [`ViewWarp::input`] fits the planes of a map once; [`WarpInput::view`] warps it into each
+/// target camera.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ViewWarp {
     continuity: f32,
@@ -76,30 +79,60 @@ impl ViewWarp {
         self.plane_tolerance
     }
 
-    /// Warps one `[R, R]` map `depth` seen from `source` into `target`: the mesh, then the
-    /// background planes, then `fill`'s depth.
+    /// Prepares one `[size, size]` map `depth` seen from `source` (field of view `fov_y_deg`)
+    /// for warping into other cameras: its background planes are fitted once here.
     ///
     /// # Shapes
-    /// `depth`, `fill` and the result: `[size, size]`, row-major, ray depth in scene units
-    /// (the distance from the camera centre along each pixel-centre ray), both cameras' images
-    /// `size`² with field of view `fov_y_deg`.
+    /// `depth`: `[size, size]`, row-major, ray depth in scene units (the distance from the
+    /// camera centre along each pixel-centre ray); every target image is `size`² with the same
+    /// field of view.
     ///
     /// # Panics
-    /// If `depth` or `fill` does not hold `size²` values.
-    pub fn apply(
+    /// If `depth` does not hold `size²` values.
+    pub fn input<'a>(
         &self,
-        depth: &[f32],
+        depth: &'a [f32],
         source: &Camera,
-        target: &Camera,
-        fill: &[f32],
         fov_y_deg: f32,
         size: usize,
-    ) -> Vec<f32> {
+    ) -> WarpInput<'a> {
+        assert_eq!(depth.len(), size * size, "a depth map of {size}×{size}");
+        WarpInput {
+            continuity: self.continuity,
+            depth,
+            source: *source,
+            fov_y_deg,
+            size,
+            planes: BackgroundPlanes::fit(depth, source, fov_y_deg, size, self.plane_tolerance),
+            reach: PLANE_REACH * depth.iter().copied().fold(0.0, f32::max),
+        }
+    }
+}
+
+/// A depth map ready to be warped into other cameras by [`ViewWarp`] (its background planes
+/// fitted).
+#[derive(Clone, Debug)]
+pub struct WarpInput<'a> {
+    continuity: f32,
+    depth: &'a [f32],
+    source: Camera,
+    fov_y_deg: f32,
+    size: usize,
+    planes: BackgroundPlanes,
+    reach: f32,
+}
+
+impl WarpInput<'_> {
+    /// The map seen from `target`: the mesh, then the background planes, then `fill`'s depth
+    /// (`[size, size]`, ray depth).
+    ///
+    /// # Panics
+    /// If `fill` does not hold `size²` values.
+    pub fn view(&self, target: &Camera, fill: &[f32]) -> Vec<f32> {
+        let size = self.size;
         assert_eq!(fill.len(), size * size, "a fill map of {size}×{size}");
-        let planes = BackgroundPlanes::fit(depth, source, fov_y_deg, size, self.plane_tolerance);
-        let reach = PLANE_REACH * depth.iter().copied().fold(0.0, f32::max);
-        let background = planes.cast(target, fov_y_deg, size, reach);
-        self.mesh(depth, source, target, fov_y_deg, size)
+        let background = self.planes.cast(target, self.fov_y_deg, size, self.reach);
+        self.mesh(target)
             .into_iter()
             .zip(background)
             .zip(fill)
@@ -107,20 +140,11 @@ impl ViewWarp {
             .collect()
     }
 
-    /// Step 1 alone: the mesh's ray depth at each target pixel, `f32::INFINITY` where no kept
-    /// triangle covers it.
-    ///
-    /// # Panics
-    /// If `depth` does not hold `size²` values.
-    pub fn mesh(
-        &self,
-        depth: &[f32],
-        source: &Camera,
-        target: &Camera,
-        fov_y_deg: f32,
-        size: usize,
-    ) -> Vec<f32> {
-        assert_eq!(depth.len(), size * size, "a depth map of {size}×{size}");
+    /// Step 1 alone: the mesh's ray depth at each pixel of `target`, `f32::INFINITY` where no
+    /// kept triangle covers it.
+    pub fn mesh(&self, target: &Camera) -> Vec<f32> {
+        let (depth, source, fov_y_deg, size) =
+            (self.depth, &self.source, self.fov_y_deg, self.size);
         let grid = PixelGrid::new(fov_y_deg, size);
         let tan = (fov_y_deg.to_radians() * 0.5).tan();
         // Source points in the target camera's frame.
@@ -266,14 +290,15 @@ mod tests {
         let depth = wall(&source, size);
         let warp = ViewWarp::default();
         // The same camera: every pixel is a mesh vertex.
-        let same = warp.mesh(&depth, &source, &source, 30.0, size);
+        let input = warp.input(&depth, &source, 30.0, size);
+        let same = input.mesh(&source);
         for (got, want) in same.iter().zip(&depth) {
             assert!((got - want).abs() <= 1e-4 * want, "{got} against {want}");
         }
         // Turned by 20° about the look-at point: the wall's own depth wherever the mesh reaches.
         let target = source.orbit_y(20f32.to_radians());
         let truth = wall(&target, size);
-        let turned = warp.mesh(&depth, &source, &target, 30.0, size);
+        let turned = input.mesh(&target);
         let covered = turned.iter().filter(|d| d.is_finite()).count();
         assert!(covered > size * size / 2, "{covered} pixels covered");
         for (got, want) in turned.iter().zip(&truth).filter(|(g, _)| g.is_finite()) {
@@ -282,10 +307,7 @@ mod tests {
         // From behind the wall nothing is drawn, and the fill shows through.
         let behind = camera(Vec3::new(0.0, 0.3, -2.0));
         let fill = vec![7.0; size * size];
-        assert_eq!(
-            warp.apply(&depth, &source, &behind, &fill, 30.0, size),
-            fill
-        );
+        assert_eq!(input.view(&behind, &fill), fill);
     }
 
     #[test]
@@ -296,13 +318,9 @@ mod tests {
         let views = ViewExtrapolation::new(config, vec![0.0, 35.0]).unwrap();
         for index in 0..3 {
             let [input, turned] = <[_; 2]>::try_from(views.views(index)).unwrap();
-            let mesh = ViewWarp::default().mesh(
-                &input.frame.depth,
-                &input.camera,
-                &turned.camera,
-                fov,
-                size,
-            );
+            let mesh = ViewWarp::default()
+                .input(&input.frame.depth, &input.camera, fov, size)
+                .mesh(&turned.camera);
             let errors: Vec<f32> = mesh
                 .iter()
                 .zip(&turned.frame.depth)

@@ -404,14 +404,9 @@ fn eval_refinement_scores_the_map_that_reconstruct_refines_and_warps_it_to_turne
         .predict(&own, std::slice::from_ref(&turned))
         .unwrap()
         .remove(0);
-    let want = ViewWarp::default().apply(
-        &written.data,
-        &sample.camera,
-        &turned[0].camera,
-        &network,
-        m.renderer_fov_y_deg(),
-        32,
-    );
+    let want = ViewWarp::default()
+        .input(&written.data, &sample.camera, m.renderer_fov_y_deg(), 32)
+        .view(&turned[0].camera, &network);
     assert_eq!(refined.predict(&own, &[turned]).unwrap(), vec![want]);
 }
 
@@ -503,14 +498,14 @@ fn a_pipeline_applies_its_steps_in_order_at_the_input_view_and_warps_them_to_tur
         .remove(0);
     let warped: Vec<f32> = (0..3)
         .flat_map(|i| {
-            ViewWarp::default().apply(
-                &want[i * 1024..(i + 1) * 1024],
-                &sources[i].camera,
-                &views[i].camera,
-                &network[i * 1024..(i + 1) * 1024],
-                m.renderer_fov_y_deg(),
-                32,
-            )
+            ViewWarp::default()
+                .input(
+                    &want[i * 1024..(i + 1) * 1024],
+                    &sources[i].camera,
+                    m.renderer_fov_y_deg(),
+                    32,
+                )
+                .view(&views[i].camera, &network[i * 1024..(i + 1) * 1024])
         })
         .collect();
     assert_ne!(warped, network, "the warp changes the turned maps");
