@@ -102,7 +102,8 @@ for i in $(seq 0 $((SHOW - 1))); do
         --post "$POST" --out "$OUT/reconstruct/$i"
 done
 echo "open $OUT/reconstruct/0/depth.png, normal.png, surfels.ply (MeshLab), turntable.gif;"
-echo "post-depth.png and post-surfels.ply: the map post-processed on the image ($POST)"
+echo "post-depth.png, post-surfels.ply, post-turntable.gif: the map post-processed on the image"
+echo "($POST), and its turntable built from it"
 
 stage "5/5 report"
 "$BIN" report --run "$OUT/run" --data "$OUT/test" --compare "$MODEL" \
