@@ -2,8 +2,9 @@
 //! --post`, `reconstruct --post`, and the shorthands `--refine K` and `--snap-edges`): a
 //! pipeline of edge snapping ([`EdgeSnap`]), the colour-guided median ([`GuidedMedian`]) and
 //! test-time refinement through the renderer ([`TrainedModel::refine`]), applied left to right
-//! to the network's maps. Every step sees only the record's image, camera and lights — the
-//! single-image setting — but a pipeline is not the paper's feed-forward model: its figures
+//! to the network's maps; at turned views, the input view's post-processed map warped into the
+//! turned camera ([`ViewWarp`]). Every step sees only the record's image, camera and lights —
+//! the single-image setting — but a pipeline is not the paper's feed-forward model: its figures
 //! are reported as their own row.
 
 use std::fmt;
