@@ -260,6 +260,34 @@ mod tests {
     }
 
     #[test]
+    fn a_noisy_map_still_gives_the_room() {
+        // Each depth off by up to ±0.5 %, as a post-processed map's walls are.
+        let size = 64;
+        let config = GeneratorConfig::new(Preset::Shapes, size, 12);
+        let fov = config.camera.fov_y_deg;
+        let generator = Generator::new(config).unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        for index in 0..4 {
+            let sample = generator.sample(index);
+            let noisy: Vec<f32> = sample
+                .frame
+                .depth
+                .iter()
+                .map(|d| d * (1.0 + rng.random_range(-0.005..0.005)))
+                .collect();
+            let planes = BackgroundPlanes::fit(&noisy, &sample.camera, fov, size, 0.015);
+            assert!(planes.planes().len() >= 2, "record {index}: {planes:?}");
+            for plane in planes.planes() {
+                let axis = plane.normal.abs().max_position();
+                assert!(
+                    plane.normal[axis] > 0.999 && plane.offset.abs() < 0.02,
+                    "record {index}: {plane:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn the_fitted_room_extended_is_the_room_a_turned_camera_sees() {
         let size = 64;
         let config = GeneratorConfig::new(Preset::Shapes, size, 5);
