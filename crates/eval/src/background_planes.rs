@@ -1,10 +1,12 @@
 //! The planes behind a scene, fitted to one depth map and extended beyond it: what a turned
 //! camera sees of the room where the input view saw nothing (`--post` at turned views).
 
+use pix2scene_scene::Camera;
 use pix2scene_scene::glam::{Mat3, Vec3};
-use pix2scene_scene::{Camera, PixelGrid};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+
+use crate::points::PixelRays;
 
 /// Candidate planes drawn per plane found.
 const CANDIDATES: usize = 256;
@@ -76,16 +78,12 @@ impl BackgroundPlanes {
         tolerance: f32,
     ) -> Self {
         assert_eq!(depth.len(), size * size, "a depth map of {size}×{size}");
-        let grid = PixelGrid::new(fov_y_deg, size);
-        let to_world = camera.world_to_camera_rotation().transpose();
-        let points: Vec<(Vec3, f32)> = depth
-            .iter()
-            .enumerate()
+        let points: Vec<(Vec3, f32)> = PixelRays::new(fov_y_deg, size)
+            .world_directions(camera)
+            .into_iter()
+            .zip(depth)
             .filter(|(_, d)| d.is_finite() && **d > 0.0)
-            .map(|(i, &d)| {
-                let dir = to_world * grid.direction(i / size, i % size);
-                (camera.eye + dir * d, tolerance * d)
-            })
+            .map(|(dir, &d)| (camera.eye + dir * d, tolerance * d))
             .collect();
         let total = points.len();
         let mut rng = ChaCha8Rng::seed_from_u64(0);
@@ -150,11 +148,10 @@ impl BackgroundPlanes {
     /// view `fov_y_deg`), `f32::INFINITY` where a ray meets no plane's front face within
     /// `max_depth` (scene units).
     pub fn cast(&self, camera: &Camera, fov_y_deg: f32, size: usize, max_depth: f32) -> Vec<f32> {
-        let grid = PixelGrid::new(fov_y_deg, size);
-        let to_world = camera.world_to_camera_rotation().transpose();
-        (0..size * size)
-            .map(|i| {
-                let dir = to_world * grid.direction(i / size, i % size);
+        PixelRays::new(fov_y_deg, size)
+            .world_directions(camera)
+            .into_iter()
+            .map(|dir| {
                 let t = self.ray_depth(camera.eye, dir);
                 if t <= max_depth { t } else { f32::INFINITY }
             })
@@ -233,6 +230,8 @@ fn least_squares(points: &[Vec3], guess: Vec3, eye: Vec3) -> Option<Plane> {
 #[cfg(test)]
 mod tests {
     use pix2scene_scene::{Generator, GeneratorConfig, Preset};
+
+    use pix2scene_scene::PixelGrid;
 
     use super::*;
     use crate::view::ViewExtrapolation;

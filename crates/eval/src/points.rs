@@ -1,7 +1,7 @@
 //! Depth maps → camera-frame point clouds: the surfels every 3D metric compares.
 
-use pix2scene_scene::PixelGrid;
 use pix2scene_scene::glam::Vec3;
+use pix2scene_scene::{Camera, PixelGrid};
 
 use crate::error::{Error, Result};
 
@@ -53,6 +53,12 @@ impl PixelRays {
     /// The unit ray directions, camera frame, row-major (`[size_px, size_px]`).
     pub fn directions(&self) -> &[Vec3] {
         &self.dirs
+    }
+
+    /// The unit ray directions in the world frame of `camera` (its rotation applied), row-major.
+    pub fn world_directions(&self, camera: &Camera) -> Vec<Vec3> {
+        let to_world = camera.world_to_camera_rotation().transpose();
+        self.dirs.iter().map(|d| to_world * *d).collect()
     }
 
     /// The points at `depth` along the rays of the valid pixels (`mask != 0`), row-major.

@@ -209,11 +209,13 @@ impl DepthPredictor for PostProcessed {
                 .map(|maps| self.pipeline.apply(&self.model, sources, maps))
                 .collect();
         }
-        let own = vec![sources.to_vec()];
-        let mut all = self
-            .model
-            .predict(sources, &[own, views.to_vec()].concat())?;
-        let input = self.pipeline.apply(&self.model, sources, &all.remove(0))?;
+        let all = self.model.predict(sources, views)?;
+        // The network's input-view maps: decoded among the views asked for, or on their own.
+        let network = match views.iter().position(own_view) {
+            Some(v) => all[v].clone(),
+            None => self.model.predict(sources, &[sources.to_vec()])?.remove(0),
+        };
+        let input = self.pipeline.apply(&self.model, sources, &network)?;
         let size = self.model.resolution();
         let fov = self.model.renderer_fov_y_deg();
         let warp = ViewWarp::default();

@@ -3,11 +3,12 @@
 //! fitted to it where the mesh does not reach, and the model's own decoding of the turned view
 //! where neither does.
 
+use pix2scene_scene::Camera;
 use pix2scene_scene::glam::Vec3;
-use pix2scene_scene::{Camera, PixelGrid};
 
 use crate::background_planes::BackgroundPlanes;
 use crate::error::{Error, Result};
+use crate::points::PixelRays;
 
 /// Farthest depth the background planes may give a turned view, as a multiple of the input
 /// map's farthest depth (a plane fitted nearly along the rays would reach far beyond the room).
@@ -145,16 +146,15 @@ impl WarpInput<'_> {
     pub fn mesh(&self, target: &Camera) -> Vec<f32> {
         let (depth, source, fov_y_deg, size) =
             (self.depth, &self.source, self.fov_y_deg, self.size);
-        let grid = PixelGrid::new(fov_y_deg, size);
+        let rays = PixelRays::new(fov_y_deg, size);
         let tan = (fov_y_deg.to_radians() * 0.5).tan();
         // Source points in the target camera's frame.
-        let to_world = source.world_to_camera_rotation().transpose();
         let to_target = target.world_to_camera_rotation();
-        let points: Vec<Vec3> = (0..size * size)
-            .map(|i| {
-                let world = source.eye + to_world * (grid.direction(i / size, i % size) * depth[i]);
-                to_target * (world - target.eye)
-            })
+        let points: Vec<Vec3> = rays
+            .world_directions(source)
+            .iter()
+            .zip(depth)
+            .map(|(dir, d)| to_target * (source.eye + *dir * *d - target.eye))
             .collect();
         // Continuous pixel coordinates (col, row) of a target-frame point; pixel centres at
         // integers. None behind or at the camera.
@@ -181,74 +181,73 @@ impl WarpInput<'_> {
                     if !(lo > 0.0 && hi - lo <= self.continuity * lo) {
                         continue;
                     }
-                    self.cast(tri.map(|i| points[i]), &project, &grid, size, &mut out);
+                    rasterize(tri.map(|i| points[i]), &project, &rays, &mut out);
                 }
             }
         }
         out
     }
+}
 
-    /// Writes into `out` (a z-buffer of ray depths) the ray depth of each target pixel whose
-    /// centre triangle `tri` (target frame; counter-clockwise in the source image) covers.
-    fn cast(
-        &self,
-        tri: [Vec3; 3],
-        project: &impl Fn(Vec3) -> Option<(f32, f32)>,
-        grid: &PixelGrid,
-        size: usize,
-        out: &mut [f32],
-    ) {
-        let Some(q) = tri
-            .iter()
-            .map(|p| project(*p))
-            .collect::<Option<Vec<(f32, f32)>>>()
-        else {
-            return;
-        };
-        // Twice the signed area in image coordinates (col, row): the source's triangles are
-        // wound so that it is negative for a triangle facing the camera; a triangle the target
-        // sees from behind comes out positive.
-        let area = (q[1].0 - q[0].0) * (q[2].1 - q[0].1) - (q[2].0 - q[0].0) * (q[1].1 - q[0].1);
-        if area >= 0.0 {
-            return;
-        }
-        let normal = (tri[1] - tri[0]).cross(tri[2] - tri[0]);
-        let offset = normal.dot(tri[0]);
-        let lo = |k: fn(&(f32, f32)) -> f32| q.iter().map(k).fold(f32::INFINITY, f32::min);
-        let hi = |k: fn(&(f32, f32)) -> f32| q.iter().map(k).fold(f32::NEG_INFINITY, f32::max);
-        let last = (size - 1) as f32;
-        // Pixel centres on an edge or a vertex belong to the triangle (within rounding), so that
-        // a mesh seen from its own camera covers every pixel.
-        let slack = 1e-4;
-        let (x0, x1) = (
-            (lo(|p| p.0) - slack).max(0.0).ceil(),
-            (hi(|p| p.0) + slack).min(last).floor(),
-        );
-        let (y0, y1) = (
-            (lo(|p| p.1) - slack).max(0.0).ceil(),
-            (hi(|p| p.1) + slack).min(last).floor(),
-        );
-        if x0 > x1 || y0 > y1 {
-            return;
-        }
-        let edge = |a: (f32, f32), b: (f32, f32), p: (f32, f32)| {
-            (b.0 - a.0) * (p.1 - a.1) - (p.0 - a.0) * (b.1 - a.1)
-        };
-        for row in y0 as usize..=y1 as usize {
-            for col in x0 as usize..=x1 as usize {
-                let p = (col as f32, row as f32);
-                let inside = [(0, 1), (1, 2), (2, 0)]
-                    .iter()
-                    .all(|&(i, j)| edge(q[i], q[j], p) <= slack * -area);
-                if !inside {
-                    continue;
-                }
-                let dir = grid.direction(row, col);
-                let t = offset / normal.dot(dir);
-                let slot = &mut out[row * size + col];
-                if t > 0.0 && t < *slot {
-                    *slot = t;
-                }
+/// Writes into `out` (a z-buffer of ray depths) the ray depth of each target pixel whose
+/// centre triangle `tri` (target frame; counter-clockwise in the source image) covers.
+fn rasterize(
+    tri: [Vec3; 3],
+    project: &impl Fn(Vec3) -> Option<(f32, f32)>,
+    rays: &PixelRays,
+    out: &mut [f32],
+) {
+    let size = rays.size_px();
+    let Some(q) = tri
+        .iter()
+        .map(|p| project(*p))
+        .collect::<Option<Vec<(f32, f32)>>>()
+    else {
+        return;
+    };
+    // Twice the signed area in image coordinates (col, row): the source's triangles are
+    // wound so that it is negative for a triangle facing the camera; a triangle the target
+    // sees from behind comes out positive.
+    let area = (q[1].0 - q[0].0) * (q[2].1 - q[0].1) - (q[2].0 - q[0].0) * (q[1].1 - q[0].1);
+    if area >= 0.0 {
+        return;
+    }
+    let normal = (tri[1] - tri[0]).cross(tri[2] - tri[0]);
+    let offset = normal.dot(tri[0]);
+    let lo = |k: fn(&(f32, f32)) -> f32| q.iter().map(k).fold(f32::INFINITY, f32::min);
+    let hi = |k: fn(&(f32, f32)) -> f32| q.iter().map(k).fold(f32::NEG_INFINITY, f32::max);
+    let last = (size - 1) as f32;
+    // Pixel centres on an edge or a vertex belong to the triangle (within rounding), so that
+    // a mesh seen from its own camera covers every pixel.
+    let slack = 1e-4;
+    let (x0, x1) = (
+        (lo(|p| p.0) - slack).max(0.0).ceil(),
+        (hi(|p| p.0) + slack).min(last).floor(),
+    );
+    let (y0, y1) = (
+        (lo(|p| p.1) - slack).max(0.0).ceil(),
+        (hi(|p| p.1) + slack).min(last).floor(),
+    );
+    if x0 > x1 || y0 > y1 {
+        return;
+    }
+    let edge = |a: (f32, f32), b: (f32, f32), p: (f32, f32)| {
+        (b.0 - a.0) * (p.1 - a.1) - (p.0 - a.0) * (b.1 - a.1)
+    };
+    for row in y0 as usize..=y1 as usize {
+        for col in x0 as usize..=x1 as usize {
+            let p = (col as f32, row as f32);
+            let inside = [(0, 1), (1, 2), (2, 0)]
+                .iter()
+                .all(|&(i, j)| edge(q[i], q[j], p) <= slack * -area);
+            if !inside {
+                continue;
+            }
+            let dir = rays.directions()[row * size + col];
+            let t = offset / normal.dot(dir);
+            let slot = &mut out[row * size + col];
+            if t > 0.0 && t < *slot {
+                *slot = t;
             }
         }
     }
@@ -263,11 +262,10 @@ mod tests {
 
     /// Ray depths of the plane `z = 0` seen from `camera`, `f32::INFINITY` where a ray misses.
     fn wall(camera: &Camera, size: usize) -> Vec<f32> {
-        let grid = PixelGrid::new(30.0, size);
-        let to_world = camera.world_to_camera_rotation().transpose();
-        (0..size * size)
-            .map(|i| {
-                let d = to_world * grid.direction(i / size, i % size);
+        PixelRays::new(30.0, size)
+            .world_directions(camera)
+            .into_iter()
+            .map(|d| {
                 let t = -camera.eye.z / d.z;
                 if t > 0.0 { t } else { f32::INFINITY }
             })
