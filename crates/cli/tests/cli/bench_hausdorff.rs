@@ -34,11 +34,9 @@ fn bench_hausdorff_prints_json_whose_figures_mean_what_they_say() {
         (Some(1), Some(3))
     );
     assert_eq!(v["brute_force_queries"], 100);
-    // Building the trees is part of both directions; the minimum is at most the median.
-    assert!(
-        f("build_ms") > 0.0 && f("both_directions_ms") >= f("build_ms"),
-        "{v}"
-    );
+    // Timings are reported, never compared with each other (two medians of a loaded machine
+    // may come in either order); the minimum over reps is at most their median by definition.
+    assert!(f("build_ms") > 0.0 && f("both_directions_ms") > 0.0, "{v}");
     assert!(f("both_directions_min_ms") <= f("both_directions_ms"));
     assert!(f("brute_force_ms") > 0.0);
     // The perturbed copy is 1–4 % of the depth away: distances of that order, max ≥ mean.
