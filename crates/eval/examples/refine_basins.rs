@@ -10,7 +10,9 @@
 //! Operations, applied left to right: `net` (the model's depth map of the record's image),
 //! `truth` (the true depth; where no ray hit, the network's), `snapN` (edge snapping with an
 //! N-pixel window and the default 10 % range, as `eval --snap-edges`), `refK` (K steps of the
-//! model's test-time refinement, as `eval --refine K`), `blurN` (a box filter of radius N, rows
+//! model's test-time refinement, as `eval --refine K`; `refK:T` with each pixel's change capped
+//! at T %, as `--post refine:K:T`), `mirror` (the geometric mean with the model's map of the
+//! mirrored image, as `--post mirror`), `blurN` (a box filter of radius N, rows
 //! then columns, twice: the truth rounded as a network rounds it), `guidedNsM` (the
 //! colour-guided median with radius N and σ = M/100, as `eval --guided-median` with other
 //! parameters). `truth` is not a predictor: it shows where the refinement's objective has its
@@ -42,6 +44,7 @@ impl Op {
         match text {
             "net" => Ok(Self::Network),
             "truth" => Ok(Self::Truth),
+            "mirror" => Ok(Self::Post(PostOp::Mirror)),
             _ => match (
                 text.strip_prefix("snap"),
                 text.strip_prefix("ref"),
@@ -50,7 +53,10 @@ impl Op {
                 (Some(n), _, _) => EdgeSnap::new(number(n)?, 0.1)
                     .map(|snap| Self::Post(PostOp::Snap(snap)))
                     .map_err(|e| e.to_string()),
-                (_, Some(k), _) => Ok(Self::Post(PostOp::Refine(number(k)?))),
+                (_, Some(k), _) => format!("refine:{k}")
+                    .parse::<PostPipeline>()
+                    .map(|p| Self::Post(p.ops()[0]))
+                    .map_err(|e| e.to_string()),
                 (_, _, Some(n)) => Ok(Self::Blur(number(n)?)),
                 _ if text.starts_with("guided") => {
                     let (radius, sigma) = text["guided".len()..]
@@ -61,7 +67,7 @@ impl Op {
                         .map_err(|e| e.to_string())
                 }
                 _ => Err(format!(
-                    "{text}: unknown operation (net, truth, snapN, refK, blurN, guidedNsM)"
+                    "{text}: unknown operation (net, truth, snapN, refK, refK:T, mirror, blurN, guidedNsM)"
                 )),
             },
         }

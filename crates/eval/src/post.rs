@@ -1,8 +1,9 @@
 //! Post-processing of a trained model's depth maps before they are scored or written (`eval
 //! --post`, `reconstruct --post`, and the shorthands `--refine K` and `--snap-edges`): a
-//! pipeline of edge snapping ([`EdgeSnap`]), the colour-guided median ([`GuidedMedian`]) and
-//! test-time refinement through the renderer ([`TrainedModel::refine`]), applied left to right
-//! to the network's maps; at turned views, the input view's post-processed map warped into the
+//! pipeline of edge snapping ([`EdgeSnap`]), the colour-guided median ([`GuidedMedian`]),
+//! test-time refinement through the renderer ([`TrainedModel::refine`]) and averaging with the
+//! map of the mirrored image ([`TrainedModel::mirrored_depth`]), applied left to right to the
+//! network's maps; at turned views, the input view's post-processed map warped into the
 //! turned camera ([`ViewWarp`]). Every step sees only the record's image, camera and lights —
 //! the single-image setting — but a pipeline is not the paper's feed-forward model: its figures
 //! are reported as their own row.
@@ -26,11 +27,27 @@ pub enum PostOp {
     Snap(EdgeSnap),
     /// The colour-guided median with the record's image (`guided`); input view only.
     Guided(GuidedMedian),
-    /// Test-time refinement of so many Adam steps (`refine:K`, K ≥ 1); input view only.
-    Refine(usize),
+    /// Test-time refinement of `steps` Adam steps (`refine:K`, K ≥ 1), then, with a `cap`
+    /// (`refine:K:T`, T percent), each pixel held within `cap` × its depth before the
+    /// refinement (a trust region against the few surfels and patches the image pulls far);
+    /// input view only.
+    Refine {
+        /// Adam steps.
+        steps: usize,
+        /// Largest change of a pixel's depth, as a fraction of its starting depth.
+        cap: Option<f32>,
+    },
+    /// The geometric mean of the map and the model's map of the image mirrored left–right,
+    /// flipped back (`mirror`; [`TrainedModel::mirrored_depth`]); input view only.
+    Mirror,
 }
 
 impl PostOp {
+    /// `refine:K`: `steps` steps, no cap.
+    pub fn refine(steps: usize) -> Self {
+        Self::Refine { steps, cap: None }
+    }
+
     /// Whether the step needs the record's own view: the image shows no other.
     fn input_view_only(&self) -> bool {
         !matches!(self, Self::Snap(_))
@@ -39,7 +56,8 @@ impl PostOp {
 
 impl fmt::Display for PostOp {
     /// The step as a label fragment: `edges snapped (5 px, 0.1)`, `colour-guided median (11 px,
-    /// σ 0.05)`, `refined K steps`.
+    /// σ 0.05)`, `refined K steps`, `refined K steps (change ≤ T %)`, `averaged with the
+    /// mirrored image's map`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Snap(s) => write!(
@@ -54,7 +72,12 @@ impl fmt::Display for PostOp {
                 2 * g.radius() + 1,
                 g.sigma()
             ),
-            Self::Refine(steps) => write!(f, "refined {steps} steps"),
+            Self::Refine { steps, cap: None } => write!(f, "refined {steps} steps"),
+            Self::Refine {
+                steps,
+                cap: Some(cap),
+            } => write!(f, "refined {steps} steps (change ≤ {} %)", cap * 100.0),
+            Self::Mirror => f.write_str("averaged with the mirrored image's map"),
         }
     }
 }
@@ -69,18 +92,27 @@ impl PostPipeline {
     /// `ops` in order.
     ///
     /// # Errors
-    /// [`Error::InvalidValue`] for no step or a refinement of 0 steps.
+    /// [`Error::InvalidValue`] for no step, a refinement of 0 steps or a cap that is not a
+    /// positive fraction.
     pub fn new(ops: Vec<PostOp>) -> Result<Self> {
         if ops.is_empty() {
             return Err(Error::InvalidValue {
                 field: "--post".into(),
-                message: "no step: give snap, guided or refine:K, separated by commas".into(),
+                message: "no step: give snap, guided, mirror or refine:K[:T], separated by commas"
+                    .into(),
             });
         }
-        if ops.contains(&PostOp::Refine(0)) {
+        for op in &ops {
+            let message = match *op {
+                PostOp::Refine { steps: 0, .. } => "refine:0: a refinement needs at least 1 step",
+                PostOp::Refine { cap: Some(c), .. } if !(c > 0.0 && c.is_finite()) => {
+                    "refine:K:T: the cap T must be a positive number of percent"
+                }
+                _ => continue,
+            };
             return Err(Error::InvalidValue {
                 field: "--post".into(),
-                message: "refine:0: a refinement needs at least 1 step".into(),
+                message: message.into(),
             });
         }
         Ok(Self { ops })
@@ -120,7 +152,19 @@ impl PostPipeline {
                         .collect();
                     filter.apply_batch(&maps, &images, size)
                 }
-                PostOp::Refine(steps) => model.refine(&maps, &model.batch(sources)?, *steps),
+                PostOp::Refine { steps, cap } => {
+                    let refined = model.refine(&maps, &model.batch(sources)?, *steps);
+                    match cap {
+                        Some(cap) => (refined.iter().zip(&maps))
+                            .map(|(&r, &d)| r.clamp(d * (1.0 - cap), d * (1.0 + cap)))
+                            .collect(),
+                        None => refined,
+                    }
+                }
+                PostOp::Mirror => (maps.iter())
+                    .zip(model.mirrored_depth(&model.batch(sources)?))
+                    .map(|(&d, m)| (d * m).sqrt())
+                    .collect(),
             };
         }
         Ok(maps)
@@ -130,24 +174,41 @@ impl PostPipeline {
 impl FromStr for PostPipeline {
     type Err = Error;
 
-    /// `snap`, `guided` and `refine:K` separated by commas, e.g. `snap,guided,refine:200,guided`.
+    /// `snap`, `guided`, `mirror`, `refine:K` and `refine:K:T` (T percent) separated by commas,
+    /// e.g. `mirror,snap,guided,refine:200:5,guided`.
     fn from_str(s: &str) -> Result<Self> {
+        let bad = |message: String| Error::InvalidValue {
+            field: "--post".into(),
+            message,
+        };
         let op = |word: &str| match (word, word.strip_prefix("refine:")) {
             ("snap", _) => Ok(PostOp::Snap(EdgeSnap::default())),
             ("guided", _) => Ok(PostOp::Guided(GuidedMedian::default())),
-            (_, Some(steps)) => {
-                steps
-                    .parse()
-                    .map(PostOp::Refine)
-                    .map_err(|_| Error::InvalidValue {
-                        field: "--post".into(),
-                        message: format!("{word:?}: the steps of refine:K must be a whole number"),
+            ("mirror", _) => Ok(PostOp::Mirror),
+            (_, Some(rest)) => {
+                let (steps, cap) = match rest.split_once(':') {
+                    Some((steps, cap)) => (steps, Some(cap)),
+                    None => (rest, None),
+                };
+                let steps = steps.parse().map_err(|_| {
+                    bad(format!(
+                        "{word:?}: the steps of refine:K must be a whole number"
+                    ))
+                })?;
+                let cap = cap
+                    .map(|t| {
+                        t.parse::<f32>().map(|t| t / 100.0).map_err(|_| {
+                            bad(format!(
+                                "{word:?}: the cap of refine:K:T must be a number of percent"
+                            ))
+                        })
                     })
+                    .transpose()?;
+                Ok(PostOp::Refine { steps, cap })
             }
-            _ => Err(Error::InvalidValue {
-                field: "--post".into(),
-                message: format!("{word:?} is not snap, guided or refine:K"),
-            }),
+            _ => Err(bad(format!(
+                "{word:?} is not snap, guided, mirror, refine:K or refine:K:T"
+            ))),
         };
         Self::new(
             s.split(',')
@@ -254,7 +315,7 @@ mod tests {
             [
                 PostOp::Snap(EdgeSnap::default()),
                 PostOp::Guided(GuidedMedian::default()),
-                PostOp::Refine(200),
+                PostOp::refine(200),
                 PostOp::Guided(GuidedMedian::default()),
             ]
         );
@@ -262,6 +323,22 @@ mod tests {
             p.to_string(),
             "edges snapped (5 px, 0.1), colour-guided median (11 px, σ 0.05), refined 200 steps, \
              colour-guided median (11 px, σ 0.05)"
+        );
+        assert!(p.input_view_only());
+        let p: PostPipeline = "mirror,refine:200:5".parse().unwrap();
+        assert_eq!(
+            p.ops(),
+            [
+                PostOp::Mirror,
+                PostOp::Refine {
+                    steps: 200,
+                    cap: Some(0.05)
+                }
+            ]
+        );
+        assert_eq!(
+            p.to_string(),
+            "averaged with the mirrored image's map, refined 200 steps (change ≤ 5 %)"
         );
         assert!(p.input_view_only());
         let snap: PostPipeline = "snap".parse().unwrap();
@@ -273,7 +350,19 @@ mod tests {
         let msg = |s: &str| s.parse::<PostPipeline>().unwrap_err().to_string();
         assert_eq!(
             msg("snap,blur"),
-            "--post: \"blur\" is not snap, guided or refine:K"
+            "--post: \"blur\" is not snap, guided, mirror, refine:K or refine:K:T"
+        );
+        assert_eq!(
+            msg("refine:200:five"),
+            "--post: \"refine:200:five\": the cap of refine:K:T must be a number of percent"
+        );
+        assert_eq!(
+            msg("refine:200:0"),
+            "--post: refine:K:T: the cap T must be a positive number of percent"
+        );
+        assert_eq!(
+            msg("refine:200:-3"),
+            "--post: refine:K:T: the cap T must be a positive number of percent"
         );
         assert_eq!(
             msg("refine:ten"),
@@ -285,7 +374,7 @@ mod tests {
         );
         assert_eq!(
             msg(" , "),
-            "--post: no step: give snap, guided or refine:K, separated by commas"
+            "--post: no step: give snap, guided, mirror or refine:K[:T], separated by commas"
         );
     }
 }

@@ -151,7 +151,7 @@ pub fn reconstruct(
         }
     };
     let alone = |op: PostOp| PostPipeline::new(vec![op]);
-    let refine = (options.refine > 0).then(|| alone(PostOp::Refine(options.refine)));
+    let refine = (options.refine > 0).then(|| alone(PostOp::refine(options.refine)));
     let refined = processed(refine.transpose()?, "refined-")?.map(|(score, _)| score);
     let snap = options.snap_edges.map(|snap| alone(PostOp::Snap(snap)));
     let snapped = processed(snap.transpose()?, "snapped-")?.map(|(score, _)| score);

@@ -17,6 +17,7 @@ use pix2scene_train::batch::{HostBatch, host_values, tensor};
 use pix2scene_train::checkpoint::{self, CheckpointEntry};
 use pix2scene_train::data::SceneSource;
 use pix2scene_train::median::median3_keep_scale;
+use pix2scene_train::mirror;
 use pix2scene_train::planarity::PlanarityPrior;
 use pix2scene_train::refine::{DepthRefiner, RefineBatch};
 use pix2scene_train::{TrainPreset, Trainer};
@@ -235,6 +236,16 @@ impl TrainedModel {
         let class = (classes > 0).then(|| one_hot(&batch.class, classes, &device));
         let nets = self.trainer.nets.valid();
         host_values(nets.decoder.forward(z, Some(camera), class))
+    }
+
+    /// The model's depth maps of the batch's images mirrored left–right, flipped back into the
+    /// images' frame: `[batch, R, R]`, ray depth, scene units. The mirrored image is what the
+    /// scene reflected across the room's plane of symmetry `x = z` shows from the reflected
+    /// camera (see [`pix2scene_train::mirror`]): a second look at the same geometry, whose map
+    /// the `mirror` post-processing step averages with the network's.
+    pub fn mirrored_depth(&self, batch: &HostBatch) -> Vec<f32> {
+        let mirrored = mirror::mirrored(&self.trainer.upload(batch));
+        host_values(self.trainer.reconstruct(&mirrored).1.flip([2]))
     }
 
     /// Renders depth maps (`[batch, R, R]`) under a batch's lights with the surfel renderer:

@@ -386,7 +386,7 @@ fn eval_refinement_scores_the_map_that_reconstruct_refines_and_warps_it_to_turne
     let written = pix2scene_render::npy::read_f32(&out.join("refined-depth.npy")).unwrap();
     let refined = PostProcessed::new(
         model(CheckpointChoice::Best),
-        PostPipeline::new(vec![PostOp::Refine(4)]).unwrap(),
+        PostPipeline::new(vec![PostOp::refine(4)]).unwrap(),
     );
     let own = vec![sample.clone()];
     let predicted = refined.predict(&own, std::slice::from_ref(&own)).unwrap();
@@ -463,7 +463,7 @@ fn a_pipeline_applies_its_steps_in_order_at_the_input_view_and_warps_them_to_tur
     let pipeline = PostPipeline::new(vec![
         PostOp::Snap(EdgeSnap::default()),
         PostOp::Guided(filter),
-        PostOp::Refine(3),
+        PostOp::refine(3),
         PostOp::Guided(filter),
     ])
     .unwrap();
@@ -642,4 +642,99 @@ fn the_report_compares_other_models_and_the_baselines_on_the_same_records() {
             "{t}"
         );
     }
+}
+
+/// The records as the room's mirror image shows them: the scenes reflected across the plane
+/// `x = z` (camera and world lights with `x` and `z` swapped), so the images come out flipped
+/// left–right and the camera-frame lights have `x` negated.
+fn mirrored(sources: &[Sample]) -> Vec<Sample> {
+    let r = sources[0].frame.size_px;
+    sources
+        .iter()
+        .map(|s| {
+            let mut m = s.clone();
+            for row in m.frame.image.chunks_mut(3 * r) {
+                let flipped: Vec<f32> = row.chunks(3).rev().flatten().copied().collect();
+                row.copy_from_slice(&flipped);
+            }
+            for v in [&mut m.camera.eye, &mut m.camera.at, &mut m.camera.up] {
+                std::mem::swap(&mut v.x, &mut v.z);
+            }
+            for light in &mut m.lights {
+                std::mem::swap(&mut light.position.x, &mut light.position.z);
+            }
+            for light in &mut m.lights_cam {
+                light.position.x = -light.position.x;
+            }
+            m
+        })
+        .collect()
+}
+
+#[test]
+fn mirror_averages_the_two_looks_alike_for_a_scene_and_its_mirror_image() {
+    // mirror(s) = √(net(s) · flip(net(S s))); for the mirrored records S s the same step gives
+    // √(net(S s) · flip(net(s))) = flip(mirror(s)), bit for bit, if the model's own mirroring
+    // of the batch is the room's reflection.
+    let f = fixture();
+    let reader = open_room_dataset(&f.test, None).unwrap();
+    let sources: Vec<_> = (0..3)
+        .map(|i| read_record(&reader, &f.test, i).unwrap())
+        .collect();
+    let m = model(CheckpointChoice::Best);
+    let pipeline = PostPipeline::new(vec![PostOp::Mirror]).unwrap();
+    let network = m.predict(&sources, &[sources.clone()]).unwrap().remove(0);
+    let averaged = pipeline.apply(&m, &sources, &network).unwrap();
+    let reflected = mirrored(&sources);
+    let network_of_reflected = m
+        .predict(&reflected, &[reflected.clone()])
+        .unwrap()
+        .remove(0);
+    let averaged_of_reflected = pipeline
+        .apply(&m, &reflected, &network_of_reflected)
+        .unwrap();
+    let flip = |maps: &[f32]| -> Vec<f32> {
+        maps.chunks(32)
+            .flat_map(|row| row.iter().rev().copied())
+            .collect()
+    };
+    assert_eq!(averaged_of_reflected, flip(&averaged));
+    assert_ne!(averaged, network, "the mirrored look changes the maps");
+    // The model's map of the mirrored image, flipped back, is its map of the reflected records.
+    assert_eq!(
+        m.mirrored_depth(&m.batch(&sources).unwrap()),
+        flip(&network_of_reflected)
+    );
+}
+
+#[test]
+fn a_capped_refinement_is_the_refinement_held_within_its_cap() {
+    let f = fixture();
+    let reader = open_room_dataset(&f.test, None).unwrap();
+    let sources: Vec<_> = (0..2)
+        .map(|i| read_record(&reader, &f.test, i).unwrap())
+        .collect();
+    let m = model(CheckpointChoice::Best);
+    let network = m.predict(&sources, &[sources.clone()]).unwrap().remove(0);
+    let refined = m.refine(&network, &m.batch(&sources).unwrap(), 3);
+    let capped: PostPipeline = "refine:3:0.1".parse().unwrap();
+    let got = capped.apply(&m, &sources, &network).unwrap();
+    let cap = 0.001f32;
+    let want: Vec<f32> = (refined.iter().zip(&network))
+        .map(|(&r, &d)| r.clamp(d * (1.0 - cap), d * (1.0 + cap)))
+        .collect();
+    assert_eq!(got, want);
+    let (binding, free) =
+        (refined.iter().zip(&network)).partition::<Vec<_>, _>(|&(&r, &d)| (r - d).abs() > cap * d);
+    assert!(
+        !binding.is_empty() && !free.is_empty(),
+        "the cap holds some pixels and leaves others: {} held, {} free",
+        binding.len(),
+        free.len()
+    );
+    // Within the cap, up to the rounding of d · (1 ± cap).
+    assert!(
+        (got.iter().zip(&network)).all(|(&g, &d)| (g - d).abs() <= (cap + 1e-6) * d),
+        "a pixel moved past the cap"
+    );
 }

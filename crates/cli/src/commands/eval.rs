@@ -53,8 +53,11 @@ pub struct EvalArgs {
     /// Post-process each depth map before scoring by these steps, left to right: `snap` (as
     /// --snap-edges), `guided` (the colour-guided median: each pixel the weighted median depth
     /// of its 11×11 window, neighbours weighted by colour likeness to it), `refine:K` (as
-    /// --refine K); e.g. `snap,guided,refine:200,guided` (docs/eval.md). With `guided` or
-    /// `refine:K` the steps work on the input view's map, and each turned view is that map
+    /// --refine K), `refine:K:T` (the same, each pixel then held within T % of its depth before
+    /// the refinement), `mirror` (the geometric mean with the model's map of the image mirrored
+    /// left–right, flipped back); e.g. `mirror,snap,guided,refine:200:5,snap,guided`
+    /// (docs/eval.md). With `guided`, `mirror` or `refine` the steps work on the input view's
+    /// map, and each turned view is that map
     /// warped into the turned camera, the room planes fitted to it beyond, the network's map
     /// of the view where neither reaches.
     #[arg(long, value_name = "OPS", conflicts_with = "baseline")]
@@ -78,7 +81,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
             anyhow::bail!("--refine: 0 steps: leave --refine out to score the network's own maps")
         }
         (None, steps) => {
-            let ops: Vec<PostOp> = (steps.map(PostOp::Refine).into_iter())
+            let ops: Vec<PostOp> = (steps.map(PostOp::refine).into_iter())
                 .chain(args.snap_edges.then(|| PostOp::Snap(EdgeSnap::default())))
                 .collect();
             (!ops.is_empty())

@@ -37,7 +37,8 @@ pub struct ReconstructArgs {
     #[arg(long)]
     snap_edges: bool,
     /// Also write the depth map post-processed by these steps, left to right (as `eval
-    /// --post`: snap, guided, refine:K; e.g. `snap,guided,refine:200,guided`), as `post-*`
+    /// --post`: snap, guided, mirror, refine:K, refine:K:T; e.g.
+    /// `mirror,snap,guided,refine:200:5,snap,guided`), as `post-*`
     /// files, reported separately.
     #[arg(long, value_name = "OPS")]
     post: Option<String>,
