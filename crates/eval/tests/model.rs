@@ -683,11 +683,14 @@ fn mirror_averages_the_two_looks_alike_for_a_scene_and_its_mirror_image() {
         .collect();
     let m = model(CheckpointChoice::Best);
     let pipeline = PostPipeline::new(vec![PostOp::Mirror]).unwrap();
-    let network = m.predict(&sources, &[sources.clone()]).unwrap().remove(0);
+    let network = m
+        .predict(&sources, std::slice::from_ref(&sources))
+        .unwrap()
+        .remove(0);
     let averaged = pipeline.apply(&m, &sources, &network).unwrap();
     let reflected = mirrored(&sources);
     let network_of_reflected = m
-        .predict(&reflected, &[reflected.clone()])
+        .predict(&reflected, std::slice::from_ref(&reflected))
         .unwrap()
         .remove(0);
     let averaged_of_reflected = pipeline
@@ -715,7 +718,10 @@ fn a_capped_refinement_is_the_refinement_held_within_its_cap() {
         .map(|i| read_record(&reader, &f.test, i).unwrap())
         .collect();
     let m = model(CheckpointChoice::Best);
-    let network = m.predict(&sources, &[sources.clone()]).unwrap().remove(0);
+    let network = m
+        .predict(&sources, std::slice::from_ref(&sources))
+        .unwrap()
+        .remove(0);
     let refined = m.refine(&network, &m.batch(&sources).unwrap(), 3);
     let capped: PostPipeline = "refine:3:0.1".parse().unwrap();
     let got = capped.apply(&m, &sources, &network).unwrap();
