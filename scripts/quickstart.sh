@@ -42,7 +42,7 @@ stage() { printf '\n== %s  (%d s)\n' "$1" $((SECONDS - START)); }
 
 # The lights of the preset and of the shipped model: one pure red, one green, one blue light.
 # POST: the post-processing of the shipped model's own row (docs/eval.md, `eval --post`).
-POST=snap,guided,refine:200,snap,guided
+POST=mirror,snap,guided,refine:200:5,snap,guided
 LIGHTS=(--lights 3 --channel-light-colors)
 
 stage "1/5 generate: ray-traced box scenes with exact depth, normals and masks"

@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 [[ $# == 3 ]] || { echo "usage: $0 RUN NAME TEST" >&2; exit 2; }
 RUN=$1 NAME=$2 TEST=$3
 BIN="${PIX2SCENE:-${CARGO_TARGET_DIR:-$HOME/.cache/pix2scene-target}/release/pix2scene}"
-POST=snap,guided,refine:200,snap,guided
+POST=mirror,snap,guided,refine:200:5,snap,guided
 OUT=models/$NAME
 mkdir -p "$OUT"
 best=$("$BIN" eval --run "$RUN" --data "$TEST" --views 0 --limit 1 --json --quiet |

@@ -5,7 +5,7 @@
 //!
 //! ```sh
 //! cargo run --release -p pix2scene-eval --example view_strips -- \
-//!     models/shapes data/shapes-test snap,guided,refine:200,snap,guided out.png 3 8
+//!     models/shapes data/shapes-test mirror,snap,guided,refine:200:5,snap,guided out.png 3 8
 //! ```
 
 use std::path::Path;

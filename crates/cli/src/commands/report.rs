@@ -46,7 +46,7 @@ pub struct ReportArgs {
     #[arg(long, requires = "data")]
     snap_edges: bool,
     /// Also score the run post-processed by these steps (as `eval --post OPS`, e.g.
-    /// `snap,guided,refine:200,snap,guided`) as a column of the evaluation table.
+    /// `mirror,snap,guided,refine:200:5,snap,guided`) as a column of the evaluation table.
     #[arg(long, value_name = "OPS", requires = "data")]
     post: Option<String>,
     /// Which checkpoint of the run: best, last, or step-N.
