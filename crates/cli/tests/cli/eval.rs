@@ -263,13 +263,14 @@ fn eval_post_scores_the_map_reconstruct_writes_at_the_input_view() {
         args.extend(extra);
         pix2scene(&args)
     };
-    let ops = "snap,guided,refine:2,guided";
+    let ops = "mirror,snap,guided,refine:2:5,guided";
     let out = eval(&["--post", ops, "--limit", "1", "--views", "0", "--json"]);
     assert_succeeded(&out);
     let v: serde_json::Value =
         serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim_end()).unwrap();
-    let steps = "edges snapped (5 px, 0.1), colour-guided median (11 px, σ 0.05), refined 2 \
-                 steps, colour-guided median (11 px, σ 0.05)";
+    let steps = "averaged with the mirrored image's map, edges snapped (5 px, 0.1), colour-guided \
+                 median (11 px, σ 0.05), refined 2 steps (change ≤ 5 %), colour-guided median \
+                 (11 px, σ 0.05)";
     assert_eq!(v["checkpoint"], format!("best (step-2), {steps}"));
     let views = v["views"].as_object().unwrap();
     assert_eq!(views.keys().collect::<Vec<_>>(), ["0"]);
@@ -305,7 +306,10 @@ fn eval_post_scores_the_map_reconstruct_writes_at_the_input_view() {
         );
     }
     let out = eval(&["--post", "snap,blur"]);
-    assert_fails_with(&out, "--post: \"blur\" is not snap, guided or refine:K");
+    assert_fails_with(
+        &out,
+        "--post: \"blur\" is not snap, guided, mirror, refine:K or refine:K:T",
+    );
     let out = eval(&["--refine", "0"]);
     assert_fails_with(
         &out,
