@@ -412,11 +412,7 @@ fn eval_refinement_scores_the_map_that_reconstruct_refines_and_warps_it_to_turne
 
 #[test]
 fn snapped_predictions_are_the_models_maps_edge_snapped_at_every_view() {
-    let f = fixture();
-    let reader = open_room_dataset(&f.test, None).unwrap();
-    let sources: Vec<_> = (0..3)
-        .map(|i| read_record(&reader, &f.test, i).unwrap())
-        .collect();
+    let sources = test_records(3);
     let views = [sources.clone(), turned(&sources)];
     let snap = EdgeSnap::new(3, 0.05).unwrap();
     let plain = model(CheckpointChoice::Best)
@@ -438,6 +434,15 @@ fn snapped_predictions_are_the_models_maps_edge_snapped_at_every_view() {
     );
 }
 
+/// The first `count` records of the fixture's test set.
+fn test_records(count: u64) -> Vec<Sample> {
+    let f = fixture();
+    let reader = open_room_dataset(&f.test, None).unwrap();
+    (0..count)
+        .map(|i| read_record(&reader, &f.test, i).unwrap())
+        .collect()
+}
+
 /// The records seen by cameras turned by 35°.
 fn turned(sources: &[Sample]) -> Vec<Sample> {
     sources
@@ -453,11 +458,7 @@ fn turned(sources: &[Sample]) -> Vec<Sample> {
 #[test]
 fn a_pipeline_applies_its_steps_in_order_at_the_input_view_and_warps_them_to_turned_views() {
     // snap, guided, refine, guided: each step on the previous one's maps, as composed by hand.
-    let f = fixture();
-    let reader = open_room_dataset(&f.test, None).unwrap();
-    let sources: Vec<_> = (0..3)
-        .map(|i| read_record(&reader, &f.test, i).unwrap())
-        .collect();
+    let sources = test_records(3);
     let m = model(CheckpointChoice::Best);
     let filter = GuidedMedian::new(2, 0.1).unwrap();
     let pipeline = PostPipeline::new(vec![
@@ -676,11 +677,7 @@ fn mirror_averages_the_two_looks_alike_for_a_scene_and_its_mirror_image() {
     // mirror(s) = √(net(s) · flip(net(S s))); for the mirrored records S s the same step gives
     // √(net(S s) · flip(net(s))) = flip(mirror(s)), bit for bit, if the model's own mirroring
     // of the batch is the room's reflection.
-    let f = fixture();
-    let reader = open_room_dataset(&f.test, None).unwrap();
-    let sources: Vec<_> = (0..3)
-        .map(|i| read_record(&reader, &f.test, i).unwrap())
-        .collect();
+    let sources = test_records(3);
     let m = model(CheckpointChoice::Best);
     let pipeline = PostPipeline::new(vec![PostOp::Mirror]).unwrap();
     let network = m
@@ -712,11 +709,7 @@ fn mirror_averages_the_two_looks_alike_for_a_scene_and_its_mirror_image() {
 
 #[test]
 fn a_capped_refinement_is_the_refinement_held_within_its_cap() {
-    let f = fixture();
-    let reader = open_room_dataset(&f.test, None).unwrap();
-    let sources: Vec<_> = (0..2)
-        .map(|i| read_record(&reader, &f.test, i).unwrap())
-        .collect();
+    let sources = test_records(2);
     let m = model(CheckpointChoice::Best);
     let network = m
         .predict(&sources, std::slice::from_ref(&sources))
