@@ -104,15 +104,22 @@ impl PostPipeline {
         }
         for op in &ops {
             let message = match *op {
-                PostOp::Refine { steps: 0, .. } => "refine:0: a refinement needs at least 1 step",
-                PostOp::Refine { cap: Some(c), .. } if !(c > 0.0 && c.is_finite()) => {
-                    "refine:K:T: the cap T must be a positive number of percent"
+                PostOp::Refine { steps: 0, .. } => {
+                    "refine:0: a refinement needs at least 1 step".to_string()
                 }
+                PostOp::Refine {
+                    steps,
+                    cap: Some(c),
+                } if !(c > 0.0 && c.is_finite()) => format!(
+                    "refine:{steps}:{}: the cap T of refine:K:T must be a positive number of \
+                     percent",
+                    c * 100.0
+                ),
                 _ => continue,
             };
             return Err(Error::InvalidValue {
                 field: "--post".into(),
-                message: message.into(),
+                message,
             });
         }
         Ok(Self { ops })
@@ -358,11 +365,11 @@ mod tests {
         );
         assert_eq!(
             msg("refine:200:0"),
-            "--post: refine:K:T: the cap T must be a positive number of percent"
+            "--post: refine:200:0: the cap T of refine:K:T must be a positive number of percent"
         );
         assert_eq!(
             msg("refine:200:-3"),
-            "--post: refine:K:T: the cap T must be a positive number of percent"
+            "--post: refine:200:-3: the cap T of refine:K:T must be a positive number of percent"
         );
         assert_eq!(
             msg("refine:ten"),
