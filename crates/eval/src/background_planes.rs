@@ -247,14 +247,19 @@ mod tests {
             let planes =
                 BackgroundPlanes::fit(&sample.frame.depth, &sample.camera, fov, size, 0.01);
             assert!(!planes.planes().is_empty());
-            for plane in planes.planes() {
-                // A room plane: a unit axis through the origin (the camera is inside the room).
-                let axis = plane.normal.abs().max_position();
-                assert!(
-                    plane.normal[axis] > 0.9999 && plane.offset.abs() < 5e-3,
-                    "record {index}: {plane:?}"
-                );
-            }
+            assert_room_planes(&planes, 0.9999, 5e-3, index);
+        }
+    }
+
+    /// Every plane is a room plane: a unit axis (its component above `axis_min`) through the
+    /// origin (offset within `offset_max`; the camera is inside the room).
+    fn assert_room_planes(planes: &BackgroundPlanes, axis_min: f32, offset_max: f32, index: u64) {
+        for plane in planes.planes() {
+            let axis = plane.normal.abs().max_position();
+            assert!(
+                plane.normal[axis] > axis_min && plane.offset.abs() < offset_max,
+                "record {index}: {plane:?}"
+            );
         }
     }
 
@@ -276,13 +281,7 @@ mod tests {
                 .collect();
             let planes = BackgroundPlanes::fit(&noisy, &sample.camera, fov, size, 0.015);
             assert!(planes.planes().len() >= 2, "record {index}: {planes:?}");
-            for plane in planes.planes() {
-                let axis = plane.normal.abs().max_position();
-                assert!(
-                    plane.normal[axis] > 0.999 && plane.offset.abs() < 0.02,
-                    "record {index}: {plane:?}"
-                );
-            }
+            assert_room_planes(&planes, 0.999, 0.02, index);
         }
     }
 
